@@ -1,0 +1,215 @@
+"""Pipeline configuration read from TOML: one table per stage, ``type`` names the backend.
+
+```toml
+[source]
+type = "jsonl"                 # a registry name (adverse-events backends lists them)
+path = "examples/posts.jsonl"  # every other key is an option of that backend
+
+[classifier]
+type = "tfidf"
+model_dir = "models/tfidf"
+
+[sink]
+type = "duckdb"
+path = "out/adverse_events.duckdb"
+
+[pipeline]
+batch_size = 64
+resume = true
+```
+
+Tables: ``source``, ``classifier``, ``sink`` (required), ``extractor``, ``dead_letter`` (a sink)
+and ``pipeline`` (optional). Relative paths are relative to the working directory. A string
+``"${NAME}"`` is replaced by the environment variable NAME, so secrets stay out of the file.
+Unknown tables, keys and backend names raise a `ConfigError` that lists what is valid.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import re
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from adverse_events.errors import ConfigError, PluginError
+from adverse_events.registry import Registry, get_registry
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["PipelineConfig", "PipelineOptions", "StageConfig", "build_backend", "load_config"]
+
+#: config table -> registry role
+STAGES = {
+    "source": "source",
+    "classifier": "classifier",
+    "extractor": "extractor",
+    "sink": "sink",
+    "dead_letter": "sink",
+}
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class PipelineOptions(BaseModel):
+    """The ``[pipeline]`` table: options of `adverse_events.Pipeline`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    batch_size: int = Field(default=64, ge=1)
+    resume: bool = False
+    max_retries: int = Field(default=5, ge=0)
+    backoff_initial: float = Field(default=0.5, ge=0)
+    backoff_max: float = Field(default=30.0, ge=0)
+    progress: bool | None = None
+
+
+class StageConfig(BaseModel):
+    """One stage table: the backend's registry name and its options."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class PipelineConfig(BaseModel):
+    """A whole pipeline file, validated."""
+
+    source: StageConfig
+    classifier: StageConfig
+    extractor: StageConfig | None = None
+    sink: StageConfig
+    dead_letter: StageConfig | None = None
+    pipeline: PipelineOptions = Field(default_factory=PipelineOptions)
+    path: Path | None = None
+
+    def build(self, registry: Registry | None = None) -> Any:
+        """Create every backend and return a ready `Pipeline`."""
+        from adverse_events.pipeline import Pipeline
+
+        registry = registry or get_registry()
+        stages = {
+            table: build_backend(STAGES[table], stage, registry, table)
+            for table in STAGES
+            if (stage := getattr(self, table)) is not None
+        }
+        return Pipeline(
+            stages["source"],
+            stages["classifier"],
+            stages.get("extractor"),
+            stages["sink"],
+            stages.get("dead_letter"),
+            **self.pipeline.model_dump(),
+        )
+
+
+def _expand_env(value: Any, where: str) -> Any:
+    if isinstance(value, str):
+        def lookup(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in os.environ:
+                raise ConfigError(f"{where}: environment variable {name} is not set; "
+                                  f"export {name}=... before running")
+            return os.environ[name]
+
+        return _ENV.sub(lookup, value)
+    if isinstance(value, list):
+        return [_expand_env(v, where) for v in value]
+    if isinstance(value, dict):
+        return {k: _expand_env(v, f"{where}.{k}") for k, v in value.items()}
+    return value
+
+
+def load_config(path: str | os.PathLike[str]) -> PipelineConfig:
+    """Read and validate a pipeline TOML file; every problem is a `ConfigError`."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {str(path)!r} not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    return parse_config(data, path)
+
+
+def parse_config(data: Mapping[str, Any], path: Path | None = None) -> PipelineConfig:
+    """Validate an already-parsed config mapping (what `load_config` does after reading)."""
+    where = str(path) if path else "config"
+    valid = [*STAGES, "pipeline"]
+    unknown = sorted(set(data) - set(valid))
+    if unknown:
+        raise ConfigError(f"{where}: unknown table(s) {unknown}; valid tables: {valid}")
+    for required in ("source", "classifier", "sink"):
+        if required not in data:
+            raise ConfigError(f"{where}: missing [{required}] table with a 'type' key")
+    stages: dict[str, Any] = {}
+    for table in STAGES:
+        if table in data:
+            stages[table] = _stage(table, data[table], where)
+    try:
+        options = PipelineOptions(**data.get("pipeline", {}))
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join(str(p) for p in error["loc"])
+        raise ConfigError(
+            f"{where}: [pipeline] {key}: {error['msg']}; valid keys: "
+            f"{sorted(PipelineOptions.model_fields)}"
+        ) from exc
+    return PipelineConfig(**stages, pipeline=options, path=path)
+
+
+def _stage(table: str, value: Any, where: str) -> StageConfig:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: [{table}] must be a table")
+    if "type" not in value:
+        raise ConfigError(f"{where}: [{table}] needs a 'type' key naming the backend "
+                          "(run `adverse-events backends` to list them)")
+    options = _expand_env({k: v for k, v in value.items() if k != "type"}, f"[{table}]")
+    return StageConfig(type=value["type"], options=options)
+
+
+def accepted_options(cls: type[Any]) -> tuple[list[str], bool]:
+    """Keyword options `cls` accepts (walking ``**kwargs`` up the MRO) and whether any goes."""
+    names: list[str] = []
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        params = list(inspect.signature(init).parameters.values())[1:]
+        names += [p.name for p in params
+                  if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in names]
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            return names, False
+    return names, True
+
+
+def build_backend(
+    role: str, stage: StageConfig, registry: Registry | None = None, table: str | None = None
+) -> Any:
+    """Instantiate the backend a stage table describes, with errors that name the fix."""
+    registry = registry or get_registry()
+    table = table or role
+    try:
+        cls = registry.resolve(role, stage.type)
+    except PluginError as exc:
+        raise ConfigError(f"[{table}] type = {stage.type!r}: {exc}") from exc
+    names, open_ended = accepted_options(cls)
+    unknown = sorted(set(stage.options) - set(names))
+    if unknown and not open_ended:
+        raise ConfigError(
+            f"[{table}] unknown option(s) {unknown} for {role} {stage.type!r}; "
+            f"valid options: {names}"
+        )
+    try:
+        return cls(**stage.options)
+    except ConfigError as exc:
+        raise ConfigError(f"[{table}] {exc}") from exc
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"[{table}] {role} {stage.type!r}: {exc}; valid options: {names}") from exc

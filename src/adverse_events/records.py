@@ -1,0 +1,294 @@
+"""The records that flow through a pipeline (pydantic v2, frozen).
+
+A `Source` yields `Post`s (or `DeadLetter`s for input it cannot parse); the classifier adds a
+`Prediction`; the extractor adds `Mention`s with coded `Concept`s; the runner joins them into an
+`AdverseEventRecord`, which a `Sink` stores. `AdverseEventRecord.to_row()` is the flat form that
+tabular sinks (DuckDB, Parquet, S3/Athena) store; `AdverseEventRecord.from_row()` reverses it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "ADVERSE_EVENT_CATEGORIES",
+    "EXCLUDING_TRAITS",
+    "AdverseEventRecord",
+    "Concept",
+    "DeadLetter",
+    "Mention",
+    "Post",
+    "Prediction",
+    "ROW_COLUMNS",
+    "DEAD_LETTER_COLUMNS",
+    "utc",
+]
+
+#: Mention categories that describe the event itself (as opposed to DRUG).
+ADVERSE_EVENT_CATEGORIES = ("ADVERSE_EVENT", "MEDICAL_CONDITION")
+#: Traits that mean a mention does not assert an event the patient had.
+EXCLUDING_TRAITS = ("NEGATION", "HYPOTHETICAL", "PERTAINS_TO_FAMILY")
+
+
+def utc(value: datetime) -> datetime:
+    """Return `value` as an aware UTC datetime; naive datetimes are taken to be UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Concept(_Frozen):
+    """A code in a terminology that a mention was linked to."""
+
+    system: str = Field(description='"ICD-10-CM", "MedDRA-PT", "MedDRA-LLT", "RxNorm", "SNOMED-CT"')
+    code: str
+    description: str = ""
+    score: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+class Mention(_Frozen):
+    """A span of a post's text: a drug, an adverse event or another medical condition."""
+
+    text: str
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    category: str = Field(description="DRUG, ADVERSE_EVENT, MEDICAL_CONDITION, ...")
+    score: float = Field(default=1.0, ge=0.0, le=1.0)
+    traits: tuple[str, ...] = ()
+    concepts: tuple[Concept, ...] = ()
+
+    @model_validator(mode="after")
+    def _check_span(self) -> Mention:
+        if self.end < self.start:
+            raise ValueError(f"mention end ({self.end}) is before its start ({self.start})")
+        return self
+
+    @property
+    def asserted(self) -> bool:
+        """False when a trait says the event did not happen to the writer (negated, ...)."""
+        return not any(trait in EXCLUDING_TRAITS for trait in self.traits)
+
+
+class Post(_Frozen):
+    """One piece of user-written text, from any source."""
+
+    post_id: str = Field(min_length=1, description='unique across sources, e.g. "x:1234"')
+    source: str = Field(default="unknown", description="registry name of the source")
+    text: str
+    created_at: datetime | None = None
+    author_id: str | None = Field(default=None, description="pseudonymised author id")
+    lang: str | None = None
+    url: str | None = None
+    drug_mentions: tuple[str, ...] = ()
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("created_at")
+    @classmethod
+    def _to_utc(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else utc(value)
+
+
+class Prediction(_Frozen):
+    """A classifier's verdict on one text."""
+
+    label: str
+    score: float = Field(ge=0.0, le=1.0, description="probability of the adverse-event class")
+    probabilities: dict[str, float] = Field(default_factory=dict)
+    is_adverse_event: bool
+    model: str | None = Field(default=None, description="model name and version")
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class AdverseEventRecord(_Frozen):
+    """A post, its prediction, its mentions and where they came from."""
+
+    post: Post
+    prediction: Prediction
+    mentions: tuple[Mention, ...] = ()
+    extractor: str | None = None
+    library_version: str | None = None
+    processed_at: datetime = Field(default_factory=_now)
+
+    @field_validator("processed_at")
+    @classmethod
+    def _to_utc(cls, value: datetime) -> datetime:
+        return utc(value)
+
+    @property
+    def post_id(self) -> str:
+        return self.post.post_id
+
+    @property
+    def event_mentions(self) -> tuple[Mention, ...]:
+        """Asserted adverse-event / condition mentions, highest score first."""
+        found = [
+            m for m in self.mentions if m.category in ADVERSE_EVENT_CATEGORIES and m.asserted
+        ]
+        return tuple(sorted(found, key=lambda m: m.score, reverse=True))
+
+    @property
+    def ae_type(self) -> str | None:
+        """The text of the highest-scoring asserted adverse-event mention (reference design)."""
+        events = self.event_mentions
+        return events[0].text if events else None
+
+    @property
+    def drugs(self) -> tuple[str, ...]:
+        """Drug names: extracted DRUG mentions, else the source's drug tags, de-duplicated."""
+        names = [m.text for m in self.mentions if m.category == "DRUG"] or list(
+            self.post.drug_mentions
+        )
+        return tuple(dict.fromkeys(n.lower() for n in names))
+
+    def codes(self, system: str) -> tuple[Concept, ...]:
+        """The best concept of `system` for each asserted event mention, de-duplicated by code."""
+        best: dict[str, Concept] = {}
+        for mention in self.event_mentions:
+            found = [c for c in mention.concepts if c.system == system]
+            if not found:
+                continue
+            top = max(found, key=lambda c: c.score or 0.0)
+            best.setdefault(top.code, top)
+        return tuple(best.values())
+
+    def to_row(self) -> dict[str, Any]:
+        """The flat row stored by tabular sinks; `from_row` reverses it exactly."""
+        post, pred = self.post, self.prediction
+        icd = self.codes("ICD-10-CM")
+        pts = self.codes("MedDRA-PT")
+        events = self.event_mentions
+        return {
+            "post_id": post.post_id,
+            "source": post.source,
+            "text": post.text,
+            "created_at": post.created_at,
+            "author_id": post.author_id,
+            "lang": post.lang,
+            "url": post.url,
+            "drug_mentions": list(post.drug_mentions),
+            "metadata_json": json.dumps(post.metadata, sort_keys=True, default=str),
+            "label": pred.label,
+            "score": pred.score,
+            "is_adverse_event": pred.is_adverse_event,
+            "probabilities_json": json.dumps(pred.probabilities, sort_keys=True),
+            "model": pred.model,
+            "ae_type": events[0].text if events else None,
+            "ae_type_score": events[0].score if events else None,
+            "drugs": list(self.drugs),
+            "events": [m.text for m in events],
+            "icd10_codes": [c.code for c in icd],
+            "icd10_descriptions": [c.description for c in icd],
+            "meddra_pt_codes": [c.code for c in pts],
+            "meddra_pt_names": [c.description for c in pts],
+            "mentions_json": json.dumps([m.model_dump(mode="json") for m in self.mentions]),
+            "extractor": self.extractor,
+            "library_version": self.library_version,
+            "processed_at": self.processed_at,
+        }
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> AdverseEventRecord:
+        """Rebuild a record from `to_row()` output (derived columns are ignored)."""
+        post = Post(
+            post_id=row["post_id"],
+            source=row["source"],
+            text=row["text"],
+            created_at=row.get("created_at"),
+            author_id=row.get("author_id"),
+            lang=row.get("lang"),
+            url=row.get("url"),
+            drug_mentions=tuple(row.get("drug_mentions") or ()),
+            metadata=json.loads(row.get("metadata_json") or "{}"),
+        )
+        prediction = Prediction(
+            label=row["label"],
+            score=row["score"],
+            probabilities=json.loads(row.get("probabilities_json") or "{}"),
+            is_adverse_event=row["is_adverse_event"],
+            model=row.get("model"),
+        )
+        mentions = tuple(Mention(**m) for m in json.loads(row.get("mentions_json") or "[]"))
+        return cls(
+            post=post,
+            prediction=prediction,
+            mentions=mentions,
+            extractor=row.get("extractor"),
+            library_version=row.get("library_version"),
+            processed_at=row["processed_at"],
+        )
+
+
+#: Column order of `AdverseEventRecord.to_row()`.
+ROW_COLUMNS: tuple[str, ...] = (
+    "post_id", "source", "text", "created_at", "author_id", "lang", "url", "drug_mentions",
+    "metadata_json", "label", "score", "is_adverse_event", "probabilities_json", "model",
+    "ae_type", "ae_type_score", "drugs", "events", "icd10_codes", "icd10_descriptions",
+    "meddra_pt_codes", "meddra_pt_names", "mentions_json", "extractor", "library_version",
+    "processed_at",
+)  # fmt: skip
+
+
+class DeadLetter(_Frozen):
+    """Input that could not be processed, kept with the reason so it can be fixed and replayed.
+
+    `stage` is where it failed: ``"source"``, ``"classify"``, ``"extract"`` or ``"sink"``.
+    `payload` is the raw input (the line as read, or the post as JSON).
+    """
+
+    stage: str
+    reason: str
+    payload: str = ""
+    post_id: str | None = None
+    source: str | None = None
+    line: int | None = Field(default=None, ge=1, description="1-based line number in a file")
+    failed_at: datetime = Field(default_factory=_now)
+
+    @field_validator("payload", mode="before")
+    @classmethod
+    def _payload_text(cls, value: Any) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, bytes):
+            return value.decode("utf-8", errors="replace")
+        if isinstance(value, str):
+            return value
+        if isinstance(value, BaseModel):
+            return value.model_dump_json()
+        return json.dumps(value, sort_keys=True, default=str)
+
+    @field_validator("failed_at")
+    @classmethod
+    def _to_utc(cls, value: datetime) -> datetime:
+        return utc(value)
+
+    @property
+    def dead_letter_id(self) -> str:
+        """Stable id: the same bad input at the same place gives the same id (idempotent sinks)."""
+        key = json.dumps([self.source, self.stage, self.line, self.post_id, self.payload])
+        return hashlib.sha1(key.encode("utf-8")).hexdigest()
+
+    def to_row(self) -> dict[str, Any]:
+        return {"dead_letter_id": self.dead_letter_id, **self.model_dump()}
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> DeadLetter:
+        return cls(**{k: v for k, v in row.items() if k != "dead_letter_id"})
+
+
+#: Column order of `DeadLetter.to_row()`.
+DEAD_LETTER_COLUMNS: tuple[str, ...] = (
+    "dead_letter_id", "stage", "reason", "payload", "post_id", "source", "line", "failed_at",
+)  # fmt: skip

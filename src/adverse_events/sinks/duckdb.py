@@ -1,0 +1,171 @@
+"""`DuckDBSink`: one DuckDB file that analytics and the dashboard query directly.
+
+Tables:
+
+* ``adverse_events``: one row per post (the flat record row), ``post_id`` primary key, upserted.
+* ``mentions``: one row per mention (post_id, mention_index, text, start, end, category, score,
+  traits, asserted).
+* ``concepts``: one row per coded concept of a mention (post_id, mention_index, system, code,
+  description, score).
+* ``dead_letters``: one row per dead letter, ``dead_letter_id`` primary key.
+
+A batch is written in one transaction: a run killed mid-write leaves the previous state.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from adverse_events.errors import PermanentBackendError, TransientBackendError
+from adverse_events.protocols import Backend
+from adverse_events.records import AdverseEventRecord, DeadLetter
+from adverse_events.sinks._arrow import dead_letters_table, records_table
+from adverse_events.sinks.base import split_latest
+
+__all__ = ["DuckDBSink"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS adverse_events (
+    post_id VARCHAR PRIMARY KEY, source VARCHAR, text VARCHAR, created_at TIMESTAMPTZ,
+    author_id VARCHAR, lang VARCHAR, url VARCHAR, drug_mentions VARCHAR[],
+    metadata_json VARCHAR, label VARCHAR, score DOUBLE, is_adverse_event BOOLEAN,
+    probabilities_json VARCHAR, model VARCHAR, ae_type VARCHAR, ae_type_score DOUBLE,
+    drugs VARCHAR[], events VARCHAR[], icd10_codes VARCHAR[], icd10_descriptions VARCHAR[],
+    meddra_pt_codes VARCHAR[], meddra_pt_names VARCHAR[], mentions_json VARCHAR,
+    extractor VARCHAR, library_version VARCHAR, processed_at TIMESTAMPTZ
+);
+CREATE TABLE IF NOT EXISTS mentions (
+    post_id VARCHAR, mention_index INTEGER, text VARCHAR, start INTEGER, "end" INTEGER,
+    category VARCHAR, score DOUBLE, traits VARCHAR[], asserted BOOLEAN
+);
+CREATE TABLE IF NOT EXISTS concepts (
+    post_id VARCHAR, mention_index INTEGER, system VARCHAR, code VARCHAR,
+    description VARCHAR, score DOUBLE
+);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    dead_letter_id VARCHAR PRIMARY KEY, stage VARCHAR, reason VARCHAR, payload VARCHAR,
+    post_id VARCHAR, source VARCHAR, line BIGINT, failed_at TIMESTAMPTZ
+);
+"""
+
+_MENTIONS = pa.schema([
+    ("post_id", pa.string()), ("mention_index", pa.int32()), ("text", pa.string()),
+    ("start", pa.int32()), ("end", pa.int32()), ("category", pa.string()),
+    ("score", pa.float64()), ("traits", pa.list_(pa.string())), ("asserted", pa.bool_()),
+])  # fmt: skip
+_CONCEPTS = pa.schema([
+    ("post_id", pa.string()), ("mention_index", pa.int32()), ("system", pa.string()),
+    ("code", pa.string()), ("description", pa.string()), ("score", pa.float64()),
+])  # fmt: skip
+
+
+def _child_tables(records: Sequence[AdverseEventRecord]) -> tuple[pa.Table, pa.Table]:
+    mentions: list[dict[str, Any]] = []
+    concepts: list[dict[str, Any]] = []
+    for record in records:
+        for index, m in enumerate(record.mentions):
+            mentions.append({"post_id": record.post_id, "mention_index": index, "text": m.text,
+                             "start": m.start, "end": m.end, "category": m.category,
+                             "score": m.score, "traits": list(m.traits),
+                             "asserted": m.asserted})
+            concepts.extend({"post_id": record.post_id, "mention_index": index,
+                             "system": c.system, "code": c.code,
+                             "description": c.description, "score": c.score}
+                            for c in m.concepts)
+    return (pa.Table.from_pylist(mentions, schema=_MENTIONS),
+            pa.Table.from_pylist(concepts, schema=_CONCEPTS))
+
+
+class DuckDBSink(Backend):
+    """Upserts records into a DuckDB file (``":memory:"`` for a throwaway database)."""
+
+    name = "duckdb"
+
+    def __init__(self, path: str | os.PathLike[str] = "adverse_events.duckdb"):
+        self.path = str(path)
+        self._conn: duckdb.DuckDBPyConnection | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The open connection (opened and schema-created on first use)."""
+        if self._conn is None:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                conn = duckdb.connect(self.path)
+            except duckdb.IOException as exc:
+                raise TransientBackendError(
+                    f"cannot open {self.path!r}: {exc} (is another process using it?)",
+                    backend=self.name,
+                ) from exc
+            conn.execute(_SCHEMA)
+            self._conn = conn
+        return self._conn
+
+    def open(self) -> None:
+        _ = self.connection
+
+    def write(self, records: Sequence[AdverseEventRecord | DeadLetter]) -> None:
+        good, letters = split_latest(records)
+        with self._lock:
+            conn = self.connection
+            try:
+                conn.execute("BEGIN TRANSACTION")
+                if good:
+                    self._upsert_records(conn, good)
+                if letters:
+                    batch = dead_letters_table(letters)  # noqa: F841 (read by DuckDB)
+                    conn.execute("INSERT OR REPLACE INTO dead_letters SELECT * FROM batch")
+                conn.execute("COMMIT")
+            except duckdb.Error as exc:
+                conn.execute("ROLLBACK")
+                raise PermanentBackendError(f"write failed: {exc}", backend=self.name) from exc
+
+    @staticmethod
+    def _upsert_records(
+        conn: duckdb.DuckDBPyConnection, records: Sequence[AdverseEventRecord]
+    ) -> None:
+        batch = records_table(records)  # noqa: F841 (read by DuckDB by name)
+        batch_mentions, batch_concepts = _child_tables(records)  # noqa: F841
+        conn.execute("INSERT OR REPLACE INTO adverse_events SELECT * FROM batch")
+        for table in ("mentions", "concepts"):
+            conn.execute(f"DELETE FROM {table} WHERE post_id IN (SELECT post_id FROM batch)")
+        conn.execute("INSERT INTO mentions SELECT * FROM batch_mentions")
+        conn.execute("INSERT INTO concepts SELECT * FROM batch_concepts")
+        conn.execute("DELETE FROM dead_letters WHERE post_id IN (SELECT post_id FROM batch)")
+
+    def existing_ids(self, post_ids: Sequence[str]) -> set[str]:
+        with self._lock:
+            rows = self.connection.execute(
+                "SELECT post_id FROM adverse_events WHERE post_id IN (SELECT unnest($ids))",
+                {"ids": list(post_ids)},
+            ).fetchall()
+        return {row[0] for row in rows}
+
+    def read_records(self) -> list[AdverseEventRecord]:
+        """Every stored record (for tests and small exports)."""
+        with self._lock:
+            table = self.connection.execute("SELECT * FROM adverse_events").fetch_arrow_table()
+        return [AdverseEventRecord.from_row(row) for row in table.to_pylist()]
+
+    def read_dead_letters(self) -> list[DeadLetter]:
+        with self._lock:
+            table = self.connection.execute("SELECT * FROM dead_letters").fetch_arrow_table()
+        return [DeadLetter.from_row(row) for row in table.to_pylist()]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __repr__(self) -> str:
+        return f"DuckDBSink(path={self.path!r})"

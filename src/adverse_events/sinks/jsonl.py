@@ -1,0 +1,138 @@
+"""`JsonlSink`: records and dead letters as JSON Lines files, idempotent by id.
+
+Writes append (cheap, crash-safe: a torn last line is cut off when the file is opened again).
+When a post id is written a second time, the file is compacted on `close()` so it holds only
+the newest line per id, replaced atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO
+
+from adverse_events.protocols import Backend
+from adverse_events.records import AdverseEventRecord, DeadLetter
+from adverse_events.sinks.base import split_latest
+
+__all__ = ["JsonlSink"]
+
+
+class _JsonlFile:
+    """One append-only JSONL file keyed by a field, compacted when a key repeats."""
+
+    def __init__(self, path: Path, key: str):
+        self.path, self.key = path, key
+        self.keys: set[str] = set()
+        self.dirty = False
+        self.handle: IO[str] | None = None
+
+    def open(self) -> None:
+        if self.handle is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._recover()
+        self.handle = self.path.open("a", encoding="utf-8")
+
+    def _recover(self) -> None:
+        """Load the keys present and cut a torn last line left by a crash."""
+        if not self.path.exists():
+            return
+        good_bytes = 0
+        with self.path.open("rb") as handle:
+            for raw in handle:
+                if not raw.endswith(b"\n"):
+                    break
+                try:
+                    key = json.loads(raw)[self.key]
+                except (ValueError, KeyError, TypeError):
+                    break
+                self.dirty |= key in self.keys
+                self.keys.add(key)
+                good_bytes += len(raw)
+        if good_bytes != self.path.stat().st_size:
+            with self.path.open("r+b") as handle:
+                handle.truncate(good_bytes)
+
+    def append(self, rows: list[tuple[str, str]]) -> None:
+        self.open()
+        assert self.handle is not None
+        for key, text in rows:
+            self.dirty |= key in self.keys
+            self.keys.add(key)
+            self.handle.write(text + "\n")
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+
+    def lines(self) -> Iterator[dict[str, object]]:
+        if self.path.exists():
+            with self.path.open(encoding="utf-8") as handle:
+                for raw in handle:
+                    yield json.loads(raw)
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+        if self.dirty:
+            self._compact()
+
+    def _compact(self) -> None:
+        latest = {row[self.key]: row for row in self.lines()}
+        tmp = self.path.with_suffix(self.path.suffix + ".tmp")
+        with tmp.open("w", encoding="utf-8") as handle:
+            for row in latest.values():
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        os.replace(tmp, self.path)
+        self.dirty = False
+
+
+class JsonlSink(Backend):
+    """Records to `path`, dead letters to `dead_letter_path` (default: ``<stem>.dead_letters.jsonl``)."""
+
+    name = "jsonl"
+
+    def __init__(self, path: str | os.PathLike[str], dead_letter_path: str | None = None):
+        self.path = Path(path)
+        letters = Path(dead_letter_path) if dead_letter_path else self.path.with_name(
+            f"{self.path.stem}.dead_letters.jsonl"
+        )
+        self._records = _JsonlFile(self.path, "post_id")
+        self._letters = _JsonlFile(letters, "dead_letter_id")
+
+    def open(self) -> None:
+        self._records.open()
+        self._letters.open()
+
+    def write(self, records: Sequence[AdverseEventRecord | DeadLetter]) -> None:
+        good, letters = split_latest(records)
+        if good:
+            self._records.append([(r.post_id, r.model_dump_json()) for r in good])
+        if letters:
+            self._letters.append(
+                [(d.dead_letter_id, json.dumps({"dead_letter_id": d.dead_letter_id,
+                                                **d.model_dump(mode="json")}))
+                 for d in letters]
+            )
+
+    def existing_ids(self, post_ids: Sequence[str]) -> set[str]:
+        self._records.open()
+        return {pid for pid in post_ids if pid in self._records.keys}
+
+    def read_records(self) -> list[AdverseEventRecord]:
+        """The stored records, newest per post id."""
+        rows = {row["post_id"]: row for row in self._records.lines()}
+        return [AdverseEventRecord.model_validate(row) for row in rows.values()]
+
+    def read_dead_letters(self) -> list[DeadLetter]:
+        rows = {row["dead_letter_id"]: row for row in self._letters.lines()}
+        return [DeadLetter.from_row(row) for row in rows.values()]
+
+    def close(self) -> None:
+        self._records.close()
+        self._letters.close()
+
+    def __repr__(self) -> str:
+        return f"JsonlSink(path={str(self.path)!r})"

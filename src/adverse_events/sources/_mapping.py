@@ -1,0 +1,128 @@
+"""Turning one raw row (a dict from JSON, CSV, Parquet, DynamoDB) into a `Post`.
+
+Shared by every file-like source so field mapping, timestamp parsing and error messages are the
+same everywhere. Problems raise `InputError` with a reason a person can act on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import ValidationError
+
+from adverse_events.errors import InputError
+from adverse_events.records import Post
+
+__all__ = ["FieldMap", "parse_timestamp"]
+
+
+def parse_timestamp(value: Any, fmt: str | None = None) -> datetime | None:
+    """ISO 8601 text, epoch seconds (or milliseconds), or text in `fmt`; naive means UTC."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = value / 1000 if abs(value) > 1e11 else value
+        parsed = datetime.fromtimestamp(seconds, tz=timezone.utc)
+    elif isinstance(value, str):
+        text = value.strip()
+        parsed = datetime.strptime(text, fmt) if fmt else datetime.fromisoformat(text)
+    else:
+        raise ValueError(f"unsupported timestamp type {type(value).__name__}")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def _as_tuple(value: Any) -> tuple[str, ...]:
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split("|") if v.strip())
+    return tuple(str(v) for v in value)
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """Which input fields hold which `Post` attributes.
+
+    `id_field=None` derives a stable id from the source name and line number. Fields not mapped
+    go into `Post.metadata`.
+    """
+
+    source: str
+    id_field: str | None = "post_id"
+    text_field: str = "text"
+    time_field: str | None = "created_at"
+    time_format: str | None = None
+    author_field: str | None = "author_id"
+    lang_field: str | None = "lang"
+    url_field: str | None = "url"
+    drugs_field: str | None = "drug_mentions"
+    mapped: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        names = (self.id_field, self.text_field, self.time_field, self.author_field,
+                 self.lang_field, self.url_field, self.drugs_field)  # fmt: skip
+        object.__setattr__(self, "mapped", frozenset(n for n in names if n))
+
+    def _post_id(self, row: Mapping[str, Any], line: int | None) -> str:
+        if self.id_field is None:
+            digest = hashlib.sha1(f"{self.source}:{line}".encode()).hexdigest()[:16]
+            return f"{self.source}:{digest}"
+        value = row.get(self.id_field)
+        if value is None or str(value).strip() == "":
+            raise InputError(f"missing id field {self.id_field!r}; set id_field to the column "
+                             "that holds a unique post id (or id_field = \"\" to derive one)")
+        return str(value).strip()
+
+    def _text(self, row: Mapping[str, Any]) -> str:
+        value = row.get(self.text_field)
+        if not isinstance(value, str) or not value.strip():
+            state = "missing" if value is None else "empty or not text"
+            raise InputError(f"text field {self.text_field!r} is {state}")
+        return value
+
+    def _time(self, row: Mapping[str, Any]) -> datetime | None:
+        if not self.time_field:
+            return None
+        value = row.get(self.time_field)
+        try:
+            return parse_timestamp(value, self.time_format)
+        except (ValueError, OverflowError, OSError) as exc:
+            hint = f"format {self.time_format!r}" if self.time_format else "ISO 8601 or epoch"
+            raise InputError(
+                f"bad timestamp in {self.time_field!r}: {value!r} ({hint} expected: {exc})"
+            ) from exc
+
+    def _optional(self, row: Mapping[str, Any], name: str | None) -> str | None:
+        value = row.get(name) if name else None
+        return None if value is None or value == "" else str(value)
+
+    def to_post(self, row: Mapping[str, Any], line: int | None = None) -> Post:
+        """Build a `Post`, raising `InputError` that says what is wrong with the row."""
+        if not isinstance(row, Mapping):
+            raise InputError(f"expected an object per record, got {type(row).__name__}")
+        post_id = self._post_id(row, line)
+        try:
+            return Post(
+                post_id=post_id,
+                source=self.source,
+                text=self._text(row),
+                created_at=self._time(row),
+                author_id=self._optional(row, self.author_field),
+                lang=self._optional(row, self.lang_field),
+                url=self._optional(row, self.url_field),
+                drug_mentions=_as_tuple(row.get(self.drugs_field) if self.drugs_field else None),
+                metadata={k: v for k, v in row.items() if k not in self.mapped},
+            )
+        except InputError as exc:
+            exc.post_id = post_id
+            raise
+        except ValidationError as exc:
+            raise InputError(f"invalid post: {exc.errors()[0]['msg']}", post_id=post_id) from exc
