@@ -32,7 +32,10 @@ ROLES = ("source", "classifier", "extractor", "sink")
 
 #: role -> registry name -> ("module:Class", extra that installs its dependencies, or None).
 BUILTIN_BACKENDS: dict[str, dict[str, tuple[str, str | None]]] = {
-    "classifier": {},
+    "classifier": {
+        "tfidf": ("adverse_events.classifiers.tfidf:TfidfClassifier", "train"),
+        "transformers": ("adverse_events.classifiers.transformers:TransformersClassifier", "torch"),
+    },
     "extractor": {},
     "sink": {
         "duckdb": ("adverse_events.sinks.duckdb:DuckDBSink", "duckdb"),
@@ -52,6 +55,7 @@ EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "dashboard": ("plotly",),
     "duckdb": ("duckdb", "pyarrow"),
     "torch": ("torch", "transformers"),
+    "train": ("sklearn", "scipy", "numpy"),
     "twitter": ("tweepy",),
 }
 
