@@ -221,6 +221,9 @@ def _stratified(indices: np.ndarray, y: np.ndarray, groups: np.ndarray | None, k
     labels = y[indices]
     if min(Counter(labels.tolist()).values()) < k:
         raise ConfigError(f"too few examples of a label for {k} folds: {Counter(labels.tolist())}")
+    if groups is not None and len(set(groups[indices].tolist())) < k:
+        raise ConfigError(f"{len(set(groups[indices].tolist()))} groups cannot make {k} folds; "
+                          "use more data, a larger test/validation fraction or fewer folds")
     if groups is None:
         splitter: Any = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
         parts = splitter.split(indices, labels)
