@@ -65,6 +65,9 @@ def test_bootstrap_trained_and_saved_a_model(model_dir: Path) -> None:
     info = read_model_info(model_dir)
     assert info.kind == "tfidf" and info.split["protocol"] == "grouped"
     assert (model_dir / "tfidf.npz").is_file()
+    metrics = json.loads((model_dir / "metrics.json").read_text())
+    assert "5-fold out-of-fold" in metrics["threshold_rule"]  # cross-fitted threshold
+    assert metrics["validation"]["examples"] > metrics["test"]["examples"]
 
 
 def test_threshold_from_the_model_dir_and_override(model_dir: Path, tmp_path: Path) -> None:

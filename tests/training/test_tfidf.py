@@ -83,6 +83,15 @@ def test_train_workflow_writes_a_model_directory(csv_file: Path, tmp_path: Path)
     assert metrics["test"]["by_source"]["posts"]["examples"] == info.metrics["test"]["examples"]
 
 
+def test_plain_recipe_without_cross_fitting(csv_file: Path, tmp_path: Path) -> None:
+    result = train(load_data([csv_file]), "tfidf", tmp_path / "m", options={"min_df": 1},
+                   cross_fit=None, test_size=0.25, validation_size=0.25)
+    metrics = json.loads((result.output / "metrics.json").read_text())
+    assert metrics["threshold_rule"] == "best F1"
+    assert metrics["validation"]["examples"] == result.split.manifest()["parts"]["validation"][
+        "examples"]
+
+
 def test_target_recall_sets_a_threshold_that_reaches_it(csv_file: Path, tmp_path: Path) -> None:
     data = load_data([csv_file])
     result = train(data, "tfidf", tmp_path / "m", target_recall=1.0, options={"min_df": 1},

@@ -140,7 +140,8 @@ class TfidfClassifier(Backend):
             for row in proba:
                 score = float(min(1.0, max(0.0, row[self._positive])))
                 is_event = score >= threshold
-                probabilities = {label: float(p) for label, p in zip(self._model.labels, row)}
+                probabilities = {label: float(p)
+                                 for label, p in zip(self._model.labels, row, strict=True)}
                 if is_event:
                     label = info.positive_label
                 else:  # the most likely other label

@@ -141,10 +141,11 @@ class TransformersClassifier(Backend):
         labels = self._info.labels
         score = min(1.0, max(0.0, row[positive]))
         is_event = score >= self.threshold
-        others = [(p, label) for i, (label, p) in enumerate(zip(labels, row)) if i != positive]
+        others = [(p, label) for i, (label, p) in enumerate(zip(labels, row, strict=True))
+                  if i != positive]
         label = labels[positive] if is_event else max(others)[1]
         return Prediction(label=label, score=score,
-                          probabilities={lab: float(p) for lab, p in zip(labels, row)},
+                          probabilities={lab: float(p) for lab, p in zip(labels, row, strict=True)},
                           is_adverse_event=is_event, model=f"transformers:{self.model_name}")
 
     def close(self) -> None:

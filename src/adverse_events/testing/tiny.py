@@ -18,8 +18,17 @@ def make_tiny_transformer(
     texts: Sequence[str],
     labels: Sequence[str] = ("not_adverse_event", "adverse_event"),
     seed: int = 0,
+    *,
+    vocab_size: int = 400,
+    dim: int = 32,
+    n_layers: int = 2,
+    n_heads: int = 2,
+    max_length: int = 64,
 ) -> Path:
-    """Write a tiny sequence-classification model + tokenizer to `directory`; return it."""
+    """Write a tiny sequence-classification model + tokenizer to `directory`; return it.
+
+    The size options also make small from-scratch models for experiments (no pretrained weights).
+    """
     import torch
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
     from transformers import (
@@ -34,7 +43,7 @@ def make_tiny_transformer(
     raw = Tokenizer(models.WordPiece(unk_token="[UNK]"))
     raw.normalizer = normalizers.BertNormalizer(lowercase=True)
     raw.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    raw.train_from_iterator(list(texts), trainers.WordPieceTrainer(vocab_size=400,
+    raw.train_from_iterator(list(texts), trainers.WordPieceTrainer(vocab_size=vocab_size,
                                                                    special_tokens=special))
     from tokenizers.processors import TemplateProcessing
 
@@ -44,11 +53,13 @@ def make_tiny_transformer(
                                             special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)])
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=raw, unk_token="[UNK]",
                                         pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
-                                        mask_token="[MASK]", model_max_length=64)  # fmt: skip
+                                        mask_token="[MASK]",
+                                        model_max_length=max_length)
     tokenizer.save_pretrained(out)
     torch.manual_seed(seed)
-    config = DistilBertConfig(vocab_size=raw.get_vocab_size(), dim=32, hidden_dim=64, n_layers=2,
-                              n_heads=2, max_position_embeddings=64, num_labels=len(labels),
+    config = DistilBertConfig(vocab_size=raw.get_vocab_size(), dim=dim, hidden_dim=dim * 4,
+                              n_layers=n_layers, n_heads=n_heads,
+                              max_position_embeddings=max_length, num_labels=len(labels),
                               id2label=dict(enumerate(labels)),
                               label2id={label: i for i, label in enumerate(labels)})
     DistilBertForSequenceClassification(config).save_pretrained(out)

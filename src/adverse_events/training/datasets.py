@@ -377,10 +377,9 @@ def load_hub(
         raise PluginError("loading from the hub needs: pip install 'adverse-events[train]'") \
             from exc
     try:
-        if (Path(dataset) / "dataset_info.json").is_file() or (Path(dataset) / "state.json").is_file():
+        saved = ("dataset_info.json", "state.json", "dataset_dict.json")
+        if any((Path(dataset) / name).is_file() for name in saved):
             loaded: Any = datasets.load_from_disk(dataset)
-        elif (Path(dataset) / "dataset_dict.json").is_file():
-            loaded = datasets.load_from_disk(dataset)
         else:
             loaded = datasets.load_dataset(dataset, config, **load_options)
         if isinstance(loaded, datasets.DatasetDict):
@@ -401,7 +400,7 @@ def load_hub(
 
 
 def _class_names(dataset: Any, column: str) -> list[str] | None:
-    feature = getattr(dataset, "features", {}).get(column)
+    feature: Any = (getattr(dataset, "features", None) or {}).get(column)
     return list(feature.names) if hasattr(feature, "names") else None
 
 

@@ -16,6 +16,10 @@ import numpy as np
 
 from adverse_events.errors import ConfigError, PluginError
 
+#: 0/1 labels and scores: lists or numpy arrays.
+Labels = Sequence[int] | np.ndarray
+Scores = Sequence[float] | np.ndarray
+
 __all__ = [
     "choose_threshold",
     "evaluate",
@@ -25,7 +29,7 @@ __all__ = [
 ]
 
 
-def _arrays(y_true: Sequence[int], scores: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+def _arrays(y_true: Labels, scores: Scores) -> tuple[np.ndarray, np.ndarray]:
     y = np.asarray(y_true, dtype=int)
     s = np.asarray(scores, dtype=float)
     if y.shape != s.shape:
@@ -34,7 +38,7 @@ def _arrays(y_true: Sequence[int], scores: Sequence[float]) -> tuple[np.ndarray,
 
 
 def choose_threshold(
-    y_true: Sequence[int], scores: Sequence[float], *, target_recall: float | None = None
+    y_true: Labels, scores: Scores, *, target_recall: float | None = None
 ) -> float:
     """The threshold with the best F1 on these (validation) data, or, with `target_recall`,
     the highest threshold whose recall is at least `target_recall` (most precision kept).
@@ -56,7 +60,7 @@ def choose_threshold(
 
 
 def reliability_table(
-    y_true: Sequence[int], scores: Sequence[float], bins: int = 10
+    y_true: Labels, scores: Scores, bins: int = 10
 ) -> dict[str, Any]:
     """Calibration: per score bin, how many texts, mean score and observed positive rate,
     plus the expected calibration error (ECE, weighted mean |score - rate|)."""
@@ -97,8 +101,8 @@ def _at(y: np.ndarray, s: np.ndarray, threshold: float) -> dict[str, Any]:
 
 
 def evaluate(
-    y_true: Sequence[int],
-    scores: Sequence[float],
+    y_true: Labels,
+    scores: Scores,
     threshold: float = 0.5,
     *,
     sources: Sequence[str] | None = None,
@@ -134,7 +138,7 @@ def write_metrics(metrics: dict[str, Any], path: str | os.PathLike[str]) -> Path
 
 
 def write_pr_curve(
-    y_true: Sequence[int], scores: Sequence[float], path: str | os.PathLike[str], *,
+    y_true: Labels, scores: Scores, path: str | os.PathLike[str], *,
     threshold: float | None = None, title: str = "precision-recall",
 ) -> Path:
     """A precision-recall curve PNG, marking the operating threshold (needs matplotlib)."""

@@ -161,7 +161,7 @@ def deduplicate(
 
 def _shingles(text: str, n: int = 5) -> np.ndarray:
     """Sorted unique 64-bit hashes of the character n-grams of `text` (vectorised)."""
-    raw = np.frombuffer(f" {text} ".encode("utf-8"), dtype=np.uint8).astype(np.uint64)
+    raw = np.frombuffer(f" {text} ".encode(), dtype=np.uint8).astype(np.uint64)
     if len(raw) < n:
         raw = np.concatenate([raw, np.zeros(n - len(raw), dtype=np.uint64)])
     grams = np.zeros(len(raw) - n + 1, dtype=np.uint64)

@@ -164,7 +164,10 @@ def _proba(logits: np.ndarray) -> np.ndarray:
 
 
 def fit_tfidf(
-    texts: Sequence[str], y: Sequence[int], labels: Sequence[str], options: TfidfOptions | None = None
+    texts: Sequence[str],
+    y: Sequence[int],
+    labels: Sequence[str],
+    options: TfidfOptions | None = None,
 ) -> TfidfModel:
     """Fit vectorizers and members on (texts, label indices into `labels`)."""
     from scipy.sparse import diags
@@ -172,13 +175,13 @@ def fit_tfidf(
     from sklearn.linear_model import LogisticRegression
 
     options = options or TfidfOptions()
-    y = np.asarray(y)
-    present = sorted(set(y.tolist()))
+    target = np.asarray(y)
+    present = sorted(set(target.tolist()))
     if len(present) < 2:
         raise ConfigError(f"training data hold only one label ({[labels[i] for i in present]})")
     vectorizers = [
-        TfidfVectorizer(**_check_settings(s), min_df=options.min_df, max_features=options.max_features,
-                        dtype=np.float32)
+        TfidfVectorizer(**_check_settings(s), min_df=options.min_df,
+                        max_features=options.max_features, dtype=np.float32)
         for s in _vectorizer_settings(options)
     ]  # fmt: skip
     from scipy.sparse import hstack
@@ -188,13 +191,13 @@ def fit_tfidf(
     solver = "liblinear" if binary else "lbfgs"
     lr = LogisticRegression(C=options.C, class_weight=options.class_weight,
                             max_iter=options.max_iter, solver=solver)  # fmt: skip
-    lr.fit(x, y)
+    lr.fit(x, target)
     members = [_member("logistic_regression", lr, labels, present)]
     if options.nbsvm and binary:
-        ratio = _nb_ratio(x, y)
+        ratio = _nb_ratio(x, target)
         nb = LogisticRegression(C=options.nbsvm_C, class_weight=options.class_weight,
                                 max_iter=options.max_iter, solver="liblinear")  # fmt: skip
-        nb.fit(x @ diags(ratio), y)
+        nb.fit(x @ diags(ratio), target)
         member = _member("nbsvm", nb, labels, present)
         member["coef"] = member["coef"] * ratio[None, :]
         members.append(member)

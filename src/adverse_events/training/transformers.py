@@ -110,6 +110,8 @@ def fine_tune(
                                                   options.gradient_accumulation_steps))
     total = options.max_steps if options.max_steps > 0 else math.ceil(steps_per_epoch *
                                                                        options.epochs)
+    precision: dict[str, Any] = _precision(
+        options.precision if options.device != "cpu" else "fp32", torch)
     args = tf.TrainingArguments(
         output_dir=str(out / _CHECKPOINTS),
         num_train_epochs=options.epochs,
@@ -131,9 +133,9 @@ def fine_tune(
         report_to="none",
         disable_tqdm=not options.progress,
         use_cpu=options.device == "cpu",
-        **_precision(options.precision if options.device != "cpu" else "fp32", torch),
+        **precision,
     )
-    callbacks = []
+    callbacks: list[Any] = []
     if options.early_stopping_patience:
         callbacks.append(tf.EarlyStoppingCallback(options.early_stopping_patience))
     trainer = tf.Trainer(
@@ -152,7 +154,8 @@ def fine_tune(
     def scorer(texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros(0)
-        result = trainer.predict(_Encoded(tokenizer, texts, None, options.max_seq_length))
+        encoded: Any = _Encoded(tokenizer, texts, None, options.max_seq_length)
+        result = trainer.predict(encoded)
         logits = np.asarray(result.predictions, dtype=np.float64)
         logits -= logits.max(axis=1, keepdims=True)
         proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)

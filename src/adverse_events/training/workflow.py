@@ -85,25 +85,45 @@ def train(
     test_size: float = 0.2,
     validation_size: float = 0.1,
     options: Mapping[str, Any] | None = None,
+    cross_fit: int | None = 5,
 ) -> TrainResult:
-    """Split `data`, fit `model` (``"tfidf"``, a hub id or a local path) on the train part,
-    choose the threshold on validation, measure on test and save everything to `output`."""
+    """Split `data`, fit `model` (``"tfidf"``, a hub id or a local path), choose the threshold
+    without touching the test part, measure on test and save everything to `output`.
+
+    Transformers train on the train part and take the threshold from the validation part. The
+    TF-IDF model, cheap to refit, with ``cross_fit=k`` (default 5): the threshold comes from
+    out-of-fold scores of a k-fold split of train + validation (same protocol), then the model
+    is refit on train + validation. Both use more data than one small validation part, which
+    makes the threshold steadier (+0.01 F1 on PsyTAR, docs/benchmarks.md). ``cross_fit=None``
+    gives the plain train / validation recipe.
+    """
     out = Path(output)
     parts = make_split(data, split, seed=seed, test_size=test_size,
                        validation_size=validation_size)  # fmt: skip
     train_part, validation, test = (parts.part(p) for p in ("train", "validation", "test"))
     log.info("split %s: train %d, validation %d, test %d", split, len(train_part),
              len(validation), len(test))  # fmt: skip
-    if model == "tfidf":
+    rule = f"recall >= {target_recall}" if target_recall else "best F1"
+    oof = None
+    if model == "tfidf" and cross_fit:
+        fit_on = _union(train_part, validation)
+        oof = _out_of_fold(fit_on, split, seed, cross_fit, options or {})
+    if oof is not None:
+        covered = ~np.isnan(oof)
+        validation, val_scores = fit_on.subset(np.flatnonzero(covered)), oof[covered]
+        kind, scorer, settings = "tfidf", *_fit_tfidf(fit_on, out, options or {})
+        rule += f", on {cross_fit}-fold out-of-fold scores of train + validation; refit on both"
+    elif model == "tfidf":
         kind, scorer, settings = "tfidf", *_fit_tfidf(train_part, out, options or {})
+        val_scores = scorer(validation.texts)
     else:
         kind, scorer, settings = "transformers", *_fit_transformer(
             model, train_part, validation, out, seed, options or {})
-    val_scores = scorer(validation.texts)
+        val_scores = scorer(validation.texts)
     threshold = choose_threshold(validation.binary, val_scores, target_recall=target_recall)
     test_scores = scorer(test.texts)
-    metrics = {
-        "threshold_rule": f"recall >= {target_recall}" if target_recall else "best F1",
+    metrics: dict[str, Any] = {
+        "threshold_rule": rule,
         "validation": evaluate(validation.binary, val_scores, threshold),
         "test": evaluate(test.binary, test_scores, threshold,
                          sources=[e.source for e in test.examples]),
@@ -114,12 +134,49 @@ def train(
     write_split(parts, out / "split")
     info = ModelInfo(
         kind=kind, labels=data.labels, positive_label=data.positive_label, threshold=threshold,
-        metrics={"test": _headline(metrics["test"]), "validation": _headline(metrics["validation"])},
+        metrics={part: _headline(metrics[part]) for part in ("test", "validation")},
         data={**data.describe(), "model": model, "settings": settings},
         split=parts.manifest(),
     )
     write_model_info(out, info)
     return TrainResult(out, info, parts)
+
+
+def _union(*parts: ds.Dataset) -> ds.Dataset:
+    return ds.Dataset([e for p in parts for e in p.examples], parts[0].labels,
+                      parts[0].positive_label, parts[0].reports)
+
+
+def _out_of_fold(
+    data: ds.Dataset, protocol: str, seed: int, folds: int, options: Mapping[str, Any]
+) -> np.ndarray | None:
+    """P(positive) of each example from a TF-IDF model that did not see its fold (NaN for
+    examples no fold covered); None when the data are too small for `folds` folds."""
+    from adverse_events.training.splits import kfold
+    from adverse_events.training.tfidf import fit_tfidf
+
+    scores = np.full(len(data), np.nan)
+    positive = data.labels.index(data.positive_label)
+    opts = _tfidf_options(options)
+    try:
+        parts = list(kfold(data, folds, protocol, seed=seed + 7, validation_size=0.0))
+    except ConfigError as exc:
+        log.warning("no cross-fitting (%s): threshold from the validation part", exc)
+        return None
+    for part in parts:
+        train_part = part.part("train")
+        fitted = fit_tfidf(train_part.texts, train_part.y, data.labels, opts)
+        scores[part.test] = fitted.predict_proba(part.part("test").texts)[:, positive]
+    return scores
+
+
+def _tfidf_options(options: Mapping[str, Any]) -> Any:
+    from adverse_events.training.tfidf import TfidfOptions
+
+    try:
+        return TfidfOptions(**options)
+    except TypeError as exc:
+        raise ConfigError(f"unknown TF-IDF option: {exc}") from exc
 
 
 def _headline(metrics: Mapping[str, Any]) -> dict[str, Any]:
@@ -132,12 +189,9 @@ def _fit_tfidf(
 ) -> tuple[Scorer, dict[str, Any]]:
     from dataclasses import asdict
 
-    from adverse_events.training.tfidf import TfidfOptions, fit_tfidf
+    from adverse_events.training.tfidf import fit_tfidf
 
-    try:
-        opts = TfidfOptions(**options)
-    except TypeError as exc:
-        raise ConfigError(f"unknown TF-IDF option: {exc}") from exc
+    opts = _tfidf_options(options)
     fitted = fit_tfidf(data.texts, data.y, data.labels, opts)
     fitted.save(out)
     positive = data.labels.index(data.positive_label)
