@@ -111,3 +111,27 @@ def main() -> None:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(EXIT_INTERRUPTED)
+
+
+@app.command()
+def export(
+    db: Annotated[Path, typer.Option(help="DuckDB file written by the duckdb sink.")],
+    output: Annotated[Path, typer.Option(help="Directory for the Parquet files.")],
+) -> None:
+    """Export a DuckDB sink to Parquet: records partitioned by processing date (dt=YYYY-MM-DD,
+    the S3/Athena layout), plus mentions, concepts and dead letters."""
+    import duckdb
+
+    if not db.is_file():
+        raise _fail(FileNotFoundError(f"no DuckDB file at {db}; run a pipeline with a duckdb sink"))
+    output.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(db), read_only=True) as conn:
+        conn.execute(
+            f"COPY (SELECT *, strftime(processed_at, '%Y-%m-%d') AS dt FROM adverse_events) "
+            f"TO '{output / 'adverse_events'}' "
+            "(FORMAT parquet, PARTITION_BY (dt), OVERWRITE_OR_IGNORE true)"
+        )
+        for table in ("mentions", "concepts", "dead_letters"):
+            conn.execute(f"COPY {table} TO '{output / (table + '.parquet')}' (FORMAT parquet)")
+        count = conn.execute("SELECT count(*) FROM adverse_events").fetchone()
+    console.print(f"exported {count[0] if count else 0:,} records to {output}")
