@@ -38,6 +38,7 @@ BUILTIN_BACKENDS: dict[str, dict[str, tuple[str, str | None]]] = {
         "duckdb": ("adverse_events.sinks.duckdb:DuckDBSink", "duckdb"),
         "jsonl": ("adverse_events.sinks.jsonl:JsonlSink", None),
         "memory": ("adverse_events.sinks.memory:MemorySink", None),
+        "parquet": ("adverse_events.sinks.parquet:ParquetSink", "parquet"),
     },
     "source": {
         "csv": ("adverse_events.sources.files:CsvSource", None),
@@ -51,6 +52,7 @@ EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "aws": ("boto3",),
     "dashboard": ("plotly",),
     "duckdb": ("duckdb", "pyarrow"),
+    "parquet": ("pyarrow",),
     "torch": ("torch", "transformers"),
     "twitter": ("tweepy",),
 }
