@@ -292,6 +292,18 @@ def _attach_parquet(conn: Any, path: Path) -> None:
         conn.execute(_EMPTY_DEAD_LETTERS)
 
 
+def _connect_file(path: str) -> Any:
+    """Read only, unless this process already holds the file open read-write (a sink)."""
+    import duckdb
+
+    try:
+        return duckdb.connect(path, read_only=True)
+    except duckdb.ConnectionException as exc:
+        if "different configuration" not in str(exc):
+            raise
+        return duckdb.connect(path)
+
+
 def _open(db: str | os.PathLike[str]) -> Any:
     import duckdb
 
@@ -307,7 +319,7 @@ def _open(db: str | os.PathLike[str]) -> Any:
             _attach_parquet(conn, path)
             conn.execute("SELECT 1 FROM adverse_events LIMIT 0")
         else:
-            conn = duckdb.connect(text, read_only=True)
+            conn = _connect_file(text)
             conn.execute("SET TimeZone = 'UTC'")
             tables = {row[0] for row in conn.execute("SHOW TABLES").fetchall()}
             if "adverse_events" not in tables:
