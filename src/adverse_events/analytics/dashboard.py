@@ -67,12 +67,12 @@ def _columnar(rows: list[tuple[Any, ...]], names: str) -> dict[str, list[Any]]:
 
 
 def _posts_sql(by: str, posts_per_pair: int, recent: int, max_posts: int) -> str:
-    keys = {"icd10": "icd10_codes", "meddra_pt": "meddra_pt_codes",
-            "mention": "list_transform(events, x -> lower(trim(x)))"}[by]
+    keys = {"icd10": "icd10_codes", "meddra_pt": "meddra_pt_codes", "mention": "events"}[by]
+    key = "lower(trim(k.key))" if by == "mention" else "k.key"
     return f"""
 WITH ae AS (SELECT post_id, created_at, text, score, drugs, {keys} AS keys
             FROM adverse_events WHERE is_adverse_event AND created_at IS NOT NULL),
-pairs AS (SELECT ae.post_id, ae.created_at, d.drug, k.key
+pairs AS (SELECT ae.post_id, ae.created_at, d.drug, {key} AS key
           FROM ae CROSS JOIN UNNEST(ae.drugs) AS d(drug) CROSS JOIN UNNEST(ae.keys) AS k(key)),
 ranked AS (SELECT post_id, row_number() OVER (PARTITION BY drug, key
                                               ORDER BY created_at DESC, post_id) AS r FROM pairs),
@@ -149,12 +149,16 @@ def _assemble(
         overall.setdefault((r["drug"], r["event"]), [0])[0] += r["a"]
     reference = _reference_signals(overall, drug_margin, event_margin, totals, drugs, events,
                                    labels)
+    def normalise(key: str) -> str:
+        return key.strip().lower() if by == "mention" else key
+
     sample = [{
         "post_id": r["post_id"], "created_at": _iso(r["created_at"]),
         "period": _period_of(r["created_at"], grain, period_index),
         "text": r["text"], "score": r["score"],
         "drugs": [drug_index[d] for d in r["drugs"] if d in drug_index],
-        "events": sorted({event_index[k] for k in r["keys"] if k in event_index}),
+        "events": sorted({event_index[k] for k in map(normalise, r["keys"])
+                          if k in event_index}),
     } for r in posts]  # fmt: skip
     population = sum(totals.values())
     return {
