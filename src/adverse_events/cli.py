@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -61,9 +61,9 @@ def _setup(
 def run(
     config: Annotated[Path, typer.Argument(help="Pipeline TOML file.")],
     resume: Annotated[
-        Optional[bool], typer.Option("--resume/--no-resume", help="Skip posts already stored.")
+        bool | None, typer.Option("--resume/--no-resume", help="Skip posts already stored.")
     ] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="Posts per batch.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Posts per batch.")] = None,
 ) -> None:
     """Run the pipeline a TOML file describes and print its report."""
     from adverse_events.config import load_config
@@ -189,12 +189,13 @@ def signals(
         bool, typer.Option("--only-signals", help="Keep pairs where a rule fires.")
     ] = False,
     output: Annotated[
-        Optional[Path], typer.Option(help="Write the table to a .csv or .parquet file.")
+        Path | None, typer.Option(help="Write the table to a .csv or .parquet file.")
     ] = None,
     top: Annotated[int, typer.Option(help="Rows to print.")] = 20,
 ) -> None:
     """Disproportionality (PRR, ROR, chi-square, IC) for every drug-event pair."""
-    from adverse_events.analytics.signals import signals as compute, write_signals
+    from adverse_events.analytics.signals import signals as compute
+    from adverse_events.analytics.signals import write_signals
 
     try:
         found = compute(db, by=by, window=window, min_count=min_count)  # type: ignore[arg-type]

@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from adverse_events.analytics.dashboard import build_dashboard_data, render_dashboard, write_dashboard
+from adverse_events.analytics.dashboard import (
+    build_dashboard_data,
+    render_dashboard,
+    write_dashboard,
+)
 from adverse_events.analytics.signals import signals
 from adverse_events.errors import ConfigError
 

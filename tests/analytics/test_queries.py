@@ -29,7 +29,7 @@ def records(db: Path) -> list[dict[str, Any]]:
     cursor = conn.execute("SELECT post_id, created_at, drugs, icd10_codes, is_adverse_event, "
                           "score FROM adverse_events")
     names = [c[0] for c in cursor.description]
-    rows = [dict(zip(names, row)) for row in cursor.fetchall()]
+    rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     conn.close()
     return rows
 

@@ -163,7 +163,8 @@ def test_counts_match_an_independent_count_over_records(synthetic_db: Path) -> N
     conn = duckdb.connect(str(synthetic_db), read_only=True)
     cursor = conn.execute("SELECT * FROM adverse_events")
     names = [col[0] for col in cursor.description]
-    records = [AdverseEventRecord.from_row(dict(zip(names, row))) for row in cursor.fetchall()]
+    records = [AdverseEventRecord.from_row(dict(zip(names, row, strict=True)))
+               for row in cursor.fetchall()]
     conn.close()
     posts = {r.post_id: (set(r.drugs), {c.code for c in r.codes("ICD-10-CM")})
              for r in records if r.prediction.is_adverse_event}

@@ -185,8 +185,8 @@ def test_table_search_sort_and_row_click(page: Any) -> None:
 
 
 def test_heatmap_click_shows_the_cells_posts(page: Any) -> None:
-    from selenium.webdriver.common.by import By
     from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
 
     # the centre of cell (row 1, column 0), relative to the chart's centre
     target = js(page, """const gd = document.getElementById('heatmap-chart');

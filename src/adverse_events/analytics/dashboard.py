@@ -141,7 +141,8 @@ def _assemble(
     pairs, drug_margin, event_margin, totals = [], {}, {}, {}
     overall: dict[tuple[str, str], list[int]] = {}
     for r in counts:
-        p, d, e = period_index[str(r["time_window"])], drug_index[r["drug"]], event_index[r["event"]]
+        p = period_index[str(r["time_window"])]
+        d, e = drug_index[r["drug"]], event_index[r["event"]]
         pairs.append((p, d, e, r["a"]))
         drug_margin[(p, d)] = r["n_drug"]
         event_margin[(p, e)] = r["n_event"]

@@ -354,6 +354,6 @@ def fetch(conn: Any, sql: str) -> list[dict[str, Any]]:
     try:
         cursor = conn.execute(sql)
         names = [col[0] for col in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     except duckdb.Error as exc:
         raise BackendError(f"query failed: {exc}", backend="duckdb") from exc

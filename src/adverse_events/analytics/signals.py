@@ -14,8 +14,8 @@ chosen event coding, ``by``), in one time window. A post naming two drugs counts
 
 Statistics (see docs/signals.md for the full explanation):
 
-* PRR = [a / (a + b)] / [c / (c + d)], 95% CI exp(ln PRR +- 1.96 sqrt(1/a - 1/(a+b) + 1/c - 1/(c+d)))
-  (Evans et al. 2001).
+* PRR = [a / (a + b)] / [c / (c + d)],
+  95% CI exp(ln PRR +- 1.96 sqrt(1/a - 1/(a+b) + 1/c - 1/(c+d))) (Evans et al. 2001).
 * ROR = (a d) / (b c), 95% CI exp(ln ROR +- 1.96 sqrt(1/a + 1/b + 1/c + 1/d))
   (van Puijenbroek et al. 2002).
 * Chi-square with Yates' correction, 1 degree of freedom:
@@ -113,7 +113,7 @@ class Disproportionality:
 
 
 def _check_counts(a: int, b: int, c: int, d: int) -> None:
-    for name, value in zip("abcd", (a, b, c, d)):
+    for name, value in zip("abcd", (a, b, c, d), strict=True):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError(f"cell {name} must be a non-negative integer count, got {value!r}")
 

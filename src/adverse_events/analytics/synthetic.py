@@ -104,7 +104,7 @@ def _pick_events(rng: random.Random, drug: str, progress: float) -> list[str]:
 
 
 def synthetic_items(n: int, seed: int = 7, bad_every: int = 0) -> Iterator[dict[str, Any]]:
-    """`n` post dicts (JSONL-like: post_id, text, created_at); every `bad_every`-th one malformed."""
+    """`n` post dicts (post_id, text, created_at); every `bad_every`-th one is malformed."""
     rng = random.Random(seed)
     names, shares = list(DRUGS), list(DRUGS.values())
     for i in range(n):
@@ -186,7 +186,8 @@ def build_database(
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     pipeline = Pipeline(
         MemorySource(synthetic_items(n, seed=seed, bad_every=bad_every)),
-        synthetic_classifier(), synthetic_extractor(), DuckDBSink(path),
+        synthetic_classifier(),  # type: ignore[arg-type]  # core: MockClassifier.labels is a tuple
+        synthetic_extractor(), DuckDBSink(path),
         batch_size=batch_size, progress=False,
     )  # fmt: skip
     return pipeline.run()
