@@ -26,13 +26,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-__all__ = ["XApiStandIn", "make_tweet"]
+__all__ = ["BASE_TIME", "XApiStandIn", "make_tweet"]
+
+#: Tweet n is created at BASE_TIME + n seconds: recent enough for a recent-search lookback.
+BASE_TIME = int(time.time()) - 1800
 
 
 def make_tweet(tweet_id: int, text: str, *, lang: str = "en", retweet: bool = False,
                quote: bool = False, author_id: str = "1001", **extra: Any) -> dict[str, Any]:
     """A tweet object as X API v2 returns it with the tweet fields the source asks for."""
-    created = datetime.fromtimestamp(1_700_000_000 + tweet_id, tz=timezone.utc)
+    created = datetime.fromtimestamp(BASE_TIME + tweet_id, tz=timezone.utc)
     tweet: dict[str, Any] = {
         "id": str(tweet_id), "text": text, "lang": lang, "author_id": author_id,
         "created_at": created.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
@@ -73,7 +76,7 @@ class XApiStandIn:
         handler = type("Handler", (_Handler,), {"standin": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="x-standin",
+        threading.Thread(target=self._server.serve_forever, args=(0.02,), name="x-standin",
                          daemon=True).start()
         return self
 

@@ -264,10 +264,8 @@ class XPostNormaliser:
         post_id = f"x:{tweet_id}"
         if not isinstance(text, str) or not text.strip():
             raise InputError("tweet has no text", payload=tweet, post_id=post_id)
-        if not self.keep(tweet):
-            return None
         try:
-            return Post(
+            post = Post(
                 post_id=post_id,
                 source=self.source,
                 text=text,
@@ -280,6 +278,7 @@ class XPostNormaliser:
             )
         except (ValueError, TypeError, OverflowError, ValidationError) as exc:
             raise InputError(f"malformed tweet: {exc}", payload=tweet, post_id=post_id) from exc
+        return post if self.keep(tweet) else None
 
     def _metadata(
         self,

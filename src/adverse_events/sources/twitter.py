@@ -250,6 +250,9 @@ class TwitterSource(Backend):
             raise ConfigError(f"page_size must be between 10 and 100, got {page_size}")
         if backfill_minutes is not None and not 1 <= backfill_minutes <= 5:
             raise ConfigError(f"backfill_minutes must be 1 to 5, got {backfill_minutes}")
+        if not 0 < lookback_minutes <= 7 * 24 * 60:
+            raise ConfigError("lookback_minutes must be more than 0 and at most 10080 (recent "
+                              f"search covers 7 days), got {lookback_minutes}")
         for option, value in (("stall_timeout", stall_timeout), ("poll_interval", poll_interval),
                               ("max_buffered_posts", max_buffered_posts),
                               ("rule_max_length", rule_max_length)):
@@ -476,9 +479,10 @@ class TwitterSource(Backend):
                     if resp.status_code != 200:
                         self._http_failure(resp.status_code, resp.headers, resp.text, backoff)
                         continue
-                    backoff.success()
                     log.info("connected to the X filtered stream")
                     for line in reader.lines(resp):
+                        if backoff.failures:
+                            backoff.success()  # data flows: the connection is healthy again
                         if line is not _KEEP_ALIVE:
                             yield from self._stream_items(line, seen)
                         if self._expired():
@@ -536,40 +540,65 @@ class TwitterSource(Backend):
 
     # -- search mode ----------------------------------------------------------------------------
     def _search(self) -> Iterator[Post | DeadLetter]:
+        """Poll every query from one cursor (X ids grow with time), merge, hand out oldest first.
+
+        The cursor (``since_id``) is the newest post handed out; it moves just before a post is
+        yielded and is saved every `checkpoint_every` posts, after each poll and when reading
+        stops, so a restart continues with the next post: no gap, no repeat.
+        """
         cursor = JsonCheckpoint(self.cursor_path, "search cursor")
-        backoff, seen = self._new_backoff(), RecentIds(self.dedupe_window)
+        backoff, tags = self._new_backoff(), self.desired_rules()
         polls, since_save = 0, 0
         try:
             while True:
-                caught_up = True
-                for query in self.queries:
-                    pending, bad, complete = self._sweep(query, cursor.get(query), backoff)
-                    caught_up &= complete
-                    for raw in bad:
-                        yield self._letter("recent search returned a post without a numeric id",
-                                           raw)
-                    for tweet, includes in pending:  # oldest first
-                        cursor.set(query, str(tweet["id"]))  # handed out once yielded
-                        if seen.seen(str(tweet["id"])):
-                            self.stats["duplicates"] += 1
-                            continue
-                        item = self._normalise(tweet, includes, [{"tag": query}], tweet)
-                        if item is not None:
-                            yield item
-                            since_save += 1
-                            if since_save >= self.checkpoint_every:
-                                cursor.save()
-                                since_save = 0
-                    cursor.save()
-                    if self._expired():
-                        return
+                merged, bad, limit = self._poll(cursor.get("since_id"), backoff)
+                for raw in bad:
+                    yield self._letter("recent search returned a post without a numeric id", raw)
+                for tweet_id in sorted(merged, key=int):
+                    if limit is not None and int(tweet_id) > limit:
+                        break  # newer than what every query could hold: next poll
+                    tweet, includes, queries = merged[tweet_id]
+                    cursor.set("since_id", tweet_id)  # handed out once yielded
+                    rules = [{"tag": tags.get(q, q)} for q in queries]
+                    item = self._normalise(tweet, includes, rules, tweet)
+                    if item is None:
+                        continue
+                    yield item
+                    since_save += 1
+                    if since_save >= self.checkpoint_every:
+                        cursor.save()
+                        since_save = 0
+                cursor.save()
                 polls += 1
                 if (self.max_polls is not None and polls >= self.max_polls) or self._expired():
                     return
-                if caught_up:
+                if limit is None:  # caught up: wait for new posts
                     self._sleep(self._poll_wait())
         finally:
             cursor.save()
+
+    def _poll(
+        self, since_id: str | None, backoff: Backoff
+    ) -> tuple[dict[str, tuple[dict[str, Any], dict[str, Any], list[str]]], list[Any], int | None]:
+        """One sweep of every query: posts by id, malformed entries, and the id limit.
+
+        When a query had more posts than `max_buffered_posts`, only posts up to the newest it
+        kept can go out now (``limit``), or posts it dropped would fall behind the cursor.
+        """
+        merged: dict[str, tuple[dict[str, Any], dict[str, Any], list[str]]] = {}
+        bad: list[Any] = []
+        limit: int | None = None
+        for query in self.queries:
+            pending, bad_entries, complete = self._sweep(query, since_id, backoff)
+            bad += bad_entries
+            for tweet, includes in pending:
+                merged.setdefault(str(tweet["id"]), (tweet, includes, []))[2].append(query)
+            if not complete and pending:
+                newest_kept = int(pending[-1][0]["id"])
+                limit = newest_kept if limit is None else min(limit, newest_kept)
+            if self._expired():
+                break
+        return merged, bad, limit
 
     def _poll_wait(self) -> float:
         if self._deadline is None:
