@@ -15,13 +15,19 @@ from adverse_events.testing import SourceConformance
 
 pytestmark = pytest.mark.unit
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=timezone.utc)
-ROWS = [  # out of order on purpose; seconds after T0: 120, 0, 60, (none), 60
-    {"post_id": "c", "text": "zoloft and nausea", "created_at": (T0 + timedelta(seconds=120)).isoformat()},
-    {"post_id": "a", "text": "prozac day one", "created_at": T0.isoformat()},
-    {"post_id": "b", "text": "still dizzy", "created_at": (T0 + timedelta(seconds=60)).isoformat()},
+
+
+def _at(seconds: int) -> str:
+    return (T0 + timedelta(seconds=seconds)).isoformat()
+
+
+ROWS = [  # out of order on purpose
+    {"post_id": "c", "text": "zoloft and nausea", "created_at": _at(120)},
+    {"post_id": "a", "text": "prozac day one", "created_at": _at(0)},
+    {"post_id": "b", "text": "still dizzy", "created_at": _at(60)},
     {"post_id": "n", "text": "no time at all"},
-    {"post_id": "b2", "text": "same minute", "created_at": (T0 + timedelta(seconds=60)).isoformat()},
-]  # fmt: skip
+    {"post_id": "b2", "text": "same minute", "created_at": _at(60)},
+]
 
 
 @pytest.fixture
@@ -59,7 +65,8 @@ def test_replays_in_timestamp_order_with_dead_letters_first(jsonl) -> None:
     items = list(ReplaySource(jsonl).read())
     letters = [i for i in items if isinstance(i, DeadLetter)]
     assert all(isinstance(i, DeadLetter) for i in items[: len(letters)])
-    assert {d.reason.split(":")[0] for d in letters} == {"posts.jsonl line 6", "no timestamp in 'created_at'"}
+    reasons = {d.reason.split(":")[0] for d in letters}
+    assert reasons == {"posts.jsonl line 6", "no timestamp in 'created_at'"}
     assert [p.post_id for p in items if isinstance(p, Post)] == ["a", "b", "b2", "c"]
 
 

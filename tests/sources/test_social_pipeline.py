@@ -55,7 +55,8 @@ def test_pipeline_from_the_stream_into_duckdb(x_api: XApiStandIn, tmp_path: Path
     sink = duckdb_sink.DuckDBSink(tmp_path / "out.duckdb")
     classifier = MockClassifier(lambda t: 0.9 if "dizzy" in t else 0.1)
     report = Pipeline(source, classifier, sink=sink, batch_size=2, progress=False).run()
-    assert (report.read, report.written, report.adverse_events, report.dead_lettered) == (4, 3, 2, 1)
+    counts = (report.read, report.written, report.adverse_events, report.dead_lettered)
+    assert counts == (4, 3, 2, 1)
     import duckdb
 
     with duckdb.connect(str(tmp_path / "out.duckdb"), read_only=True) as db:

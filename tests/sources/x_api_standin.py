@@ -262,7 +262,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if not self._play(action, args):
                     return
             self._chunk(b"\r\n")
-        except (BrokenPipeError, ConnectionResetError, socket.timeout):
+        except (TimeoutError, BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
     def _play(self, action: str, args: list[Any]) -> bool:

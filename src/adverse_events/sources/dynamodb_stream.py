@@ -68,7 +68,7 @@ def sequence_number_of(item: Post | DeadLetter) -> str | None:
 
 
 def _plain(value: Any) -> Any:
-    """Deserialised DynamoDB values -> JSON-friendly Python (Decimal -> int/float, sets -> lists)."""
+    """Deserialised DynamoDB values -> JSON-friendly (Decimal -> int/float, sets -> lists)."""
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, (set, frozenset)):
@@ -149,7 +149,8 @@ class DynamoDBStreamSource(Backend):
             raise ConfigError("dynamodb-stream: give exactly one of event (Lambda), stream_arn "
                               f"or table_name; got {given or 'none'}")
         if iterator_type not in ("TRIM_HORIZON", "LATEST"):
-            raise ConfigError(f"iterator_type must be TRIM_HORIZON or LATEST, got {iterator_type!r}")
+            raise ConfigError(
+                f"iterator_type must be TRIM_HORIZON or LATEST, got {iterator_type!r}")
         unknown = set(event_names) - {"INSERT", "MODIFY"}
         if unknown:
             raise ConfigError(f"event_names may hold INSERT and MODIFY only, got {sorted(unknown)}")
