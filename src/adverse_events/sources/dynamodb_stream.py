@@ -27,6 +27,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import boto3
@@ -286,12 +287,14 @@ class DynamoDBStreamSource(Backend):
         while True:
             kwargs = {"StreamArn": arn, **({"ExclusiveStartShardId": start} if start else {})}
             desc = self._aws(backoff, "describe stream",
-                             lambda kw=kwargs: client.describe_stream(**kw))["StreamDescription"]
+                             partial(client.describe_stream, **kwargs))["StreamDescription"]
             shards += desc.get("Shards", [])
             start = desc.get("LastEvaluatedShardId")
             if not start:
                 break
-        known, ordered, done = {s["ShardId"] for s in shards}, [], set()
+        known = {s["ShardId"] for s in shards}
+        ordered: list[dict[str, Any]] = []
+        done: set[str] = set()
         pending = list(shards)
         while pending:
             ready = [s for s in pending if s.get("ParentShardId") not in known - done]

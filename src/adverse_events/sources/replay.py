@@ -155,7 +155,7 @@ class ReplaySource(Backend):
                     stage="source", post_id=item.post_id, source=item.source,
                     reason=f"no timestamp in {self.options['time_field']!r}: replay needs one "
                            "to place the post in time",
-                    payload=item))
+                    payload=item.model_dump_json()))
             else:
                 posts.append(item)
         posts.sort(key=lambda post: post.created_at)  # type: ignore[arg-type,return-value]

@@ -35,6 +35,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -83,14 +84,16 @@ class _XAdapter(HTTPAdapter):
         super().__init__()
         self.base_url, self._token, self.timeout = base_url.rstrip("/"), token, timeout
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(  # type: ignore[override]
+        self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
+        verify: bool | str = True, cert: Any = None, proxies: Any = None,
+    ) -> requests.Response:
         url = request.url or ""
         if url.startswith(OFFICIAL_API) and self.base_url != OFFICIAL_API:
             request.url = self.base_url + url[len(OFFICIAL_API):]
         request.headers["Authorization"] = f"Bearer {self._token()}"
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.timeout
-        return super().send(request, **kwargs)
+        return super().send(request, stream=stream, timeout=timeout or self.timeout,
+                            verify=verify, cert=cert, proxies=proxies)
 
 
 def resolve_secret(reference: str) -> str:
@@ -632,7 +635,7 @@ class TwitterSource(Backend):
         while True:
             page_params = {**params, **({"next_token": token} if token else {})}
             page = self._call(backoff, "recent search",
-                              lambda p=page_params: client.search_recent_tweets(query, **p))
+                              partial(client.search_recent_tweets, query, **page_params))
             includes = page.get("includes") or {}
             for tweet in page.get("data") or []:
                 if isinstance(tweet, dict) and str(tweet.get("id", "")).isdigit():
