@@ -76,7 +76,21 @@ def test_parse_args_without_data_fails_clearly(monkeypatch, capsys):
 
 
 def test_inference_code_imports_the_handlers(tmp_path):
-    path = entry.write_inference_code(tmp_path)
+    path = entry.write_inference_code(tmp_path, wheel_dir=tmp_path)
     namespace: dict = {}
     exec(compile(path.read_text(), str(path), "exec"), namespace)  # noqa: S102 - our own file
     assert namespace["predict_fn"] is entry.predict_fn and namespace["model_fn"] is entry.model_fn
+
+
+def test_inference_code_ships_the_wheel_when_there_is_one(tmp_path):
+    wheels = tmp_path / "src"
+    wheels.mkdir()
+    (wheels / "adverse_events-0.1.0-py3-none-any.whl").write_bytes(b"PK")
+    entry.write_inference_code(tmp_path / "model", wheel_dir=wheels)
+    code = tmp_path / "model" / "code"
+    assert (code / "adverse_events-0.1.0-py3-none-any.whl").read_bytes() == b"PK"
+    assert (code / "requirements.txt").read_text().splitlines()[0] == (
+        "./adverse_events-0.1.0-py3-none-any.whl")
+    entry.write_inference_code(tmp_path / "bare", wheel_dir=tmp_path / "none")
+    assert (tmp_path / "bare" / "code" / "requirements.txt").read_text().startswith(
+        "adverse-events==")

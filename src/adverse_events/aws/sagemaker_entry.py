@@ -117,11 +117,30 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     return metrics
 
 
-def write_inference_code(model_dir: str | os.PathLike[str]) -> Path:
-    """Write ``code/inference.py`` (the handlers) into a model directory."""
+def write_inference_code(
+    model_dir: str | os.PathLike[str], wheel_dir: str | os.PathLike[str] | None = None
+) -> Path:
+    """Write ``code/inference.py`` and ``code/requirements.txt`` into a model directory.
+
+    A SageMaker training job runs from the staged source directory, which holds this
+    library's wheel (see examples/deploy_sagemaker.py): the wheel is copied next to the code so
+    the archive deploys anywhere (CDK, console) with no package index. Without a wheel, the
+    requirement names this library's version.
+    """
+    import shutil
+
     code = Path(model_dir) / "code"
     code.mkdir(parents=True, exist_ok=True)
     (code / "inference.py").write_text(_INFERENCE_PY)
+    wheels = sorted(Path(wheel_dir or Path.cwd()).glob("adverse_events-*.whl"))
+    if wheels:
+        shutil.copy2(wheels[-1], code / wheels[-1].name)
+        requirement = f"./{wheels[-1].name}"
+    else:
+        from adverse_events import __version__
+
+        requirement = f"adverse-events=={__version__}"
+    (code / "requirements.txt").write_text(f"{requirement}\nscikit-learn>=1.3\npyarrow>=15\n")
     return code / "inference.py"
 
 
