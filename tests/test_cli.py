@@ -77,3 +77,22 @@ def test_help_everywhere():
     for args in (["--help"], ["run", "--help"], ["backends", "--help"]):
         result = runner.invoke(app, args)
         assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_export_writes_partitioned_parquet(config, keyword_registry, tmp_path):
+    runner.invoke(app, ["run", str(config)])
+    out = tmp_path / "parquet"
+    result = runner.invoke(app, ["export", "--db", str(config.parent / "ae.duckdb"),
+                                 "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    assert list((out / "adverse_events").glob("dt=*/*.parquet"))
+    count = duckdb.sql(f"SELECT count(*) FROM read_parquet('{out}/adverse_events/*/*.parquet', "
+                       "hive_partitioning=true)").fetchall()
+    assert count == [(198,)]
+    assert (out / "dead_letters.parquet").is_file()
+
+
+def test_export_names_a_missing_database(tmp_path):
+    result = runner.invoke(app, ["export", "--db", str(tmp_path / "no.duckdb"),
+                                 "--output", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "no DuckDB file" in result.output

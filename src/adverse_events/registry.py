@@ -41,6 +41,7 @@ BUILTIN_BACKENDS: dict[str, dict[str, tuple[str, str | None]]] = {
         "dynamodb": ("adverse_events.sinks.dynamodb:DynamoDBSink", "aws"),
         "jsonl": ("adverse_events.sinks.jsonl:JsonlSink", None),
         "memory": ("adverse_events.sinks.memory:MemorySink", None),
+        "parquet": ("adverse_events.sinks.parquet:ParquetSink", "parquet"),
         "s3": ("adverse_events.sinks.s3:S3Sink", "aws"),
     },
     "source": {
@@ -55,6 +56,7 @@ EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "aws": ("boto3", "pyarrow"),
     "dashboard": ("plotly",),
     "duckdb": ("duckdb", "pyarrow"),
+    "parquet": ("pyarrow",),
     "torch": ("torch", "transformers"),
     "twitter": ("tweepy",),
 }

@@ -75,3 +75,34 @@ def test_record_supersedes_its_dead_letter(tmp_path):
             sink.dead_letters.values())
         assert letters == []
         sink.close()
+
+
+class TestParquetSink(SinkConformance):
+    @pytest.fixture
+    def sink(self, tmp_path):
+        from adverse_events.sinks import ParquetSink
+
+        return ParquetSink(tmp_path / "pq")
+
+    def read_back(self, sink):
+        return sink.read_records(), sink.read_dead_letters()
+
+
+def test_parquet_layout_is_partitioned_and_idempotent_across_days(tmp_path):
+    from datetime import datetime, timezone
+
+    import duckdb
+
+    from adverse_events.sinks import ParquetSink
+
+    day1 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    day2 = datetime(2024, 1, 2, tzinfo=timezone.utc)
+    with ParquetSink(tmp_path / "pq") as sink:
+        sink.write([make_record("a", processed_at=day1), make_record("b", processed_at=day1)])
+    with ParquetSink(tmp_path / "pq") as sink:  # a later run re-processes "a" on another day
+        assert sink.existing_ids(["a", "c"]) == {"a"}
+        sink.write([make_record("a", score=0.2, processed_at=day2)])
+    rows = duckdb.sql(
+        f"SELECT post_id, score, dt FROM read_parquet('{tmp_path}/pq/adverse_events/*/*.parquet',"
+        " hive_partitioning=true) ORDER BY post_id").fetchall()
+    assert [(r[0], r[1], str(r[2])) for r in rows] == [("a", 0.2, "2024-01-02"), ("b", 0.9, "2024-01-01")]
