@@ -242,7 +242,6 @@ def main() -> None:
         sys.exit(EXIT_INTERRUPTED)
 
 
-<<<<<<< HEAD
 @app.command("athena-ddl")
 def athena_ddl(
     bucket: Annotated[str, typer.Option(help="Bucket the S3 sink writes to.")],
@@ -273,7 +272,8 @@ def athena_ddl(
     except AdverseEventsError as exc:
         raise _fail(exc) from None
     typer.echo(ddl, nl=False)
-=======
+
+
 @app.command()
 def export(
     db: Annotated[Path, typer.Option(help="DuckDB file written by the duckdb sink.")],
@@ -296,4 +296,3 @@ def export(
             conn.execute(f"COPY {table} TO '{output / (table + '.parquet')}' (FORMAT parquet)")
         count = conn.execute("SELECT count(*) FROM adverse_events").fetchone()
     console.print(f"exported {count[0] if count else 0:,} records to {output}")
->>>>>>> main
