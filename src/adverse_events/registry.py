@@ -46,8 +46,11 @@ BUILTIN_BACKENDS: dict[str, dict[str, tuple[str, str | None]]] = {
     },
     "source": {
         "csv": ("adverse_events.sources.files:CsvSource", None),
+        "dynamodb-stream": ("adverse_events.sources.dynamodb_stream:DynamoDBStreamSource", "aws"),
         "jsonl": ("adverse_events.sources.files:JsonlSource", None),
         "memory": ("adverse_events.sources.memory:MemorySource", None),
+        "replay": ("adverse_events.sources.replay:ReplaySource", None),
+        "twitter": ("adverse_events.sources.twitter:TwitterSource", "twitter"),
     },
 }
 
