@@ -131,6 +131,7 @@ def _run(server, runtime, event, extractor=None, classifier=None, **settings):
                   extractor=extractor, sink=sink)
 
 
+@pytest.mark.slow
 def test_thousand_posts_exactly_once_and_redelivery_adds_nothing(world):
     server, runtime = world
     event = _lambda_event(server, [_post_item(i) for i in range(1000)] + MALFORMED, [GARBAGE])

@@ -94,3 +94,39 @@ def test_inference_code_ships_the_wheel_when_there_is_one(tmp_path):
     entry.write_inference_code(tmp_path / "bare", wheel_dir=tmp_path / "none")
     assert (tmp_path / "bare" / "code" / "requirements.txt").read_text().startswith(
         "adverse-events==")
+
+
+# -- the handlers on a tiny local model (needs torch, transformers, TransformersClassifier) ------
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from adverse_events.errors import PluginError
+    from adverse_events.registry import get_registry
+
+    try:
+        get_registry().resolve("classifier", "transformers")
+    except PluginError as exc:
+        pytest.skip(f"TransformersClassifier is not available: {exc}")
+    from tests.aws.tiny_model import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
+
+
+@pytest.mark.parametrize("size", [1, 64])
+def test_handlers_return_one_correct_result_per_input(tiny_model, size):
+    from tests.aws.tiny_model import CORPUS, reference_scores
+
+    texts = [f"{CORPUS[i % len(CORPUS)]} {i}" for i in range(size)]
+    model = entry.model_fn(str(tiny_model))
+    body = json.dumps(texts if size > 1 else texts[0]).encode()
+    out = json.loads(entry.output_fn(
+        entry.predict_fn(entry.input_fn(body, "application/json"), model), "application/json"))
+    assert len(out) == size
+    expected = reference_scores(tiny_model, texts)
+    if size > 1:  # the scores differ, so a shuffled or repeated result would be caught
+        assert max(expected) - min(expected) > 0.1
+    for result, score in zip(out, expected):
+        assert result["score"] == pytest.approx(score, abs=1e-4)
+        assert result["label"] == ("adverse_event" if score >= 0.6 else "not_adverse_event")
+        assert sum(result["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)

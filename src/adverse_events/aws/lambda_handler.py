@@ -32,6 +32,7 @@ from typing import Any
 
 from adverse_events.errors import AdverseEventsError, ConfigError
 from adverse_events.records import AdverseEventRecord, DeadLetter, Post
+from adverse_events.sources.dynamodb_stream import sequence_number_of
 
 __all__ = ["Settings", "handle", "handler"]
 
@@ -40,8 +41,6 @@ log.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
 
 #: How the pipeline words a dead letter whose cause was transient (retries ran out).
 _TRANSIENT_PREFIX = "still failing after"
-#: Post.metadata keys where DynamoDBStreamSource keeps the stream record's identity.
-_SEQUENCE_KEYS = ("sequence_number", "SequenceNumber", "dynamodb_sequence_number")
 
 
 def _env(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
@@ -57,7 +56,8 @@ class Settings:
     (``lambda_predictions/``), ``DEAD_LETTER_PREFIX`` (``lambda_dead_letters/``), ``FORMAT``
     (``parquet``), ``EXTRACTOR`` (``comprehend-medical``; ``none`` to skip extraction),
     ``BATCH_SIZE`` (64 texts per endpoint call), ``MAX_RETRIES`` (2 pipeline retries of a
-    transient failure), ``BACKOFF_SECONDS`` (0.5).
+    transient failure), ``BACKOFF_SECONDS`` (0.5), ``ID_ATTRIBUTE`` (``post_id``) and
+    ``TEXT_ATTRIBUTE`` (``text``): the table's attribute names.
     """
 
     endpoint_name: str
@@ -70,6 +70,8 @@ class Settings:
     batch_size: int = 64
     max_retries: int = 2
     backoff_seconds: float = 0.5
+    id_attribute: str = "post_id"
+    text_attribute: str = "text"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -91,6 +93,8 @@ class Settings:
                 batch_size=int(_env(env, "BATCH_SIZE", "64") or 64),
                 max_retries=int(_env(env, "MAX_RETRIES", "2") or 2),
                 backoff_seconds=float(_env(env, "BACKOFF_SECONDS", "0.5") or 0.5),
+                id_attribute=str(_env(env, "ID_ATTRIBUTE", "post_id")),
+                text_attribute=str(_env(env, "TEXT_ATTRIBUTE", "text")),
             )
         except ValueError as exc:
             raise ConfigError(f"bad number in the Lambda environment: {exc}") from exc
@@ -132,14 +136,6 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
                   extractor=backends.extractor, sink=backends.sink)
 
 
-def _sequence(post: Post) -> str | None:
-    for key in _SEQUENCE_KEYS:
-        value = post.metadata.get(key)
-        if value:
-            return str(value)
-    return None
-
-
 def _records_of(event: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     records = event.get("Records") if isinstance(event, Mapping) else None
     return [r for r in records if isinstance(r, Mapping)] if isinstance(records, list) else []
@@ -169,11 +165,13 @@ def handle(
     order = {seq: i for i, r in enumerate(stream) if (seq := _stream_sequence(r))}
     if not stream:
         return {"batchItemFailures": []}
-    source = get_registry().resolve("source", "dynamodb-stream")(dict(event))
+    source = get_registry().resolve("source", "dynamodb-stream")(
+        dict(event), id_attribute=settings.id_attribute,
+        text_attribute=settings.text_attribute)
     items = list(source.read())
-    position = {item.post_id: order.get(_sequence(item) or "", len(stream))
-                for item in items if isinstance(item, Post)}
-    sequence_of = {item.post_id: _sequence(item) for item in items if isinstance(item, Post)}
+    sequence_of = {item.post_id: sequence_number_of(item) for item in items
+                   if isinstance(item, Post)}
+    position = {pid: order.get(seq or "", len(stream)) for pid, seq in sequence_of.items()}
 
     held = MemorySink()
     report = Pipeline(MemorySource(items), classifier, extractor, sink=held, dead_letter=held,
@@ -184,7 +182,8 @@ def handle(
     retry = [d for d in letters if d.reason.startswith(_TRANSIENT_PREFIX) and d.post_id]
     cut = min((position.get(d.post_id or "", 0) for d in retry), default=len(stream) + 1)
     records = [r for r in held.records.values() if position.get(r.post_id, 0) < cut]
-    final = [d for d in letters if d not in retry and _letter_position(d, position) < cut]
+    final = [d for d in letters
+             if d not in retry and _letter_position(d, position, order) < cut]
     failures = sorted({seq for d in retry if (seq := sequence_of.get(d.post_id or ""))},
                       key=lambda s: order.get(s, 0))
     if retry and not failures:  # cannot name the record: retry the batch from its start
@@ -203,10 +202,12 @@ def handle(
     return {"batchItemFailures": [{"itemIdentifier": seq} for seq in failures]}
 
 
-def _letter_position(letter: DeadLetter, position: Mapping[str, int]) -> int:
+def _letter_position(letter: DeadLetter, position: Mapping[str, int],
+                     order: Mapping[str, int]) -> int:
+    """Where in the batch a dead letter's record was (0 when unknown: it is kept)."""
     if letter.post_id and letter.post_id in position:
         return position[letter.post_id]
-    return letter.line - 1 if letter.line else 0
+    return order.get(sequence_number_of(letter) or "", 0)
 
 
 def _write(sink: Any, records: Sequence[AdverseEventRecord], letters: Sequence[DeadLetter]) -> None:
