@@ -136,11 +136,11 @@ def smoke_test(args: argparse.Namespace) -> None:
 
     with SageMakerClassifier(args.endpoint_name, region=args.region) as classifier:
         predictions = classifier.classify(SMOKE_TEXTS)
-    for text, prediction in zip(SMOKE_TEXTS, predictions):
-        print(json.dumps({"text": text, "label": prediction.label,
-                          "score": round(prediction.score, 4)}))
     if len(predictions) != len(SMOKE_TEXTS):
         raise SystemExit(f"expected {len(SMOKE_TEXTS)} results, got {len(predictions)}")
+    for text, prediction in zip(SMOKE_TEXTS, predictions, strict=True):
+        print(json.dumps({"text": text, "label": prediction.label,
+                          "score": round(prediction.score, 4)}))
 
 
 def delete(args: argparse.Namespace) -> None:

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
         (b'{"inputs": ["a", "b"]}', "application/json", ["a", "b"]),
         (b'{"inputs": "a"}', None, ["a"]),
         ("[]", "application/json", []),
-        ("plain text, not JSON".encode(), "text/plain", ["plain text, not JSON"]),
+        (b"plain text, not JSON", "text/plain", ["plain text, not JSON"]),
         ('["ünï 😀"]'.encode(), "application/json", ["ünï 😀"]),
     ],
 )
@@ -126,7 +126,7 @@ def test_handlers_return_one_correct_result_per_input(tiny_model, size):
     expected = reference_scores(tiny_model, texts)
     if size > 1:  # the scores differ, so a shuffled or repeated result would be caught
         assert max(expected) - min(expected) > 0.1
-    for result, score in zip(out, expected):
+    for result, score in zip(out, expected, strict=True):
         assert result["score"] == pytest.approx(score, abs=1e-4)
         assert result["label"] == ("adverse_event" if score >= 0.6 else "not_adverse_event")
         assert sum(result["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)

@@ -29,9 +29,8 @@ def templates(tmp_path_factory):
     os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
     sys.path.insert(0, str(CDK_DIR))
     try:
-        from aws_cdk.assertions import Template
-
         from app import build_app
+        from aws_cdk.assertions import Template
 
         app = build_app({"model_data_url": MODEL, "region": "eu-west-1",
                          "account": "123456789012"},

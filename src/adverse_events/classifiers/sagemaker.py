@@ -139,7 +139,8 @@ class SageMakerClassifier(Backend):
 
     def _payloads(self, texts: Sequence[str]) -> Iterator[tuple[int, bytes]]:
         """(index of the first text, JSON body) for each invocation."""
-        start, batch, size = 0, [], 2  # "[]"
+        start, size = 0, 2  # "[]"
+        batch: list[str] = []
         for index, text in enumerate(texts):
             if not isinstance(text, str):
                 raise InputError(f"text {index} is {type(text).__name__}, not a string")
