@@ -242,6 +242,38 @@ def main() -> None:
         sys.exit(EXIT_INTERRUPTED)
 
 
+@app.command("athena-ddl")
+def athena_ddl(
+    bucket: Annotated[str, typer.Option(help="Bucket the S3 sink writes to.")],
+    prefix: Annotated[str, typer.Option(help="Records prefix of the S3 sink.")] = (
+        "lambda_predictions/"),
+    dead_letter_prefix: Annotated[str, typer.Option(
+        help="Dead-letter prefix of the S3 sink ('' for no dead-letter table).")] = (
+        "lambda_dead_letters/"),
+    database: Annotated[str, typer.Option(help="Glue database.")] = "adverse_events",
+    table: Annotated[str, typer.Option(help="Table name.")] = "predictions",
+    format: Annotated[str, typer.Option(help="parquet or jsonl (as the sink writes).")] = (
+        "parquet"),
+    start: Annotated[str, typer.Option(help="First dt partition (YYYY-MM-DD).")] = "2024-01-01",
+) -> None:
+    """Print the Athena CREATE statements (partition projection on dt) for the S3 sink layout."""
+    from datetime import date
+
+    from adverse_events.aws.athena import athena_ddl as make_ddl
+
+    try:
+        first = date.fromisoformat(start)
+    except ValueError:
+        raise _fail(ValueError(f"--start must be a date like 2024-01-01, got {start!r}")) \
+            from None
+    try:
+        ddl = make_ddl(bucket, prefix, database=database, table=table, format=format,
+                       start=first, dead_letter_prefix=dead_letter_prefix or None)
+    except AdverseEventsError as exc:
+        raise _fail(exc) from None
+    typer.echo(ddl, nl=False)
+
+
 @app.command()
 def export(
     db: Annotated[Path, typer.Option(help="DuckDB file written by the duckdb sink.")],

@@ -32,13 +32,17 @@ ROLES = ("source", "classifier", "extractor", "sink")
 
 #: role -> registry name -> ("module:Class", extra that installs its dependencies, or None).
 BUILTIN_BACKENDS: dict[str, dict[str, tuple[str, str | None]]] = {
-    "classifier": {},
+    "classifier": {
+        "sagemaker": ("adverse_events.classifiers.sagemaker:SageMakerClassifier", "aws"),
+    },
     "extractor": {},
     "sink": {
         "duckdb": ("adverse_events.sinks.duckdb:DuckDBSink", "duckdb"),
+        "dynamodb": ("adverse_events.sinks.dynamodb:DynamoDBSink", "aws"),
         "jsonl": ("adverse_events.sinks.jsonl:JsonlSink", None),
         "memory": ("adverse_events.sinks.memory:MemorySink", None),
         "parquet": ("adverse_events.sinks.parquet:ParquetSink", "parquet"),
+        "s3": ("adverse_events.sinks.s3:S3Sink", "aws"),
     },
     "source": {
         "csv": ("adverse_events.sources.files:CsvSource", None),
@@ -52,7 +56,7 @@ BUILTIN_BACKENDS: dict[str, dict[str, tuple[str, str | None]]] = {
 
 #: extra -> the top-level modules it installs (to say whether a backend is usable).
 EXTRA_MODULES: dict[str, tuple[str, ...]] = {
-    "aws": ("boto3",),
+    "aws": ("boto3", "pyarrow"),
     "dashboard": ("plotly",),
     "duckdb": ("duckdb", "pyarrow"),
     "parquet": ("pyarrow",),
