@@ -33,7 +33,12 @@ ROLES = ("source", "classifier", "extractor", "sink")
 #: role -> registry name -> ("module:Class", extra that installs its dependencies, or None).
 BUILTIN_BACKENDS: dict[str, dict[str, tuple[str, str | None]]] = {
     "classifier": {},
-    "extractor": {},
+    "extractor": {
+        "comprehend-medical": (
+            "adverse_events.extractors.comprehend_medical:ComprehendMedicalExtractor", "aws"
+        ),
+        "lexicon": ("adverse_events.extractors.lexicon:LexiconExtractor", "extract"),
+    },
     "sink": {
         "duckdb": ("adverse_events.sinks.duckdb:DuckDBSink", "duckdb"),
         "jsonl": ("adverse_events.sinks.jsonl:JsonlSink", None),
@@ -51,6 +56,7 @@ EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "aws": ("boto3",),
     "dashboard": ("plotly",),
     "duckdb": ("duckdb", "pyarrow"),
+    "extract": ("pycrfsuite", "rapidfuzz", "simple_icd_10_cm", "sklearn"),
     "torch": ("torch", "transformers"),
     "twitter": ("tweepy",),
 }
