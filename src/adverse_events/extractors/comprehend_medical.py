@@ -13,7 +13,7 @@ Per text (split into chunks when needed) it calls:
 
 The reference design (top MEDICAL_CONDITION with score >= 0.60 is the AE type; ICD-10-CM
 concepts >= 0.70, top description per entity, de-duplicated; traits ignored) is what you get
-with ``exclude_traits=()``: `AdverseEventRecord.ae_type` and ``codes("ICD-10-CM")`` apply the
+with ``exclude_traits=(), use_traits=False``: `AdverseEventRecord.ae_type` and ``codes("ICD-10-CM")`` apply the
 "top one" and "de-duplicated" rules. With the default ``exclude_traits`` mentions the service
 marks NEGATION, HYPOTHETICAL or PERTAINS_TO_FAMILY are dropped ("no headache since I stopped"
 is not a headache); ``keep_excluded=True`` keeps them, flagged, and they still never count as
@@ -144,6 +144,8 @@ class ComprehendMedicalExtractor(Backend):
         exclude_traits: event mentions with any of these traits are dropped ...
         keep_excluded: ... unless this is true (kept, flagged by their traits).
         local_traits: also add this library's rule-based traits (PAST_HISTORY, ...).
+        use_traits: record the service's traits on mentions; ``False`` (with
+            ``exclude_traits=()``) reproduces the reference design, which ignores them.
         max_tps: client-side rate limit per operation (default quota: 100).
         max_attempts: tries per call on throttling / 5xx / connection errors.
         backoff_initial, backoff_max: exponential backoff bounds in seconds (full jitter).
@@ -163,6 +165,7 @@ class ComprehendMedicalExtractor(Backend):
         exclude_traits: Sequence[str] = EXCLUDING_TRAITS,
         keep_excluded: bool = False,
         local_traits: bool = False,
+        use_traits: bool = True,
         max_tps: float = 100.0,
         max_attempts: int = 5,
         backoff_initial: float = 0.2,
@@ -189,6 +192,7 @@ class ComprehendMedicalExtractor(Backend):
         self.exclude_traits = tuple(exclude_traits)
         self.keep_excluded = keep_excluded
         self.local_traits = local_traits
+        self.use_traits = use_traits
         self.max_tps = max_tps
         self.max_attempts = max_attempts
         self.backoff_initial = backoff_initial
@@ -254,11 +258,12 @@ class ComprehendMedicalExtractor(Backend):
             if self.include_rxnorm:
                 found["rxnorm"] = self._call("infer_rx_norm", chunk)
         except _TooLarge:
-            if limit <= 100:
-                raise PermanentBackendError("text too large even in 100-byte chunks",
-                                            backend=self.name) from None
-            for sub_offset, sub in split_text(chunk, limit // 2):
-                self._analyse(sub, offset + sub_offset, out, limit // 2)
+            half = min(limit, len(chunk.encode("utf-8"))) // 2
+            if half < 50:
+                raise PermanentBackendError("service says the text is too large even in "
+                                            "50-byte chunks", backend=self.name) from None
+            for sub_offset, sub in split_text(chunk, half):
+                self._analyse(sub, offset + sub_offset, out, half)
             return
         for key, entities in found.items():
             for entity in entities:
@@ -336,6 +341,8 @@ class ComprehendMedicalExtractor(Backend):
         if self.include_rxnorm:
             self._attach(text, mentions, found["rxnorm"], "RxNormConcepts", "RxNorm", "DRUG", 0.0)
         mentions = list({(m.start, m.end, m.category): m for m in mentions}.values())
+        if not self.use_traits:
+            mentions = [m.model_copy(update={"traits": ()}) for m in mentions]
         if self.meddra_path is not None:
             mentions = [self._with_meddra(m) for m in mentions]
         if self.local_traits:
