@@ -176,7 +176,7 @@ def test_long_text_is_chunked_on_sentences_and_offsets_remapped(client: Any) -> 
 
 @pytest.mark.unit
 def test_text_size_limit_exceeded_resplits(client: Any) -> None:
-    text = "Zoloft made me dizzy all day long, every day. Then I had bad nausea most mornings too."
+    text = "Zoloft made me dizzy all day, every day. Then I had bad nausea most mornings, too."
     chunks = split_text(text, len(text) // 2)
     assert len(chunks) == 2
     stubber = Stubber(client)

@@ -115,7 +115,9 @@ def _sentence_bounds(text: str) -> list[tuple[int, int]]:
 def _hard_split(text: str, start: int, end: int, max_bytes: int) -> list[tuple[int, int]]:
     out = []
     while len(text[start:end].encode("utf-8")) > max_bytes:
-        cut = start + max_bytes // 4  # a UTF-8 character is at most 4 bytes
+        cut = min(end, start + max_bytes)
+        while (size := len(text[start:cut].encode("utf-8"))) > max_bytes:
+            cut -= max(1, (size - max_bytes) // 4)  # a character is at most 4 bytes
         space = text.rfind(" ", start + 1, cut)
         cut = space if space > start else cut
         out.append((start, cut))
@@ -259,9 +261,9 @@ class ComprehendMedicalExtractor(Backend):
                 found["rxnorm"] = self._call("infer_rx_norm", chunk)
         except _TooLarge:
             half = min(limit, len(chunk.encode("utf-8"))) // 2
-            if half < 50:
+            if half < 20:
                 raise PermanentBackendError("service says the text is too large even in "
-                                            "50-byte chunks", backend=self.name) from None
+                                            "20-byte chunks", backend=self.name) from None
             for sub_offset, sub in split_text(chunk, half):
                 self._analyse(sub, offset + sub_offset, out, half)
             return
