@@ -9,10 +9,11 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from adverse_events.errors import AdverseEventsError
@@ -32,7 +33,7 @@ EXIT_INTERRUPTED = 130
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
     return typer.Exit(EXIT_BAD_INPUT)
 
 
@@ -61,9 +62,9 @@ def _setup(
 def run(
     config: Annotated[Path, typer.Argument(help="Pipeline TOML file.")],
     resume: Annotated[
-        Optional[bool], typer.Option("--resume/--no-resume", help="Skip posts already stored.")
+        bool | None, typer.Option("--resume/--no-resume", help="Skip posts already stored.")
     ] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="Posts per batch.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Posts per batch.")] = None,
 ) -> None:
     """Run the pipeline a TOML file describes and print its report."""
     from adverse_events.config import load_config
@@ -101,6 +102,135 @@ def backends() -> None:
         installed = "yes" if info.installed else f"no: {info.install_hint}"
         table.add_row(info.role, info.name, info.target, info.extra or "-", installed)
     console.print(table)
+
+
+def _cell(value: Any) -> str:
+    """Short text of a query value: lists joined, floats rounded, times to the minute."""
+    from datetime import datetime
+
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
+def _rows_table(title: str, rows: list[dict[str, Any]], limit: int | None = None) -> Table:
+    """A rich table of query rows."""
+    table = Table(title=title)
+    shown = rows if limit is None else rows[:limit]
+    for name in (rows[0] if rows else {"(none)": None}):
+        table.add_column(name, overflow="fold")
+    for row in shown:
+        table.add_row(*(_cell(v) for v in row.values()))
+    return table
+
+
+@app.command()
+def report(
+    db: Annotated[Path, typer.Option("--db", help="DuckDB file (or Parquet folder) of records.")],
+    by: Annotated[str, typer.Option(help="Event coding: icd10, meddra_pt or mention.")] = "icd10",
+    top: Annotated[int, typer.Option(help="Rows per table.")] = 10,
+) -> None:
+    """Print the key numbers: totals, top pairs, provenance, dead letters, top signals."""
+    from adverse_events.analytics.queries import Queries, connect, fetch
+    from adverse_events.analytics.signals import signals
+
+    try:
+        q = Queries()
+        with connect(db) as conn:
+            [summary] = fetch(conn, q.summary())
+            pairs = fetch(conn, q.drug_event_counts(by=by))
+            provenance = fetch(conn, q.provenance())
+            letters = fetch(conn, q.dead_letter_counts())
+        found = signals(db, by=by)  # type: ignore[arg-type]
+    except AdverseEventsError as exc:
+        raise _fail(exc) from None
+    print_mapping(f"records: {db}", {k: _cell(v) for k, v in summary.items()})
+    console.print(_rows_table(f"top drug x event pairs ({by})", pairs, top))
+    flagged = [s for s in found if s.stats.any_signal]
+    console.print(_signal_table(f"signals: {len(flagged)} of {len(found)} pairs fire a rule",
+                                flagged, top))
+    console.print(_rows_table("provenance", provenance))
+    console.print(_rows_table("dead letters", letters, top))
+
+
+def _signal_table(title: str, found: list[Any], limit: int | None) -> Table:
+    table = Table(title=title)
+    for name in ("window", "drug", "event"):
+        table.add_column(name, overflow="fold")
+    for name in ("a", "N", "PRR (95% CI)", "ROR (95% CI)", "chi2", "IC025", "rules"):
+        table.add_column(name, justify="right")
+    for s in found if limit is None else found[:limit]:
+        x = s.stats
+        rules = [name for name, fired in (("Evans", x.evans), ("ROR", x.ror_signal),
+                                          ("IC", x.ic_signal)) if fired]
+        table.add_row(
+            s.window, s.drug, f"{s.event} {s.event_label}" if s.event_label != s.event else s.event,
+            str(x.a), str(s.n), f"{x.prr:.2f} ({x.prr_lower:.2f}-{x.prr_upper:.2f})",
+            f"{x.ror:.2f} ({x.ror_lower:.2f}-{x.ror_upper:.2f})", f"{x.chi2:.1f}",
+            f"{x.ic025:.2f}", " ".join(rules) or "-",
+        )
+    return table
+
+
+@app.command()
+def signals(
+    db: Annotated[Path, typer.Option("--db", help="DuckDB file (or Parquet folder) of records.")],
+    by: Annotated[str, typer.Option(help="Event coding: icd10, meddra_pt or mention.")] = "icd10",
+    window: Annotated[
+        str, typer.Option(help="all, year, quarter, month, week or day (of created_at).")
+    ] = "all",
+    min_count: Annotated[int, typer.Option(help="Leave out pairs in fewer posts.")] = 1,
+    only_signals: Annotated[
+        bool, typer.Option("--only-signals", help="Keep pairs where a rule fires.")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option(help="Write the table to a .csv or .parquet file.")
+    ] = None,
+    top: Annotated[int, typer.Option(help="Rows to print.")] = 20,
+) -> None:
+    """Disproportionality (PRR, ROR, chi-square, IC) for every drug-event pair."""
+    from adverse_events.analytics.signals import signals as compute
+    from adverse_events.analytics.signals import write_signals
+
+    try:
+        found = compute(db, by=by, window=window, min_count=min_count)  # type: ignore[arg-type]
+        if only_signals:
+            found = [s for s in found if s.stats.any_signal]
+        if output is not None:
+            write_signals(found, output)
+    except AdverseEventsError as exc:
+        raise _fail(exc) from None
+    console.print(_signal_table(f"signals by {by}, window {window}: {len(found)} pairs",
+                                found, top))
+    if output is not None:
+        console.print(f"wrote {len(found)} rows to {output}")
+
+
+@app.command()
+def dashboard(
+    db: Annotated[Path, typer.Option("--db", help="DuckDB file (or Parquet folder) of records.")],
+    output: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
+    by: Annotated[
+        str, typer.Option(help="Event coding: auto, icd10, meddra_pt or mention.")
+    ] = "auto",
+    grain: Annotated[
+        str, typer.Option(help="Time axis: auto, day, week, month, quarter or year.")
+    ] = "auto",
+) -> None:
+    """Write one self-contained HTML dashboard (opens offline, from disk)."""
+    from adverse_events.analytics.dashboard import write_dashboard
+
+    try:
+        path = write_dashboard(db, output, by=by, grain=grain)
+    except AdverseEventsError as exc:
+        raise _fail(exc) from None
+    console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 
 def main() -> None:
@@ -204,3 +334,25 @@ def evaluate_extractor_command(
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps({"model_dir": str(model_dir), "results": report}, indent=2))
+@app.command()
+def export(
+    db: Annotated[Path, typer.Option(help="DuckDB file written by the duckdb sink.")],
+    output: Annotated[Path, typer.Option(help="Directory for the Parquet files.")],
+) -> None:
+    """Export a DuckDB sink to Parquet: records partitioned by processing date (dt=YYYY-MM-DD,
+    the S3/Athena layout), plus mentions, concepts and dead letters."""
+    import duckdb
+
+    if not db.is_file():
+        raise _fail(FileNotFoundError(f"no DuckDB file at {db}; run a pipeline with a duckdb sink"))
+    output.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(db), read_only=True) as conn:
+        conn.execute(
+            f"COPY (SELECT *, strftime(processed_at, '%Y-%m-%d') AS dt FROM adverse_events) "
+            f"TO '{output / 'adverse_events'}' "
+            "(FORMAT parquet, PARTITION_BY (dt), OVERWRITE_OR_IGNORE true)"
+        )
+        for table in ("mentions", "concepts", "dead_letters"):
+            conn.execute(f"COPY {table} TO '{output / (table + '.parquet')}' (FORMAT parquet)")
+        count = conn.execute("SELECT count(*) FROM adverse_events").fetchone()
+    console.print(f"exported {count[0] if count else 0:,} records to {output}")

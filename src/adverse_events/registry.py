@@ -43,11 +43,15 @@ BUILTIN_BACKENDS: dict[str, dict[str, tuple[str, str | None]]] = {
         "duckdb": ("adverse_events.sinks.duckdb:DuckDBSink", "duckdb"),
         "jsonl": ("adverse_events.sinks.jsonl:JsonlSink", None),
         "memory": ("adverse_events.sinks.memory:MemorySink", None),
+        "parquet": ("adverse_events.sinks.parquet:ParquetSink", "parquet"),
     },
     "source": {
         "csv": ("adverse_events.sources.files:CsvSource", None),
+        "dynamodb-stream": ("adverse_events.sources.dynamodb_stream:DynamoDBStreamSource", "aws"),
         "jsonl": ("adverse_events.sources.files:JsonlSource", None),
         "memory": ("adverse_events.sources.memory:MemorySource", None),
+        "replay": ("adverse_events.sources.replay:ReplaySource", None),
+        "twitter": ("adverse_events.sources.twitter:TwitterSource", "twitter"),
     },
 }
 
@@ -57,6 +61,7 @@ EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "dashboard": ("plotly",),
     "duckdb": ("duckdb", "pyarrow"),
     "extract": ("pycrfsuite", "rapidfuzz", "simple_icd_10_cm", "sklearn"),
+    "parquet": ("pyarrow",),
     "torch": ("torch", "transformers"),
     "twitter": ("tweepy",),
 }

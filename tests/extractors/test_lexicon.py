@@ -115,12 +115,7 @@ def test_trains_on_first_use_from_a_spans_file(tmp_path: Path) -> None:
     assert LexiconExtractor(model_dir=tmp_path / "model").model.meta["trained"] is True
 
 
-# pipeline.py passes tenacity's deprecated `initial=` (core code; reported to the lead)
-PIPELINE_WARNING = "ignore:The 'initial' parameter is deprecated:DeprecationWarning"
-
-
 @pytest.mark.integration
-@pytest.mark.filterwarnings(PIPELINE_WARNING)
 def test_runs_inside_a_pipeline() -> None:
     sink = MemorySink()
     posts = [{"post_id": "1", "text": TEXTS[0]}, {"post_id": "2", "text": "lovely weather"},
