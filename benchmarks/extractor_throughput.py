@@ -49,12 +49,15 @@ def main() -> None:
         mentions = 0
         for _ in range(args.repeat):
             for i in range(0, len(texts), args.batch_size):
-                mentions += sum(len(m) for m in extractor.extract(texts[i:i + args.batch_size]))
+                mentions += sum(len(m) for m in extractor.extract(texts[i : i + args.batch_size]))
         seconds = time.perf_counter() - started
         n = len(texts) * args.repeat
-        results[label] = {"posts": n, "seconds": round(seconds, 3),
-                          "posts_per_second": round(n / seconds, 1),
-                          "mentions_per_post": round(mentions / n, 2)}
+        results[label] = {
+            "posts": n,
+            "seconds": round(seconds, 3),
+            "posts_per_second": round(n / seconds, 1),
+            "mentions_per_post": round(mentions / n, 2),
+        }
     report = {
         "benchmark": "extractor_throughput",
         "corpus": "psytar posts.jsonl (side_effect + comment)",

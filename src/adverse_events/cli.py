@@ -242,11 +242,16 @@ def main() -> None:
         sys.exit(EXIT_INTERRUPTED)
 
 
-def _span_corpora(data_dir: Optional[Path], corpus: list[str], spans: list[Path]) -> dict[str, Any]:
+def _span_corpora(
+    data_dir: Path | None, corpus: list[str] | None, spans: list[Path] | None
+) -> dict[str, Any]:
     from adverse_events.extractors.corpora import data_dir as default_data_dir
     from adverse_events.extractors.corpora import load_corpus, load_spans_jsonl
 
     root = data_dir or default_data_dir()
+    corpus, spans = list(corpus or []), list(spans or [])
+    if not corpus and not spans:
+        corpus = ["psytar", "ade"]
     found: dict[str, Any] = {name: load_corpus(name, root) for name in corpus}
     for path in spans:
         found[str(path)] = load_spans_jsonl(path)
@@ -258,21 +263,26 @@ def _span_corpora(data_dir: Optional[Path], corpus: list[str], spans: list[Path]
 @app.command("train-extractor")
 def train_extractor(
     out: Annotated[Path, typer.Option("--out", help="Model directory to write.")],
-    corpus: Annotated[list[str], typer.Option(
-        help="Built-in corpus to train on: psytar, ade (repeatable).")] = ["psytar", "ade"],
-    spans: Annotated[list[Path], typer.Option(
-        help="Your own spans, JSON lines {text, spans: [{start, end, label}]} (repeatable).")] = [],
-    data_dir: Annotated[Optional[Path], typer.Option(
-        help="Data folder holding psytar/ and ade_corpus_v2/ (default: $ADVERSE_EVENTS_DATA).")] = None,
+    corpus: Annotated[list[str] | None, typer.Option(
+        help="Built-in corpus to train on: psytar, ade (repeatable; both when neither "
+             "--corpus nor --spans is given).")] = None,
+    spans: Annotated[list[Path] | None, typer.Option(
+        help="Your spans: JSON lines {text, spans: [{start, end, label}]} (repeatable).")] = None,
+    data_dir: Annotated[Path | None, typer.Option(
+        help="Folder with psytar/ and ade_corpus_v2/ (default: $ADVERSE_EVENTS_DATA).")] = None,
     holdout: Annotated[bool, typer.Option(
         "--holdout/--no-holdout",
-        help="Leave the held-out split out of training (so evaluate-extractor stays honest).")] = True,
+        help="Leave the held-out split out of training (keeps evaluate-extractor honest).")] = True,
     test_fraction: Annotated[float, typer.Option(help="Share of groups held out.")] = 0.2,
 ) -> None:
     """Train the local lexicon extractor (CRF + vocabularies) on span annotations."""
     from adverse_events.extractors.corpora import split
     from adverse_events.extractors.lexicon import train_lexicon
 
+    if spans is None:
+        spans = []
+    if corpus is None:
+        corpus = []
     try:
         corpora = _span_corpora(data_dir, corpus, spans)
         examples = []
@@ -290,15 +300,16 @@ def train_extractor(
 
 @app.command("evaluate-extractor")
 def evaluate_extractor_command(
-    model_dir: Annotated[Optional[Path], typer.Option(
-        help="Trained lexicon model; without one, a model is trained on the training split.")] = None,
-    corpus: Annotated[list[str], typer.Option(
-        help="Corpus whose held-out split is scored: psytar, ade (repeatable).")] = ["psytar", "ade"],
-    spans: Annotated[list[Path], typer.Option(help="Your own spans JSONL (repeatable).")] = [],
-    data_dir: Annotated[Optional[Path], typer.Option(
-        help="Data folder holding psytar/ and ade_corpus_v2/ (default: $ADVERSE_EVENTS_DATA).")] = None,
+    model_dir: Annotated[Path | None, typer.Option(
+        help="Trained lexicon model; without one, one is trained on the training split.")] = None,
+    corpus: Annotated[list[str] | None, typer.Option(
+        help="Corpus whose held-out split is scored: psytar, ade (repeatable; both when "
+             "neither --corpus nor --spans is given).")] = None,
+    spans: Annotated[list[Path] | None, typer.Option(help="Your own spans JSONL (repeatable).")] = None,
+    data_dir: Annotated[Path | None, typer.Option(
+        help="Folder with psytar/ and ade_corpus_v2/ (default: $ADVERSE_EVENTS_DATA).")] = None,
     test_fraction: Annotated[float, typer.Option(help="Share of groups held out.")] = 0.2,
-    output: Annotated[Optional[Path], typer.Option(help="Also write the report as JSON.")] = None,
+    output: Annotated[Path | None, typer.Option(help="Also write the report as JSON.")] = None,
 ) -> None:
     """Exact and partial-overlap P/R/F1 per category on held-out reviews / articles."""
     import json
@@ -308,6 +319,10 @@ def evaluate_extractor_command(
     from adverse_events.extractors.evaluation import evaluate_extractor
     from adverse_events.extractors.lexicon import LexiconExtractor, LexiconModel, train_lexicon
 
+    if spans is None:
+        spans = []
+    if corpus is None:
+        corpus = []
     try:
         corpora = _span_corpora(data_dir, corpus, spans)
         splits = {name: split(examples, test_fraction) for name, examples in corpora.items()}

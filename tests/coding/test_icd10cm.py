@@ -19,9 +19,15 @@ def coder() -> ICD10CMCoder:
 @pytest.mark.slow  # builds the n-gram index over all ~74k codes once (~5 s)
 @pytest.mark.parametrize(
     ("phrase", "code"),
-    [("brain zaps", "R20.2"), ("can't sleep", "G47.00"), ("gained 20 lbs", "R63.5"),
-     ("terrible headaches", "R51.9"), ("Hypercalcemia", "E83.52"),
-     ("Stevens-Johnson syndrome", "L51.1"), ("interstitial pneumonitis", "J84.114")],
+    [
+        ("brain zaps", "R20.2"),
+        ("can't sleep", "G47.00"),
+        ("gained 20 lbs", "R63.5"),
+        ("terrible headaches", "R51.9"),
+        ("Hypercalcemia", "E83.52"),
+        ("Stevens-Johnson syndrome", "L51.1"),
+        ("interstitial pneumonitis", "J84.114"),
+    ],
 )
 def test_codes_lay_and_clinical_phrases(coder: ICD10CMCoder, phrase: str, code: str) -> None:
     [concept] = coder.code(phrase)

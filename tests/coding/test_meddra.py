@@ -12,22 +12,28 @@ from adverse_events.extractors.lexicon import LexiconExtractor
 
 # Synthetic codes and names (not MedDRA content), laid out as the distribution files are.
 FILES = {
-    "soc.asc": ["90000001$Nervous system disorders$Nerv$$$$$$$$",
-                "90000002$Psychiatric disorders$Psych$$$$$$$$"],
+    "soc.asc": [
+        "90000001$Nervous system disorders$Nerv$$$$$$$$",
+        "90000002$Psychiatric disorders$Psych$$$$$$$$",
+    ],
     "hlgt.asc": ["91000001$Headaches$$$$$$$$", "91000002$Sleep disorders$$$$$$$$"],
     "hlt.asc": ["92000001$Headaches NEC$$$$$$$$", "92000002$Insomnia disorders$$$$$$$$"],
     "pt.asc": ["93000001$Headache$$90000001$$$$$$$$", "93000002$Insomnia$$90000002$$$$$$$$"],
-    "llt.asc": ["94000001$Headache$93000001$$$$$$$Y$$",
-                "94000002$Head pain$93000001$$$$$$$Y$$",
-                "94000003$Cephalgia old$93000001$$$$$$$N$$",
-                "94000004$Insomnia$93000002$$$$$$$Y$$",
-                "94000005$Sleeplessness$93000002$$$$$$$Y$$"],
+    "llt.asc": [
+        "94000001$Headache$93000001$$$$$$$Y$$",
+        "94000002$Head pain$93000001$$$$$$$Y$$",
+        "94000003$Cephalgia old$93000001$$$$$$$N$$",
+        "94000004$Insomnia$93000002$$$$$$$Y$$",
+        "94000005$Sleeplessness$93000002$$$$$$$Y$$",
+    ],
     "hlt_pt.asc": ["92000001$93000001$", "92000002$93000002$"],
     "hlgt_hlt.asc": ["91000001$92000001$", "91000002$92000002$"],
     "soc_hlgt.asc": ["90000001$91000001$", "90000002$91000002$"],
     "mdhier.asc": [
-        "93000001$92000001$91000001$90000001$Headache$Headaches NEC$Headaches$Nervous system disorders$Nerv$$90000001$Y$",
-        "93000002$92000002$91000002$90000002$Insomnia$Insomnia disorders$Sleep disorders$Psychiatric disorders$Psych$$90000002$Y$",
+        "93000001$92000001$91000001$90000001$Headache$Headaches NEC$Headaches$"
+        "Nervous system disorders$Nerv$$90000001$Y$",
+        "93000002$92000002$91000002$90000002$Insomnia$Insomnia disorders$Sleep disorders$"
+        "Psychiatric disorders$Psych$$90000002$Y$",
     ],
 }
 
@@ -51,13 +57,16 @@ def test_loads_the_hierarchy(release: Path) -> None:
 def test_codes_llt_pt_soc(release: Path) -> None:
     coder = MedDRACoder(release)
     concepts = {c.system: (c.code, c.description) for c in coder.code("head pain")}
-    assert concepts == {"MedDRA-LLT": ("94000002", "Head pain"),
-                        "MedDRA-PT": ("93000001", "Headache"),
-                        "MedDRA-SOC": ("90000001", "Nervous system disorders")}
+    assert concepts == {
+        "MedDRA-LLT": ("94000002", "Head pain"),
+        "MedDRA-PT": ("93000001", "Headache"),
+        "MedDRA-SOC": ("90000001", "Nervous system disorders"),
+    }
     lay = {c.system: c.code for c in coder.code("can't sleep")}  # lay synonym -> "Insomnia"
     assert lay["MedDRA-PT"] == "93000002"
     assert coder.code("cephalgia old") == [] or all(
-        c.code != "94000003" for c in coder.code("cephalgia old"))  # non-current LLT never chosen
+        c.code != "94000003" for c in coder.code("cephalgia old")
+    )  # non-current LLT never chosen
     assert coder.code("broken leg") == []
 
 

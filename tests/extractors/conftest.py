@@ -34,12 +34,34 @@ def _example(text: str, *phrases: tuple[str, str], group: str = "g") -> SpanExam
 
 
 TRAINING = [
-    _example("Zoloft gave me terrible headaches.", ("Zoloft", "DRUG"), ("terrible headaches", "ADVERSE_EVENT")),
-    _example("I gained 20 lbs on Lexapro.", ("gained 20 lbs", "ADVERSE_EVENT"), ("Lexapro", "DRUG")),
-    _example("Brain zaps when I missed a dose of Effexor.", ("Brain zaps", "ADVERSE_EVENT"), ("Effexor", "DRUG")),
-    _example("Paxil made me so dizzy and nauseous.", ("Paxil", "DRUG"), ("dizzy", "ADVERSE_EVENT"), ("nauseous", "ADVERSE_EVENT")),
-    _example("Can't sleep since starting Prozac.", ("Can't sleep", "ADVERSE_EVENT"), ("Prozac", "DRUG")),
-    _example("Cymbalta caused dry mouth and sweating.", ("Cymbalta", "DRUG"), ("dry mouth", "ADVERSE_EVENT"), ("sweating", "ADVERSE_EVENT")),
+    _example(
+        "Zoloft gave me terrible headaches.",
+        ("Zoloft", "DRUG"),
+        ("terrible headaches", "ADVERSE_EVENT"),
+    ),
+    _example(
+        "I gained 20 lbs on Lexapro.", ("gained 20 lbs", "ADVERSE_EVENT"), ("Lexapro", "DRUG")
+    ),
+    _example(
+        "Brain zaps when I missed a dose of Effexor.",
+        ("Brain zaps", "ADVERSE_EVENT"),
+        ("Effexor", "DRUG"),
+    ),
+    _example(
+        "Paxil made me so dizzy and nauseous.",
+        ("Paxil", "DRUG"),
+        ("dizzy", "ADVERSE_EVENT"),
+        ("nauseous", "ADVERSE_EVENT"),
+    ),
+    _example(
+        "Can't sleep since starting Prozac.", ("Can't sleep", "ADVERSE_EVENT"), ("Prozac", "DRUG")
+    ),
+    _example(
+        "Cymbalta caused dry mouth and sweating.",
+        ("Cymbalta", "DRUG"),
+        ("dry mouth", "ADVERSE_EVENT"),
+        ("sweating", "ADVERSE_EVENT"),
+    ),
     _example("It works well and I feel fine.", group="h"),
     _example("Took it for my depression.", group="h"),
 ] * 3

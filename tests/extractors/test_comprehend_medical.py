@@ -19,8 +19,10 @@ from adverse_events.registry import get_registry
 from adverse_events.testing import ExtractorConformance, make_post
 from adverse_events.testing.doubles import MockClassifier
 
-TEXT = ("Zoloft gave me a terrible headache and nausea. No dizziness though. "
-        "If I get a rash I will stop. My mom had insomnia on it.")
+TEXT = (
+    "Zoloft gave me a terrible headache and nausea. No dizziness though. "
+    "If I get a rash I will stop. My mom had insomnia on it."
+)
 
 
 def _span(text: str, phrase: str) -> tuple[int, int]:
@@ -28,59 +30,166 @@ def _span(text: str, phrase: str) -> tuple[int, int]:
     return start, start + len(phrase)
 
 
-def entity(text: str, phrase: str, category: str, type_: str, score: float, eid: int,
-           traits: tuple[tuple[str, float], ...] = (), **extra: Any) -> dict[str, Any]:
+def entity(
+    text: str,
+    phrase: str,
+    category: str,
+    type_: str,
+    score: float,
+    eid: int,
+    traits: tuple[tuple[str, float], ...] = (),
+    **extra: Any,
+) -> dict[str, Any]:
     begin, end = _span(text, phrase)
-    return {"Id": eid, "BeginOffset": begin, "EndOffset": end, "Score": score, "Text": phrase,
-            "Category": category, "Type": type_, "Attributes": [],
-            "Traits": [{"Name": n, "Score": s} for n, s in traits], **extra}
+    return {
+        "Id": eid,
+        "BeginOffset": begin,
+        "EndOffset": end,
+        "Score": score,
+        "Text": phrase,
+        "Category": category,
+        "Type": type_,
+        "Attributes": [],
+        "Traits": [{"Name": n, "Score": s} for n, s in traits],
+        **extra,
+    }
 
 
 def detect_response(text: str = TEXT) -> dict[str, Any]:
-    return {"Entities": [
-        entity(text, "Zoloft", "MEDICATION", "BRAND_NAME", 0.99, 0),
-        entity(text, "terrible headache", "MEDICAL_CONDITION", "DX_NAME", 0.91, 1, (("SYMPTOM", 0.8),)),
-        entity(text, "nausea", "MEDICAL_CONDITION", "DX_NAME", 0.95, 2, (("SYMPTOM", 0.9),)),
-        entity(text, "dizziness", "MEDICAL_CONDITION", "DX_NAME", 0.97, 3, (("NEGATION", 0.96),)),
-        entity(text, "rash", "MEDICAL_CONDITION", "DX_NAME", 0.93, 4, (("HYPOTHETICAL", 0.7),)),
-        entity(text, "insomnia", "MEDICAL_CONDITION", "DX_NAME", 0.98, 5, (("PERTAINS_TO_FAMILY", 0.8),)),
-        entity(text, "stop", "MEDICAL_CONDITION", "DX_NAME", 0.41, 6),
-    ], "UnmappedAttributes": [], "ModelVersion": "2.4.0"}
+    return {
+        "Entities": [
+            entity(text, "Zoloft", "MEDICATION", "BRAND_NAME", 0.99, 0),
+            entity(
+                text,
+                "terrible headache",
+                "MEDICAL_CONDITION",
+                "DX_NAME",
+                0.91,
+                1,
+                (("SYMPTOM", 0.8),),
+            ),
+            entity(text, "nausea", "MEDICAL_CONDITION", "DX_NAME", 0.95, 2, (("SYMPTOM", 0.9),)),
+            entity(
+                text, "dizziness", "MEDICAL_CONDITION", "DX_NAME", 0.97, 3, (("NEGATION", 0.96),)
+            ),
+            entity(text, "rash", "MEDICAL_CONDITION", "DX_NAME", 0.93, 4, (("HYPOTHETICAL", 0.7),)),
+            entity(
+                text,
+                "insomnia",
+                "MEDICAL_CONDITION",
+                "DX_NAME",
+                0.98,
+                5,
+                (("PERTAINS_TO_FAMILY", 0.8),),
+            ),
+            entity(text, "stop", "MEDICAL_CONDITION", "DX_NAME", 0.41, 6),
+        ],
+        "UnmappedAttributes": [],
+        "ModelVersion": "2.4.0",
+    }
 
 
 def icd_response(text: str = TEXT) -> dict[str, Any]:
     def concepts(*rows: tuple[str, str, float]) -> list[dict[str, Any]]:
         return [{"Description": d, "Code": c, "Score": s} for c, d, s in rows]
 
-    return {"Entities": [
-        entity(text, "headache", "MEDICAL_CONDITION", "DX_NAME", 0.9, 0, (("SYMPTOM", 0.8),),
-               ICD10CMConcepts=concepts(("R51.9", "Headache, unspecified", 0.82),
-                                        ("G44.209", "Tension-type headache, unspecified", 0.31))),
-        entity(text, "nausea", "MEDICAL_CONDITION", "DX_NAME", 0.95, 1, (("SYMPTOM", 0.9),),
-               ICD10CMConcepts=concepts(("R11.0", "Nausea", 0.93), ("R11.2", "Nausea with vomiting, unspecified", 0.72))),
-        entity(text, "dizziness", "MEDICAL_CONDITION", "DX_NAME", 0.96, 2, (("NEGATION", 0.9),),
-               ICD10CMConcepts=concepts(("R42", "Dizziness and giddiness", 0.9))),
-        entity(text, "rash", "MEDICAL_CONDITION", "DX_NAME", 0.9, 3, (("HYPOTHETICAL", 0.7),),
-               ICD10CMConcepts=concepts(("R21", "Rash and other nonspecific skin eruption", 0.88))),
-        entity(text, "insomnia", "MEDICAL_CONDITION", "DX_NAME", 0.97, 4, (("PERTAINS_TO_FAMILY", 0.8),),
-               ICD10CMConcepts=concepts(("G47.00", "Insomnia, unspecified", 0.8))),
-        entity(text, "nausea", "MEDICAL_CONDITION", "DX_NAME", 0.95, 5, (),
-               ICD10CMConcepts=concepts(("R11.0", "Nausea", 0.9))),
-    ], "ModelVersion": "0.1.0"}
+    return {
+        "Entities": [
+            entity(
+                text,
+                "headache",
+                "MEDICAL_CONDITION",
+                "DX_NAME",
+                0.9,
+                0,
+                (("SYMPTOM", 0.8),),
+                ICD10CMConcepts=concepts(
+                    ("R51.9", "Headache, unspecified", 0.82),
+                    ("G44.209", "Tension-type headache, unspecified", 0.31),
+                ),
+            ),
+            entity(
+                text,
+                "nausea",
+                "MEDICAL_CONDITION",
+                "DX_NAME",
+                0.95,
+                1,
+                (("SYMPTOM", 0.9),),
+                ICD10CMConcepts=concepts(
+                    ("R11.0", "Nausea", 0.93), ("R11.2", "Nausea with vomiting, unspecified", 0.72)
+                ),
+            ),
+            entity(
+                text,
+                "dizziness",
+                "MEDICAL_CONDITION",
+                "DX_NAME",
+                0.96,
+                2,
+                (("NEGATION", 0.9),),
+                ICD10CMConcepts=concepts(("R42", "Dizziness and giddiness", 0.9)),
+            ),
+            entity(
+                text,
+                "rash",
+                "MEDICAL_CONDITION",
+                "DX_NAME",
+                0.9,
+                3,
+                (("HYPOTHETICAL", 0.7),),
+                ICD10CMConcepts=concepts(("R21", "Rash and other nonspecific skin eruption", 0.88)),
+            ),
+            entity(
+                text,
+                "insomnia",
+                "MEDICAL_CONDITION",
+                "DX_NAME",
+                0.97,
+                4,
+                (("PERTAINS_TO_FAMILY", 0.8),),
+                ICD10CMConcepts=concepts(("G47.00", "Insomnia, unspecified", 0.8)),
+            ),
+            entity(
+                text,
+                "nausea",
+                "MEDICAL_CONDITION",
+                "DX_NAME",
+                0.95,
+                5,
+                (),
+                ICD10CMConcepts=concepts(("R11.0", "Nausea", 0.9)),
+            ),
+        ],
+        "ModelVersion": "0.1.0",
+    }
 
 
 def rxnorm_response(text: str = TEXT) -> dict[str, Any]:
-    return {"Entities": [
-        entity(text, "Zoloft", "MEDICATION", "BRAND_NAME", 0.99, 0,
-               RxNormConcepts=[{"Description": "Zoloft", "Code": "82112", "Score": 0.97},
-                               {"Description": "sertraline", "Code": "36437", "Score": 0.6}]),
-    ], "ModelVersion": "0.1.0"}
+    return {
+        "Entities": [
+            entity(
+                text,
+                "Zoloft",
+                "MEDICATION",
+                "BRAND_NAME",
+                0.99,
+                0,
+                RxNormConcepts=[
+                    {"Description": "Zoloft", "Code": "82112", "Score": 0.97},
+                    {"Description": "sertraline", "Code": "36437", "Score": 0.6},
+                ],
+            ),
+        ],
+        "ModelVersion": "0.1.0",
+    }
 
 
 def reference_design(detect: dict[str, Any], icd: dict[str, Any]) -> tuple[str | None, list[str]]:
     """The reference design, as written: traits ignored."""
-    conditions = [e for e in detect["Entities"]
-                  if e["Category"] == "MEDICAL_CONDITION" and e["Score"] >= 0.60]
+    conditions = [
+        e for e in detect["Entities"] if e["Category"] == "MEDICAL_CONDITION" and e["Score"] >= 0.60
+    ]
     ae_type = max(conditions, key=lambda e: e["Score"])["Text"] if conditions else None
     descriptions: list[str] = []
     for e in icd["Entities"]:
@@ -94,8 +203,12 @@ def reference_design(detect: dict[str, Any], icd: dict[str, Any]) -> tuple[str |
 
 @pytest.fixture
 def client() -> Any:
-    return boto3.client("comprehendmedical", region_name="us-east-1",
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    return boto3.client(
+        "comprehendmedical",
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
 
 
 def _stub(client: Any, text: str = TEXT, rxnorm: bool = True) -> Stubber:
@@ -110,7 +223,9 @@ def _stub(client: Any, text: str = TEXT, rxnorm: bool = True) -> Stubber:
 
 def _record(mentions: Any) -> AdverseEventRecord:
     [prediction] = MockClassifier(lambda _: 0.9).classify([TEXT])
-    return AdverseEventRecord(post=make_post("p", TEXT), prediction=prediction, mentions=tuple(mentions))
+    return AdverseEventRecord(
+        post=make_post("p", TEXT), prediction=prediction, mentions=tuple(mentions)
+    )
 
 
 @pytest.mark.unit
@@ -126,7 +241,7 @@ def test_reproduces_the_reference_design_with_traits_ignored(client: Any) -> Non
     assert "stop" not in [m.text for m in mentions]  # below the 0.60 threshold
     [drug] = [m for m in mentions if m.category == "DRUG"]
     assert drug.text == "Zoloft" and [c.code for c in drug.concepts] == ["82112", "36437"]
-    assert all(TEXT[m.start:m.end] == m.text for m in mentions)
+    assert all(TEXT[m.start : m.end] == m.text for m in mentions)
 
 
 @pytest.mark.unit
@@ -158,20 +273,25 @@ def test_long_text_is_chunked_on_sentences_and_offsets_remapped(client: Any) -> 
     assert len(chunks) == 3 and "".join(chunks) == TEXT
     stubber = Stubber(client)
     for chunk in chunks:
-        detect = {"Entities": [e for e in detect_response(TEXT)["Entities"] if e["Text"] in chunk],
-                  "ModelVersion": "2.4.0"}
+        detect = {
+            "Entities": [e for e in detect_response(TEXT)["Entities"] if e["Text"] in chunk],
+            "ModelVersion": "2.4.0",
+        }
         for e in detect["Entities"]:
             e["BeginOffset"], e["EndOffset"] = _span(chunk, e["Text"])
         stubber.add_response("detect_entities_v2", detect, {"Text": chunk})
-        stubber.add_response("infer_icd10_cm", {"Entities": [], "ModelVersion": "2.4.0"}, {"Text": chunk})
+        stubber.add_response(
+            "infer_icd10_cm", {"Entities": [], "ModelVersion": "2.4.0"}, {"Text": chunk}
+        )
     stubber.activate()
-    extractor = ComprehendMedicalExtractor(client=client, include_rxnorm=False, exclude_traits=(),
-                                           max_chunk_bytes=100)
+    extractor = ComprehendMedicalExtractor(
+        client=client, include_rxnorm=False, exclude_traits=(), max_chunk_bytes=100
+    )
     extractor.max_chunk_bytes = 60  # below the validated minimum, to force three chunks here
     [mentions] = extractor.extract([TEXT])
     stubber.assert_no_pending_responses()
     assert {m.text for m in mentions} >= {"Zoloft", "insomnia", "rash"}
-    assert all(TEXT[m.start:m.end] == m.text for m in mentions)
+    assert all(TEXT[m.start : m.end] == m.text for m in mentions)
 
 
 @pytest.mark.unit
@@ -181,18 +301,36 @@ def test_text_size_limit_exceeded_resplits(client: Any) -> None:
     assert len(chunks) == 2
     stubber = Stubber(client)
     stubber.add_client_error("detect_entities_v2", "TextSizeLimitExceededException", "too big", 400)
-    for (_, chunk), word in zip(chunks, ("dizzy", "nausea")):
-        stubber.add_response("detect_entities_v2", {"Entities": [], "ModelVersion": "2.4.0"},
-                             {"Text": chunk})
-        stubber.add_response("infer_icd10_cm", {"Entities": [
-            entity(chunk, word, "MEDICAL_CONDITION", "DX_NAME", 0.9, 0,
-                   ICD10CMConcepts=[{"Description": "x", "Code": "R42", "Score": 0.9}])],
-            "ModelVersion": "0.1.0"}, {"Text": chunk})
+    for (_, chunk), word in zip(chunks, ("dizzy", "nausea"), strict=False):
+        stubber.add_response(
+            "detect_entities_v2", {"Entities": [], "ModelVersion": "2.4.0"}, {"Text": chunk}
+        )
+        stubber.add_response(
+            "infer_icd10_cm",
+            {
+                "Entities": [
+                    entity(
+                        chunk,
+                        word,
+                        "MEDICAL_CONDITION",
+                        "DX_NAME",
+                        0.9,
+                        0,
+                        ICD10CMConcepts=[{"Description": "x", "Code": "R42", "Score": 0.9}],
+                    )
+                ],
+                "ModelVersion": "0.1.0",
+            },
+            {"Text": chunk},
+        )
     stubber.activate()
     extractor = ComprehendMedicalExtractor(client=client, include_rxnorm=False)
     [mentions] = extractor.extract([text])
     stubber.assert_no_pending_responses()
-    assert [(m.text, m.start) for m in mentions] == [("dizzy", 15), ("nausea", text.index("nausea"))]
+    assert [(m.text, m.start) for m in mentions] == [
+        ("dizzy", 15),
+        ("nausea", text.index("nausea")),
+    ]
 
 
 @pytest.mark.unit
@@ -215,11 +353,13 @@ def test_throttling_is_retried_then_succeeds(client: Any) -> None:
 @pytest.mark.unit
 @pytest.mark.parametrize(
     ("code", "status", "error"),
-    [("TooManyRequestsException", 400, TransientBackendError),
-     ("ServiceUnavailableException", 503, TransientBackendError),
-     ("InvalidRequestException", 400, PermanentBackendError),
-     ("UnrecognizedClientException", 403, PermanentBackendError),
-     ("AccessDeniedException", 403, PermanentBackendError)],
+    [
+        ("TooManyRequestsException", 400, TransientBackendError),
+        ("ServiceUnavailableException", 503, TransientBackendError),
+        ("InvalidRequestException", 400, PermanentBackendError),
+        ("UnrecognizedClientException", 403, PermanentBackendError),
+        ("AccessDeniedException", 403, PermanentBackendError),
+    ],
 )
 def test_errors_are_translated(client: Any, code: str, status: int, error: type[Exception]) -> None:
     stubber = Stubber(client)
@@ -261,7 +401,7 @@ def test_split_text_covers_the_text() -> None:
     chunks = split_text(text, 120)
     assert "".join(c for _, c in chunks) == text
     assert all(len(c.encode()) <= 120 for _, c in chunks)
-    assert all(text[o:o + len(c)] == c for o, c in chunks)
+    assert all(text[o : o + len(c)] == c for o, c in chunks)
 
 
 @pytest.mark.unit
@@ -284,13 +424,28 @@ class _FakeComprehend:
         return [(w, text.find(w)) for w in self.WORDS if w in text]
 
     def detect_entities_v2(self, Text: str) -> dict[str, Any]:  # noqa: N803 - boto3's name
-        return {"Entities": [entity(Text, w, "MEDICAL_CONDITION", "DX_NAME", 0.9, i)
-                             for i, (w, _) in enumerate(self._found(Text))]}
+        return {
+            "Entities": [
+                entity(Text, w, "MEDICAL_CONDITION", "DX_NAME", 0.9, i)
+                for i, (w, _) in enumerate(self._found(Text))
+            ]
+        }
 
     def infer_icd10_cm(self, Text: str) -> dict[str, Any]:  # noqa: N803
-        return {"Entities": [entity(Text, w, "MEDICAL_CONDITION", "DX_NAME", 0.9, i,
-                                    ICD10CMConcepts=[{"Description": w, "Code": self.WORDS[w], "Score": 0.9}])
-                             for i, (w, _) in enumerate(self._found(Text))]}
+        return {
+            "Entities": [
+                entity(
+                    Text,
+                    w,
+                    "MEDICAL_CONDITION",
+                    "DX_NAME",
+                    0.9,
+                    i,
+                    ICD10CMConcepts=[{"Description": w, "Code": self.WORDS[w], "Score": 0.9}],
+                )
+                for i, (w, _) in enumerate(self._found(Text))
+            ]
+        }
 
     def infer_rx_norm(self, Text: str) -> dict[str, Any]:  # noqa: N803
         return {"Entities": [], "ModelVersion": "2.4.0"}

@@ -44,10 +44,16 @@ class TestTrainedConformance(ExtractorConformance):
 @pytest.mark.unit
 def test_builtin_vocabulary_finds_drugs_misspellings_and_lay_events() -> None:
     [mentions] = LexiconExtractor(code_icd10=False).extract(
-        ["Been on Zolft and Wellbutrin, gained 20 lbs and brain zaps, can't sleep"])
+        ["Been on Zolft and Wellbutrin, gained 20 lbs and brain zaps, can't sleep"]
+    )
     found = {(m.text, m.category) for m in mentions}
-    assert {("Zolft", "DRUG"), ("Wellbutrin", "DRUG"), ("gained 20 lbs", "ADVERSE_EVENT"),
-            ("brain zaps", "ADVERSE_EVENT"), ("can't sleep", "ADVERSE_EVENT")} <= found
+    assert {
+        ("Zolft", "DRUG"),
+        ("Wellbutrin", "DRUG"),
+        ("gained 20 lbs", "ADVERSE_EVENT"),
+        ("brain zaps", "ADVERSE_EVENT"),
+        ("can't sleep", "ADVERSE_EVENT"),
+    } <= found
 
 
 @pytest.mark.unit
@@ -74,7 +80,10 @@ def test_trained_model_tags_unseen_phrasing(tiny_model: Path) -> None:
 def test_model_dir_round_trip_is_plain_files(tiny_model: Path, tmp_path: Path) -> None:
     model = LexiconModel.load(tiny_model)
     model.save(tmp_path / "copy")
-    assert sorted(p.name for p in (tmp_path / "copy").iterdir()) == ["lexicon.json", "model.crfsuite"]
+    assert sorted(p.name for p in (tmp_path / "copy").iterdir()) == [
+        "lexicon.json",
+        "model.crfsuite",
+    ]
     payload = json.loads((tmp_path / "copy" / "lexicon.json").read_text())
     assert payload["format_version"] == 1 and "terrible headaches" in payload["event_phrases"]
     again = LexiconModel.load(tmp_path / "copy")
@@ -84,7 +93,9 @@ def test_model_dir_round_trip_is_plain_files(tiny_model: Path, tmp_path: Path) -
 @pytest.mark.unit
 def test_icd10_codes_attached_to_events() -> None:
     [mentions] = LexiconExtractor().extract(["Paxil gave me brain zaps and insomnia"])
-    codes = {m.text: [c.code for c in m.concepts] for m in mentions if m.category == "ADVERSE_EVENT"}
+    codes = {
+        m.text: [c.code for c in m.concepts] for m in mentions if m.category == "ADVERSE_EVENT"
+    }
     assert codes == {"brain zaps": ["R20.2"], "insomnia": ["G47.00"]}
     assert all(not m.concepts for m in mentions if m.category == "DRUG")
 
@@ -102,15 +113,34 @@ def test_bad_options_are_config_errors(tmp_path: Path) -> None:
 @pytest.mark.unit
 def test_trains_on_first_use_from_a_spans_file(tmp_path: Path) -> None:
     spans = tmp_path / "spans.jsonl"
-    spans.write_text("\n".join(json.dumps(row) for row in [
-        {"text": "Abilify made me restless", "spans": [
-            {"start": 0, "end": 7, "label": "DRUG"}, {"start": 16, "end": 24, "label": "ADVERSE_EVENT"}]},
-        {"text": "Seroquel made me sleepy", "spans": [
-            {"start": 0, "end": 8, "label": "DRUG"}, {"start": 17, "end": 23, "label": "ADVERSE_EVENT"}]},
-    ] * 5))
+    spans.write_text(
+        "\n".join(
+            json.dumps(row)
+            for row in [
+                {
+                    "text": "Abilify made me restless",
+                    "spans": [
+                        {"start": 0, "end": 7, "label": "DRUG"},
+                        {"start": 16, "end": 24, "label": "ADVERSE_EVENT"},
+                    ],
+                },
+                {
+                    "text": "Seroquel made me sleepy",
+                    "spans": [
+                        {"start": 0, "end": 8, "label": "DRUG"},
+                        {"start": 17, "end": 23, "label": "ADVERSE_EVENT"},
+                    ],
+                },
+            ]
+            * 5
+        )
+    )
     extractor = LexiconExtractor(model_dir=tmp_path / "model", train_data=spans, code_icd10=False)
     [mentions] = extractor.extract(["Abilify made me restless"])
-    assert {(m.text, m.category) for m in mentions} == {("Abilify", "DRUG"), ("restless", "ADVERSE_EVENT")}
+    assert {(m.text, m.category) for m in mentions} == {
+        ("Abilify", "DRUG"),
+        ("restless", "ADVERSE_EVENT"),
+    }
     assert (tmp_path / "model" / "model.crfsuite").is_file()
     assert LexiconExtractor(model_dir=tmp_path / "model").model.meta["trained"] is True
 
@@ -118,10 +148,18 @@ def test_trains_on_first_use_from_a_spans_file(tmp_path: Path) -> None:
 @pytest.mark.integration
 def test_runs_inside_a_pipeline() -> None:
     sink = MemorySink()
-    posts = [{"post_id": "1", "text": TEXTS[0]}, {"post_id": "2", "text": "lovely weather"},
-             {"post_id": "3", "text": "No headaches on Prozac, but my mom had nausea."}]
-    report = Pipeline(MemorySource(posts), MockClassifier(lambda t: 0.1 if "weather" in t else 0.9),
-                      LexiconExtractor(), sink, progress=False).run()
+    posts = [
+        {"post_id": "1", "text": TEXTS[0]},
+        {"post_id": "2", "text": "lovely weather"},
+        {"post_id": "3", "text": "No headaches on Prozac, but my mom had nausea."},
+    ]
+    report = Pipeline(
+        MemorySource(posts),
+        MockClassifier(lambda t: 0.1 if "weather" in t else 0.9),
+        LexiconExtractor(),
+        sink,
+        progress=False,
+    ).run()
     assert report.written == 3 and report.dead_lettered == 0
     record = sink.records["1"]
     assert record.extractor == "lexicon" and record.drugs == ("zoloft",)
@@ -133,9 +171,14 @@ def test_runs_inside_a_pipeline() -> None:
 @pytest.mark.unit
 def test_registered_and_buildable_from_config(tiny_model: Path) -> None:
     assert get_registry().resolve("extractor", "lexicon") is LexiconExtractor
-    cfg = parse_config({"source": {"type": "memory"}, "classifier": {"type": "memory"},
-                        "sink": {"type": "memory"}, "extractor": {"type": "lexicon",
-                        "model_dir": str(tiny_model), "keep_excluded": True}})
+    cfg = parse_config(
+        {
+            "source": {"type": "memory"},
+            "classifier": {"type": "memory"},
+            "sink": {"type": "memory"},
+            "extractor": {"type": "lexicon", "model_dir": str(tiny_model), "keep_excluded": True},
+        }
+    )
     from adverse_events.config import build_backend
 
     built = build_backend("extractor", cfg.extractor)
@@ -145,19 +188,53 @@ def test_registered_and_buildable_from_config(tiny_model: Path) -> None:
 @pytest.mark.integration
 def test_cli_train_extractor_on_user_spans(tmp_path: Path) -> None:
     spans = tmp_path / "spans.jsonl"
-    spans.write_text("\n".join(json.dumps({"text": "Zoloft made me shaky", "spans": [
-        {"start": 0, "end": 6, "label": "DRUG"}, {"start": 15, "end": 20, "label": "ADVERSE_EVENT"}],
-        "group": str(i)}) for i in range(20)))
-    result = CliRunner().invoke(app, ["train-extractor", "--out", str(tmp_path / "m"),
-                                      "--spans", str(spans), "--no-holdout"] + ["--corpus", "none"][:0],
-                                catch_exceptions=False, env={"ADVERSE_EVENTS_DATA": str(tmp_path)})
-    assert result.exit_code == 2  # default corpora (psytar, ade) are not in tmp_path
-    assert "PsyTAR files not found" in result.output
-    result = CliRunner().invoke(app, ["train-extractor", "--out", str(tmp_path / "m"), "--spans",
-                                      str(spans), "--no-holdout", "--corpus", "psytar"],
-                                env={"ADVERSE_EVENTS_DATA": str(tmp_path)})
-    assert result.exit_code == 2
-    (tmp_path / "bad.jsonl").write_text('{"text": "x", "spans": [{"start": 5, "end": 9, "label": "DRUG"}]}\n')
-    result = CliRunner().invoke(app, ["train-extractor", "--out", str(tmp_path / "m"),
-                                      "--spans", str(tmp_path / "bad.jsonl")])
-    assert result.exit_code != 0
+    row = {
+        "text": "Zoloft made me shaky",
+        "spans": [{"start": 0, "end": 6, "label": "DRUG"}, {"start": 15, "end": 20, "label": "AE"}],
+    }
+    spans.write_text("\n".join(json.dumps({**row, "group": str(i)}) for i in range(20)))
+    runner, out = CliRunner(), tmp_path / "model"
+    result = runner.invoke(
+        app, ["train-extractor", "--out", str(out), "--spans", str(spans), "--no-holdout"]
+    )
+    assert result.exit_code == 0, result.output
+    [mentions] = LexiconExtractor(model_dir=out, code_icd10=False).extract(["Zoloft made me shaky"])
+    assert {(m.text, m.category) for m in mentions} == {
+        ("Zoloft", "DRUG"),
+        ("shaky", "ADVERSE_EVENT"),
+    }
+    result = runner.invoke(
+        app,
+        ["train-extractor", "--out", str(out), "--corpus", "psytar"],
+        env={"ADVERSE_EVENTS_DATA": str(tmp_path)},
+    )
+    assert result.exit_code == 2 and "PsyTAR files not found" in result.output
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"text": "x", "spans": [{"start": 5, "end": 9, "label": "DRUG"}]}))
+    result = runner.invoke(app, ["train-extractor", "--out", str(out), "--spans", str(bad)])
+    assert result.exit_code == 2 and "bad span line" in result.output
+
+
+@pytest.mark.integration
+def test_cli_evaluate_extractor_on_user_spans(tmp_path: Path) -> None:
+    spans = tmp_path / "spans.jsonl"
+    rows = [
+        {
+            "text": f"Drug{i % 3}x made me shaky",
+            "group": str(i),
+            "spans": [
+                {"start": 0, "end": 6, "label": "DRUG"},
+                {"start": 16, "end": 21, "label": "AE"},
+            ],
+        }
+        for i in range(40)
+    ]
+    spans.write_text("\n".join(json.dumps(r) for r in rows))
+    report = tmp_path / "report.json"
+    result = CliRunner().invoke(
+        app, ["evaluate-extractor", "--spans", str(spans), "--output", str(report)]
+    )
+    assert result.exit_code == 0, result.output
+    scores = json.loads(report.read_text())["results"][str(spans)]["scores"]
+    assert set(scores) == {"ADVERSE_EVENT", "DRUG"}
+    assert scores["ADVERSE_EVENT"]["partial"]["f1"] > 0.9

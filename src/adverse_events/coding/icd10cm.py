@@ -76,8 +76,9 @@ class ICD10CMCoder:
         import numpy as np
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        self._vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 3),
-                                           sublinear_tf=True, dtype=np.float32)
+        self._vectorizer = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(3, 3), sublinear_tf=True, dtype=np.float32
+        )
         self._matrix = self._vectorizer.fit_transform([normalize(d) for d in self._descriptions])
 
     def code(self, text: str, min_score: float | None = None) -> list[Concept]:
@@ -90,7 +91,9 @@ class ICD10CMCoder:
         for candidate in (key, stripped):
             if candidate in LAY_TERMS:
                 code = LAY_TERMS[candidate][1]
-                return [Concept(system=SYSTEM, code=code, description=description(code), score=0.95)]
+                return [
+                    Concept(system=SYSTEM, code=code, description=description(code), score=0.95)
+                ]
         if self._matrix is None:
             self._build()
         for candidate in (key, stripped):
@@ -107,11 +110,17 @@ class ICD10CMCoder:
         top = sims.argsort()[::-1][:20]
         scored = []
         for i in top:
-            ratio = fuzz.token_set_ratio(key, _UNSPECIFIED.sub("", normalize(self._descriptions[i])))
+            ratio = fuzz.token_set_ratio(
+                key, _UNSPECIFIED.sub("", normalize(self._descriptions[i]))
+            )
             scored.append(((float(sims[i]) + ratio / 100.0) / 2.0, int(i)))
         scored.sort(reverse=True)
         return [
-            Concept(system=SYSTEM, code=self._codes[i], description=self._descriptions[i],
-                    score=round(min(1.0, score), 4))
+            Concept(
+                system=SYSTEM,
+                code=self._codes[i],
+                description=self._descriptions[i],
+                score=round(min(1.0, score), 4),
+            )
             for score, i in scored[: self.top_k]
         ]

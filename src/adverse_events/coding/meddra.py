@@ -79,17 +79,28 @@ def load_release(path: str | os.PathLike[str]) -> MedDRARelease:
     folder = Path(path)
     missing = [name for name in REQUIRED if not (folder / name).is_file()]
     if missing:
-        raise ConfigError(f"MedDRA release at {str(folder)!r} lacks {missing}; point meddra_path "
-                          "at the MedAscii folder of your licensed release")
-    llt = {r[0]: (r[1], _field(r, 2), _field(r, 9).upper() != "N") for r in _rows(folder / "llt.asc")}
+        raise ConfigError(
+            f"MedDRA release at {str(folder)!r} lacks {missing}; point meddra_path "
+            "at the MedAscii folder of your licensed release"
+        )
+    llt = {
+        r[0]: (r[1], _field(r, 2), _field(r, 9).upper() != "N") for r in _rows(folder / "llt.asc")
+    }
     pt = {r[0]: (r[1], _field(r, 3)) for r in _rows(folder / "pt.asc")}
     soc = {r[0]: r[1] for r in _rows(folder / "soc.asc")}
-    names = {n: ({r[0]: r[1] for r in _rows(folder / f"{n}.asc")} if (folder / f"{n}.asc").is_file()
-                 else {}) for n in ("hlt", "hlgt")}
+    names = {
+        n: (
+            {r[0]: r[1] for r in _rows(folder / f"{n}.asc")}
+            if (folder / f"{n}.asc").is_file()
+            else {}
+        )
+        for n in ("hlt", "hlgt")
+    }
     hierarchy: dict[str, list[tuple[str, str, str, bool]]] = {}
     for r in _rows(folder / "mdhier.asc"):
         hierarchy.setdefault(r[0], []).append(
-            (_field(r, 1), _field(r, 2), _field(r, 3), _field(r, 11).upper() == "Y"))
+            (_field(r, 1), _field(r, 2), _field(r, 3), _field(r, 11).upper() == "Y")
+        )
     return MedDRARelease(llt, pt, soc, names["hlt"], names["hlgt"], hierarchy)
 
 
@@ -131,10 +142,19 @@ class MedDRACoder:
         llt_name, pt_code, _ = release.llt[llt_code]
         concepts = [Concept(system="MedDRA-LLT", code=llt_code, description=llt_name, score=score)]
         if pt_code in release.pt:
-            concepts.append(Concept(system="MedDRA-PT", code=pt_code,
-                                    description=release.pt[pt_code][0], score=score))
+            concepts.append(
+                Concept(
+                    system="MedDRA-PT",
+                    code=pt_code,
+                    description=release.pt[pt_code][0],
+                    score=score,
+                )
+            )
             soc = release.primary_soc(pt_code)
             if soc and soc in release.soc:
-                concepts.append(Concept(system="MedDRA-SOC", code=soc,
-                                        description=release.soc[soc], score=score))
+                concepts.append(
+                    Concept(
+                        system="MedDRA-SOC", code=soc, description=release.soc[soc], score=score
+                    )
+                )
         return tuple(concepts)

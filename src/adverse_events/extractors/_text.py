@@ -23,7 +23,9 @@ class Token(NamedTuple):
 
 def tokenize(text: str, start: int = 0, end: int | None = None) -> list[Token]:
     """Words (with inner apostrophes), numbers and single punctuation marks, with offsets."""
-    return [Token(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text, start, end or len(text))]
+    return [
+        Token(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text, start, end or len(text))
+    ]
 
 
 def sentence_spans(text: str) -> Iterator[tuple[int, int]]:

@@ -125,7 +125,7 @@ def _negated(scope: str, mention: str = "") -> bool:
 
 def _family(scope: str) -> bool:
     trigger = _last_trigger(_FAMILY, scope)
-    return trigger is not None and not _FIRST_PERSON.search(scope[trigger.end():])
+    return trigger is not None and not _FIRST_PERSON.search(scope[trigger.end() :])
 
 
 def traits_for(text: str, start: int, end: int) -> tuple[str, ...]:
@@ -145,7 +145,9 @@ def traits_for(text: str, start: int, end: int) -> tuple[str, ...]:
     return tuple(found)
 
 
-def apply_traits(text: str, mentions: Iterable[Mention], categories: Sequence[str] = ()) -> list[Mention]:
+def apply_traits(
+    text: str, mentions: Iterable[Mention], categories: Sequence[str] = ()
+) -> list[Mention]:
     """Add the rule-based traits to each mention (merged with traits it already has).
 
     `categories` limits which mentions get traits (all when empty); DRUG mentions are usually
@@ -157,7 +159,9 @@ def apply_traits(text: str, mentions: Iterable[Mention], categories: Sequence[st
             out.append(mention)
             continue
         extra = [t for t in traits_for(text, mention.start, mention.end) if t not in mention.traits]
-        out.append(mention.model_copy(update={"traits": (*mention.traits, *extra)}) if extra else mention)
+        out.append(
+            mention.model_copy(update={"traits": (*mention.traits, *extra)}) if extra else mention
+        )
     return out
 
 

@@ -13,9 +13,9 @@ Per text (split into chunks when needed) it calls:
 
 The reference design (top MEDICAL_CONDITION with score >= 0.60 is the AE type; ICD-10-CM
 concepts >= 0.70, top description per entity, de-duplicated; traits ignored) is what you get
-with ``exclude_traits=(), use_traits=False``: `AdverseEventRecord.ae_type` and ``codes("ICD-10-CM")`` apply the
-"top one" and "de-duplicated" rules. With the default ``exclude_traits`` mentions the service
-marks NEGATION, HYPOTHETICAL or PERTAINS_TO_FAMILY are dropped ("no headache since I stopped"
+with ``exclude_traits=(), use_traits=False``: `AdverseEventRecord.ae_type` and
+``codes("ICD-10-CM")`` apply the "top one" and "de-duplicated" rules. With the default
+``exclude_traits``, mentions the service marks NEGATION, HYPOTHETICAL or PERTAINS_TO_FAMILY are dropped ("no headache since I stopped"
 is not a headache); ``keep_excluded=True`` keeps them, flagged, and they still never count as
 the AE type (`Mention.asserted`).
 
@@ -38,7 +38,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from adverse_events.errors import ConfigError, PermanentBackendError, PluginError, TransientBackendError
+from adverse_events.errors import (
+    ConfigError,
+    PermanentBackendError,
+    PluginError,
+    TransientBackendError,
+)
 from adverse_events.extractors._text import sentence_spans
 from adverse_events.extractors.assertion import apply_traits, filter_mentions
 from adverse_events.protocols import Backend
@@ -46,13 +51,22 @@ from adverse_events.records import EXCLUDING_TRAITS, Concept, Mention
 
 __all__ = ["ComprehendMedicalExtractor", "RateLimiter", "split_text"]
 
-#: Documented limits: DetectEntitiesV2 < 20,000 UTF-8 bytes; InferICD10CM / InferRxNorm 10,000 chars.
+#: Documented limits: DetectEntitiesV2 < 20,000 UTF-8 bytes; InferICD10CM/InferRxNorm 10,000 chars.
 MAX_CHUNK_BYTES = 10_000
 _TRANSIENT_CODES = {
-    "ThrottlingException", "Throttling", "TooManyRequestsException", "ThrottledException",
-    "RequestLimitExceeded", "ServiceUnavailableException", "ServiceUnavailable",
-    "InternalServerException", "InternalServerError", "InternalFailure", "RequestTimeout",
-    "RequestTimeoutException", "SlowDown",
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "ServiceUnavailableException",
+    "ServiceUnavailable",
+    "InternalServerException",
+    "InternalServerError",
+    "InternalFailure",
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "SlowDown",
 }
 _TOO_LARGE = "TextSizeLimitExceededException"
 
@@ -64,8 +78,12 @@ class _TooLarge(Exception):
 class RateLimiter:
     """A token bucket: at most `rate` acquisitions per second, bursts up to `rate`. Thread-safe."""
 
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        rate: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         if rate <= 0:
             raise ConfigError("max_tps must be > 0")
         self.rate, self.clock, self.sleep = rate, clock, sleep
@@ -109,7 +127,7 @@ def _sentence_bounds(text: str) -> list[tuple[int, int]]:
     """Sentence spans that together cover the whole text (gaps go to the previous sentence)."""
     starts = [s for s, _ in sentence_spans(text)] or [0]
     starts[0] = 0
-    return list(zip(starts, [*starts[1:], len(text)]))
+    return list(zip(starts, [*starts[1:], len(text)], strict=False))
 
 
 def _hard_split(text: str, start: int, end: int, max_bytes: int) -> list[tuple[int, int]]:
@@ -175,14 +193,18 @@ class ComprehendMedicalExtractor(Backend):
         max_chunk_bytes: int = MAX_CHUNK_BYTES,
         meddra_path: str | None = None,
     ):
-        for key, value in (("condition_threshold", condition_threshold),
-                           ("icd10_threshold", icd10_threshold)):
+        for key, value in (
+            ("condition_threshold", condition_threshold),
+            ("icd10_threshold", icd10_threshold),
+        ):
             if not 0.0 <= value <= 1.0:
                 raise ConfigError(f"comprehend-medical: {key} must be in [0, 1], got {value}")
         if max_attempts < 1:
             raise ConfigError("comprehend-medical: max_attempts must be >= 1")
         if not 100 <= max_chunk_bytes <= MAX_CHUNK_BYTES:
-            raise ConfigError(f"comprehend-medical: max_chunk_bytes must be in [100, {MAX_CHUNK_BYTES}]")
+            raise ConfigError(
+                f"comprehend-medical: max_chunk_bytes must be in [100, {MAX_CHUNK_BYTES}]"
+            )
         if meddra_path is not None and not Path(meddra_path).is_dir():
             raise ConfigError(f"comprehend-medical: meddra_path {meddra_path!r} is not a folder")
         self._client = client
@@ -201,8 +223,10 @@ class ComprehendMedicalExtractor(Backend):
         self.backoff_max = backoff_max
         self.max_chunk_bytes = max_chunk_bytes
         self.meddra_path = meddra_path
-        self._limiters = {op: RateLimiter(max_tps) for op in
-                          ("detect_entities_v2", "infer_icd10_cm", "infer_rx_norm")}
+        self._limiters = {
+            op: RateLimiter(max_tps)
+            for op in ("detect_entities_v2", "infer_icd10_cm", "infer_rx_norm")
+        }
         self._meddra: Any = None
         self.sleep: Callable[[float], None] = time.sleep
 
@@ -217,14 +241,19 @@ class ComprehendMedicalExtractor(Backend):
                 import boto3
                 from botocore.config import Config
             except ModuleNotFoundError as exc:
-                raise PluginError("extractor 'comprehend-medical' needs: "
-                                  "pip install 'adverse-events[aws]'") from exc
+                raise PluginError(
+                    "extractor 'comprehend-medical' needs: pip install 'adverse-events[aws]'"
+                ) from exc
             try:
                 self._client = boto3.client(
-                    "comprehendmedical", region_name=self.region,
-                    config=Config(retries={"mode": "standard", "max_attempts": 1}))
+                    "comprehendmedical",
+                    region_name=self.region,
+                    config=Config(retries={"mode": "standard", "max_attempts": 1}),
+                )
             except Exception as exc:  # NoRegionError and friends
-                raise PermanentBackendError(f"cannot create client: {exc}", backend=self.name) from exc
+                raise PermanentBackendError(
+                    f"cannot create client: {exc}", backend=self.name
+                ) from exc
         return self._client
 
     def close(self) -> None:
@@ -241,7 +270,9 @@ class ComprehendMedicalExtractor(Backend):
 
     def _extract_one(self, text: str) -> list[Mention]:
         if not isinstance(text, str):
-            raise PermanentBackendError(f"expected text, got {type(text).__name__}", backend=self.name)
+            raise PermanentBackendError(
+                f"expected text, got {type(text).__name__}", backend=self.name
+            )
         if not text.strip():
             return []
         entities: dict[str, list[dict[str, Any]]] = {"detect": [], "icd10": [], "rxnorm": []}
@@ -249,21 +280,25 @@ class ComprehendMedicalExtractor(Backend):
             self._analyse(chunk, offset, entities, self.max_chunk_bytes)
         return self._mentions(text, entities)
 
-    def _analyse(self, chunk: str, offset: int, out: dict[str, list[dict[str, Any]]],
-                 limit: int) -> None:
+    def _analyse(
+        self, chunk: str, offset: int, out: dict[str, list[dict[str, Any]]], limit: int
+    ) -> None:
         """Call the APIs on one chunk, re-splitting it when the service says it is too large."""
         if not chunk.strip():
             return
         try:
-            found = {"detect": self._call("detect_entities_v2", chunk),
-                     "icd10": self._call("infer_icd10_cm", chunk)}
+            found = {
+                "detect": self._call("detect_entities_v2", chunk),
+                "icd10": self._call("infer_icd10_cm", chunk),
+            }
             if self.include_rxnorm:
                 found["rxnorm"] = self._call("infer_rx_norm", chunk)
         except _TooLarge:
             half = min(limit, len(chunk.encode("utf-8"))) // 2
             if half < 20:
-                raise PermanentBackendError("service says the text is too large even in "
-                                            "20-byte chunks", backend=self.name) from None
+                raise PermanentBackendError(
+                    "service says the text is too large even in 20-byte chunks", backend=self.name
+                ) from None
             for sub_offset, sub in split_text(chunk, half):
                 self._analyse(sub, offset + sub_offset, out, half)
             return
@@ -311,8 +346,10 @@ class ComprehendMedicalExtractor(Backend):
             if code in _TRANSIENT_CODES or status >= 500 or status == 429:
                 return TransientBackendError(message, backend=self.name)
             return PermanentBackendError(message, backend=self.name)
-        if isinstance(exc, (EndpointConnectionError, ConnectionClosedError, ConnectTimeoutError,
-                            ReadTimeoutError)):
+        if isinstance(
+            exc,
+            (EndpointConnectionError, ConnectionClosedError, ConnectTimeoutError, ReadTimeoutError),
+        ):
             return TransientBackendError(f"{operation}: {exc}", backend=self.name)
         return PermanentBackendError(f"{operation}: {type(exc).__name__}: {exc}", backend=self.name)
 
@@ -322,9 +359,14 @@ class ComprehendMedicalExtractor(Backend):
         end = max(start, min(int(entity["EndOffset"]), len(text)))
         if end == start:
             return None
-        return Mention(text=text[start:end], start=start, end=end, category=category,
-                       score=max(0.0, min(1.0, float(entity.get("Score", 0.0)))),
-                       traits=_traits(entity))
+        return Mention(
+            text=text[start:end],
+            start=start,
+            end=end,
+            category=category,
+            score=max(0.0, min(1.0, float(entity.get("Score", 0.0)))),
+            traits=_traits(entity),
+        )
 
     def _mentions(self, text: str, found: dict[str, list[dict[str, Any]]]) -> list[Mention]:
         mentions: list[Mention] = []
@@ -332,14 +374,24 @@ class ComprehendMedicalExtractor(Backend):
             category = entity.get("Category")
             if category == "MEDICATION":
                 mention = self._mention(text, entity, "DRUG")
-            elif category == "MEDICAL_CONDITION" and entity.get("Score", 0.0) >= self.condition_threshold:
+            elif (
+                category == "MEDICAL_CONDITION"
+                and entity.get("Score", 0.0) >= self.condition_threshold
+            ):
                 mention = self._mention(text, entity, "ADVERSE_EVENT")
             else:
                 continue
             if mention is not None:
                 mentions.append(mention)
-        self._attach(text, mentions, found["icd10"], "ICD10CMConcepts", "ICD-10-CM",
-                     "ADVERSE_EVENT", self.icd10_threshold)
+        self._attach(
+            text,
+            mentions,
+            found["icd10"],
+            "ICD10CMConcepts",
+            "ICD-10-CM",
+            "ADVERSE_EVENT",
+            self.icd10_threshold,
+        )
         if self.include_rxnorm:
             self._attach(text, mentions, found["rxnorm"], "RxNormConcepts", "RxNorm", "DRUG", 0.0)
         mentions = list({(m.start, m.end, m.category): m for m in mentions}.values())
@@ -352,27 +404,50 @@ class ComprehendMedicalExtractor(Backend):
         mentions.sort(key=lambda m: (m.start, m.end, m.category))
         return filter_mentions(mentions, self.exclude_traits, self.keep_excluded)
 
-    def _attach(self, text: str, mentions: list[Mention], entities: list[dict[str, Any]],
-                field: str, system: str, category: str, threshold: float) -> None:
+    def _attach(
+        self,
+        text: str,
+        mentions: list[Mention],
+        entities: list[dict[str, Any]],
+        field: str,
+        system: str,
+        category: str,
+        threshold: float,
+    ) -> None:
         """Attach each entity's concepts to the mention it matches (same or overlapping span)."""
         for entity in entities:
             concepts = sorted(
-                (Concept(system=system, code=c["Code"], description=c.get("Description", ""),
-                         score=max(0.0, min(1.0, float(c.get("Score", 0.0)))))
-                 for c in entity.get(field, []) if c.get("Score", 0.0) >= threshold),
-                key=lambda c: c.score or 0.0, reverse=True)
+                (
+                    Concept(
+                        system=system,
+                        code=c["Code"],
+                        description=c.get("Description", ""),
+                        score=max(0.0, min(1.0, float(c.get("Score", 0.0)))),
+                    )
+                    for c in entity.get(field, [])
+                    if c.get("Score", 0.0) >= threshold
+                ),
+                key=lambda c: c.score or 0.0,
+                reverse=True,
+            )
             if not concepts:
                 continue
             start, end = int(entity["BeginOffset"]), int(entity["EndOffset"])
-            candidates = [(i, _overlap(m, start, end)) for i, m in enumerate(mentions)
-                          if m.category == category]
+            candidates = [
+                (i, _overlap(m, start, end))
+                for i, m in enumerate(mentions)
+                if m.category == category
+            ]
             candidates = [(i, n) for i, n in candidates if n > 0]
             if candidates:
                 index = max(candidates, key=lambda c: c[1])[0]
                 target = mentions[index]
                 mentions[index] = target.model_copy(
-                    update={"concepts": (*target.concepts, *concepts),
-                            "traits": tuple(dict.fromkeys((*target.traits, *_traits(entity))))})
+                    update={
+                        "concepts": (*target.concepts, *concepts),
+                        "traits": tuple(dict.fromkeys((*target.traits, *_traits(entity)))),
+                    }
+                )
                 continue
             if category == "ADVERSE_EVENT" and entity.get("Score", 0.0) < self.condition_threshold:
                 continue
@@ -388,4 +463,5 @@ class ComprehendMedicalExtractor(Backend):
 
             self._meddra = MedDRACoder(self.meddra_path)  # type: ignore[arg-type]
         return mention.model_copy(
-            update={"concepts": (*mention.concepts, *self._meddra.code(mention.text))})
+            update={"concepts": (*mention.concepts, *self._meddra.code(mention.text))}
+        )

@@ -39,8 +39,14 @@ __all__ = [
 ]
 
 CATEGORIES = ("ADVERSE_EVENT", "DRUG")
-_LABELS = {"ADVERSE_EVENT": "ADVERSE_EVENT", "AE": "ADVERSE_EVENT", "ADR": "ADVERSE_EVENT",
-           "EFFECT": "ADVERSE_EVENT", "DRUG": "DRUG", "MEDICATION": "DRUG"}
+_LABELS = {
+    "ADVERSE_EVENT": "ADVERSE_EVENT",
+    "AE": "ADVERSE_EVENT",
+    "ADR": "ADVERSE_EVENT",
+    "EFFECT": "ADVERSE_EVENT",
+    "DRUG": "DRUG",
+    "MEDICATION": "DRUG",
+}
 
 
 @dataclass(frozen=True)
@@ -89,7 +95,9 @@ def _find_all(text: str, needle: str) -> list[int]:
 
 def _locate_mention(sentence: str, mention: str) -> tuple[int, int] | None:
     """Where `mention` is in `sentence`: whole, else its longest comma/semicolon part."""
-    for candidate in sorted({mention, *mention.replace(";", ",").split(",")}, key=len, reverse=True):
+    for candidate in sorted(
+        {mention, *mention.replace(";", ",").split(",")}, key=len, reverse=True
+    ):
         candidate = candidate.strip()
         if len(candidate) < 3:
             continue
@@ -104,7 +112,9 @@ def load_psytar(root: Path | None = None) -> list[SpanExample]:
     folder = (root or data_dir()) / "psytar"
     sentences_file, mentions_file = folder / "sentences.csv", folder / "adr_mentions.csv"
     if not sentences_file.is_file() or not mentions_file.is_file():
-        raise ConfigError(f"PsyTAR files not found under {folder} (sentences.csv, adr_mentions.csv)")
+        raise ConfigError(
+            f"PsyTAR files not found under {folder} (sentences.csv, adr_mentions.csv)"
+        )
     mentions: dict[tuple[str, str], list[str]] = defaultdict(list)
     with mentions_file.open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
@@ -118,8 +128,9 @@ def load_psytar(root: Path | None = None) -> list[SpanExample]:
                 where = _locate_mention(text, mention)
                 if where:
                     spans.add((*where, "ADVERSE_EVENT"))
-            examples.append(SpanExample(text, _clean(spans), row["post_id"], "psytar",
-                                        ("ADVERSE_EVENT",)))
+            examples.append(
+                SpanExample(text, _clean(spans), row["post_id"], "psytar", ("ADVERSE_EVENT",))
+            )
     return examples
 
 
@@ -139,8 +150,10 @@ def load_ade(root: Path | None = None) -> list[SpanExample]:
             for needle, label in ((effect, "ADVERSE_EVENT"), (drug, "DRUG")):
                 for start in _find_all(sentence, needle):
                     spans.add((start, start + len(needle.strip()), label))
-    return [SpanExample(sentence, _clean(spans), pmid, "ade")
-            for (pmid, sentence), spans in by_sentence.items()]
+    return [
+        SpanExample(sentence, _clean(spans), pmid, "ade")
+        for (pmid, sentence), spans in by_sentence.items()
+    ]
 
 
 def load_spans_jsonl(path: str | os.PathLike[str]) -> list[SpanExample]:
@@ -168,9 +181,11 @@ def _user_example(line: str, number: int, path: Path) -> SpanExample:
                 raise ValueError(f"span {start}:{end} outside the text")
             spans.add((start, end, label))
     except (ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"{path}:{number}: bad span line ({exc}); expected "
-                         '{"text": ..., "spans": [{"start", "end", "label"}]}',
-                         payload=line) from exc
+        raise InputError(
+            f"{path}:{number}: bad span line ({exc}); expected "
+            '{"text": ..., "spans": [{"start", "end", "label"}]}',
+            payload=line,
+        ) from exc
     return SpanExample(text, _clean(spans), str(row.get("group", f"{path.name}:{number}")))
 
 

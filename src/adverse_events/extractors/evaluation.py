@@ -45,8 +45,12 @@ class Scores:
         return 2 * p * r / (p + r) if p + r else 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "precision": round(self.precision, 4),
-                "recall": round(self.recall, 4), "f1": round(self.f1, 4)}
+        return {
+            **asdict(self),
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+            "f1": round(self.f1, 4),
+        }
 
 
 def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
@@ -60,7 +64,7 @@ def score_spans(
 ) -> dict[str, dict[str, Scores]]:
     """``{category: {"exact": Scores, "partial": Scores}}`` over aligned lists of spans."""
     out = {c: {"exact": Scores(), "partial": Scores()} for c in categories}
-    for gold_spans, pred_spans in zip(gold, predicted):
+    for gold_spans, pred_spans in zip(gold, predicted, strict=False):
         for category in categories:
             g = [(s, e) for s, e, c in gold_spans if c == category]
             p = [(s, e) for s, e, c in pred_spans if c == category]

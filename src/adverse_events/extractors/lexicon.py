@@ -56,7 +56,9 @@ def _crfsuite() -> Any:
     try:
         import pycrfsuite
     except ModuleNotFoundError as exc:  # pragma: no cover - depends on the environment
-        raise PluginError("extractor 'lexicon' needs: pip install 'adverse-events[extract]'") from exc
+        raise PluginError(
+            "extractor 'lexicon' needs: pip install 'adverse-events[extract]'"
+        ) from exc
     return pycrfsuite
 
 
@@ -112,8 +114,14 @@ def _word_features(word: str) -> list[str]:
     cached = _WORD_CACHE.get(word)
     if cached is None:
         low = word.lower()
-        cached = [f"w={low}", f"s3={low[-3:]}", f"s2={low[-2:]}", f"p3={low[:3]}",
-                  f"sh={_shape(word)}", f"len={min(len(low), 8)}"]
+        cached = [
+            f"w={low}",
+            f"s3={low[-3:]}",
+            f"s2={low[-2:]}",
+            f"p3={low[:3]}",
+            f"sh={_shape(word)}",
+            f"len={min(len(low), 8)}",
+        ]
         if len(_WORD_CACHE) < 200_000:
             _WORD_CACHE[word] = cached
     return cached
@@ -129,12 +137,45 @@ def _tags(length: int, ranges: Iterable[tuple[int, int]]) -> list[str]:
 
 
 #: Sentence-level cues: withdrawal, missed doses and indications read differently from reactions.
-_CUES = frozenset({
-    "withdrawal", "withdrawals", "quit", "quitting", "stopped", "stopping", "missed", "miss",
-    "off", "weaning", "wean", "tapering", "taper", "helped", "helps", "help", "for", "treat",
-    "before", "side", "effects", "effect", "gone", "went", "away", "better", "improved",
-    "diagnosed", "prescribed", "because", "due", "caused", "gave", "made", "started",
-})
+_CUES = frozenset(
+    {
+        "withdrawal",
+        "withdrawals",
+        "quit",
+        "quitting",
+        "stopped",
+        "stopping",
+        "missed",
+        "miss",
+        "off",
+        "weaning",
+        "wean",
+        "tapering",
+        "taper",
+        "helped",
+        "helps",
+        "help",
+        "for",
+        "treat",
+        "before",
+        "side",
+        "effects",
+        "effect",
+        "gone",
+        "went",
+        "away",
+        "better",
+        "improved",
+        "diagnosed",
+        "prescribed",
+        "because",
+        "due",
+        "caused",
+        "gave",
+        "made",
+        "started",
+    }
+)
 
 
 def _features(words: Sequence[str], events: _PhraseSet, drugs: DrugMatcher) -> list[list[str]]:
@@ -147,12 +188,20 @@ def _features(words: Sequence[str], events: _PhraseSet, drugs: DrugMatcher) -> l
     rows = []
     for i, word in enumerate(words):
         k = i + 2
-        row = [*_word_features(word), f"w-1={padded[k - 1]}", f"w+1={padded[k + 1]}",
-               f"w-2={padded[k - 2]}", f"w+2={padded[k + 2]}",
-               f"b-1={padded[k - 1]}|{padded[k]}", f"b+1={padded[k]}|{padded[k + 1]}",
-               f"gz={event_tags[i]}", f"gd={drug_tags[i]}",
-               f"gz-1={event_tags[i - 1] if i else '^'}",
-               f"gz+1={event_tags[i + 1] if i + 1 < len(words) else '$'}", *cues]
+        row = [
+            *_word_features(word),
+            f"w-1={padded[k - 1]}",
+            f"w+1={padded[k + 1]}",
+            f"w-2={padded[k - 2]}",
+            f"w+2={padded[k + 2]}",
+            f"b-1={padded[k - 1]}|{padded[k]}",
+            f"b+1={padded[k]}|{padded[k + 1]}",
+            f"gz={event_tags[i]}",
+            f"gd={drug_tags[i]}",
+            f"gz-1={event_tags[i - 1] if i else '^'}",
+            f"gz+1={event_tags[i + 1] if i + 1 < len(words) else '$'}",
+            *cues,
+        ]
         rows.append(row)
     return rows
 
@@ -183,8 +232,13 @@ def _decode(tokens: Sequence[Token], labels: Sequence[str]) -> list[tuple[int, i
 class LexiconModel:
     """A trained CRF (or none) with its gazetteers; loads from and saves to a directory."""
 
-    def __init__(self, crf_path: Path | None, events: list[str], drugs: list[str],
-                 meta: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        crf_path: Path | None,
+        events: list[str],
+        drugs: list[str],
+        meta: dict[str, Any] | None = None,
+    ):
         self.crf_path = crf_path
         self.event_phrases = events
         self.drug_names = drugs
@@ -207,22 +261,34 @@ class LexiconModel:
         try:
             data = json.loads((folder / LEXICON_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise ConfigError(f"lexicon model_dir {str(folder)!r}: cannot read {LEXICON_FILE}: "
-                              f"{exc}; train one with `adverse-events train-extractor`") from exc
+            raise ConfigError(
+                f"lexicon model_dir {str(folder)!r}: cannot read {LEXICON_FILE}: "
+                f"{exc}; train one with `adverse-events train-extractor`"
+            ) from exc
         if data.get("format_version") != FORMAT_VERSION:
-            raise ConfigError(f"lexicon model in {folder} has format "
-                              f"{data.get('format_version')}, expected {FORMAT_VERSION}; retrain it")
+            raise ConfigError(
+                f"lexicon model in {folder} has format "
+                f"{data.get('format_version')}, expected {FORMAT_VERSION}; retrain it"
+            )
         crf = folder / MODEL_FILE
-        return cls(crf if crf.is_file() else None, data["event_phrases"], data["drug_names"],
-                   data.get("meta", {}))
+        return cls(
+            crf if crf.is_file() else None,
+            data["event_phrases"],
+            data["drug_names"],
+            data.get("meta", {}),
+        )
 
     def save(self, model_dir: str | os.PathLike[str]) -> Path:
         folder = Path(model_dir)
         folder.mkdir(parents=True, exist_ok=True)
         if self.crf_path is not None and self.crf_path.resolve() != (folder / MODEL_FILE).resolve():
             (folder / MODEL_FILE).write_bytes(self.crf_path.read_bytes())
-        payload = {"format_version": FORMAT_VERSION, "event_phrases": sorted(self.event_phrases),
-                   "drug_names": sorted(self.drug_names), "meta": self.meta}
+        payload = {
+            "format_version": FORMAT_VERSION,
+            "event_phrases": sorted(self.event_phrases),
+            "drug_names": sorted(self.drug_names),
+            "meta": self.meta,
+        }
         (folder / LEXICON_FILE).write_text(json.dumps(payload, indent=1), encoding="utf-8")
         return folder
 
@@ -235,12 +301,17 @@ class LexiconModel:
                 found += self._sentence(tokens, fallback)
         return found
 
-    def _sentence(self, tokens: Sequence[Token], fallback: bool) -> list[tuple[int, int, str, float]]:
+    def _sentence(
+        self, tokens: Sequence[Token], fallback: bool
+    ) -> list[tuple[int, int, str, float]]:
         words = [t.text for t in tokens]
         lows = [w.lower().replace("’", "'") for w in words]
         if self._tagger is not None:
             labels = self._relabel(self._tagger.tag(_features(words, self.events, self.drugs)))
-            spans = [(s, e, cat, self._score(labels, i, j)) for s, e, cat, i, j in _decode(tokens, labels)]
+            spans = [
+                (s, e, cat, self._score(labels, i, j))
+                for s, e, cat, i, j in _decode(tokens, labels)
+            ]
         else:
             spans = []
         if fallback or self._tagger is None:
@@ -276,13 +347,17 @@ class LexiconModel:
         return round(min(1.0, max(0.0, sum(marginals) / len(marginals))), 4)
 
 
-def _silver(example: SpanExample, tokens: Sequence[Token], drugs: DrugMatcher) -> list[tuple[int, int, str]]:
+def _silver(
+    example: SpanExample, tokens: Sequence[Token], drugs: DrugMatcher
+) -> list[tuple[int, int, str]]:
     """Gold spans, plus vocabulary drug names where the corpus did not annotate drugs."""
     spans = list(example.spans)
     if "DRUG" not in example.annotated:
         for token in tokens:
-            if len(token.text) > 2 and drugs.lookup(token.text) and all(
-                token.end <= s or token.start >= e for s, e, _ in spans
+            if (
+                len(token.text) > 2
+                and drugs.lookup(token.text)
+                and all(token.end <= s or token.start >= e for s, e, _ in spans)
             ):
                 spans.append((token.start, token.end, "DRUG"))
     return spans
@@ -327,13 +402,19 @@ def train_lexicon(
                 words = [t.text for t in tokens]
                 labels = _bio(tokens, _silver(example, tokens, drug_matcher))
                 trainer.append(_features(words, other, drug_matcher), labels)
-    trainer.set_params({"c1": c1, "c2": c2, "max_iterations": max_iterations,
-                        "feature.possible_transitions": True})
+    trainer.set_params(
+        {"c1": c1, "c2": c2, "max_iterations": max_iterations, "feature.possible_transitions": True}
+    )
     folder = Path(model_dir) if model_dir else Path(tempfile.mkdtemp(prefix="ae-lexicon-"))
     folder.mkdir(parents=True, exist_ok=True)
     trainer.train(str(folder / MODEL_FILE))
-    info = {"trained": True, "examples": len(examples), "o_threshold": o_threshold,
-            "seconds": round(time.perf_counter() - started, 1), **(meta or {})}
+    info = {
+        "trained": True,
+        "examples": len(examples),
+        "o_threshold": o_threshold,
+        "seconds": round(time.perf_counter() - started, 1),
+        **(meta or {}),
+    }
     model = LexiconModel(folder / MODEL_FILE, events_seen, drugs_seen, info)
     model.save(folder)
     log.info("trained lexicon CRF on %d examples in %.1fs", len(examples), info["seconds"])
@@ -375,8 +456,10 @@ class LexiconExtractor(Backend):
         self.train_data = Path(train_data) if train_data else None
         has_model = self.model_dir is not None and (self.model_dir / LEXICON_FILE).is_file()
         if self.model_dir is not None and not has_model and self.train_data is None:
-            raise ConfigError(f"lexicon: model_dir {str(self.model_dir)!r} holds no model; train "
-                              "one with `adverse-events train-extractor` or give train_data")
+            raise ConfigError(
+                f"lexicon: model_dir {str(self.model_dir)!r} holds no model; train "
+                "one with `adverse-events train-extractor` or give train_data"
+            )
         if self.train_data is not None and not self.train_data.exists():
             raise ConfigError(f"lexicon: train_data {str(self.train_data)!r} does not exist")
         if not 0.0 <= min_score <= 1.0 or not 0.0 <= icd10_min_score <= 1.0:
@@ -411,8 +494,9 @@ class LexiconExtractor(Backend):
         if self.model_dir is not None and (self.model_dir / LEXICON_FILE).is_file():
             return LexiconModel.load(self.model_dir)
         if self.train_data is not None:
-            return train_lexicon(self._training_examples(), self.model_dir,
-                                 meta={"train_data": str(self.train_data)})
+            return train_lexicon(
+                self._training_examples(), self.model_dir, meta={"train_data": str(self.train_data)}
+            )
         return LexiconModel.builtin()
 
     def _training_examples(self) -> list[SpanExample]:
@@ -431,15 +515,22 @@ class LexiconExtractor(Backend):
         out = []
         for text in texts:
             if not isinstance(text, str):
-                raise PermanentBackendError(f"expected text, got {type(text).__name__}",
-                                            backend=self.name)
+                raise PermanentBackendError(
+                    f"expected text, got {type(text).__name__}", backend=self.name
+                )
             out.append(self._extract_one(model, text))
         return out
 
     def _extract_one(self, model: LexiconModel, text: str) -> list[Mention]:
         mentions = [
-            Mention(text=text[s:e], start=s, end=e, category=cat, score=score,
-                    concepts=self._concepts(text[s:e], cat))
+            Mention(
+                text=text[s:e],
+                start=s,
+                end=e,
+                category=cat,
+                score=score,
+                concepts=self._concepts(text[s:e], cat),
+            )
             for s, e, cat, score in model.spans(text)
             if score >= self.min_score
         ]
