@@ -224,7 +224,7 @@ def test_cli_evaluate_extractor_on_user_spans(tmp_path: Path) -> None:
             "group": str(i),
             "spans": [
                 {"start": 0, "end": 6, "label": "DRUG"},
-                {"start": 16, "end": 21, "label": "AE"},
+                {"start": 15, "end": 20, "label": "AE"},
             ],
         }
         for i in range(40)
