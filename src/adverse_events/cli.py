@@ -305,7 +305,9 @@ def evaluate_extractor_command(
     corpus: Annotated[list[str] | None, typer.Option(
         help="Corpus whose held-out split is scored: psytar, ade (repeatable; both when "
              "neither --corpus nor --spans is given).")] = None,
-    spans: Annotated[list[Path] | None, typer.Option(help="Your own spans JSONL (repeatable).")] = None,
+    spans: Annotated[
+        list[Path] | None, typer.Option(help="Your own spans JSONL (repeatable).")
+    ] = None,
     data_dir: Annotated[Path | None, typer.Option(
         help="Folder with psytar/ and ade_corpus_v2/ (default: $ADVERSE_EVENTS_DATA).")] = None,
     test_fraction: Annotated[float, typer.Option(help="Share of groups held out.")] = 0.2,

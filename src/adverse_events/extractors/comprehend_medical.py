@@ -16,8 +16,8 @@ concepts >= 0.70, top description per entity, de-duplicated; traits ignored) is 
 with ``exclude_traits=(), use_traits=False``: `AdverseEventRecord.ae_type` and
 ``codes("ICD-10-CM")`` apply the "top one" and "de-duplicated" rules. With the default
 ``exclude_traits``, mentions the service marks NEGATION, HYPOTHETICAL or PERTAINS_TO_FAMILY
-are dropped ("no headache since I stopped" is not a headache); ``keep_excluded=True`` keeps them, flagged, and they still never count as
-the AE type (`Mention.asserted`).
+are dropped ("no headache since I stopped" is not a headache); ``keep_excluded=True`` keeps
+them, flagged, and they still never count as the AE type (`Mention.asserted`).
 
 Limits (Amazon Comprehend Medical guidelines and API reference): DetectEntitiesV2 takes fewer
 than 20,000 bytes of UTF-8, InferICD10CM and InferRxNorm at most 10,000 characters; a text is
