@@ -274,6 +274,115 @@ def athena_ddl(
     typer.echo(ddl, nl=False)
 
 
+def _span_corpora(
+    data_dir: Path | None, corpus: list[str] | None, spans: list[Path] | None
+) -> dict[str, Any]:
+    from adverse_events.extractors.corpora import data_dir as default_data_dir
+    from adverse_events.extractors.corpora import load_corpus, load_spans_jsonl
+
+    root = data_dir or default_data_dir()
+    corpus, spans = list(corpus or []), list(spans or [])
+    if not corpus and not spans:
+        corpus = ["psytar", "ade"]
+    found: dict[str, Any] = {name: load_corpus(name, root) for name in corpus}
+    for path in spans:
+        found[str(path)] = load_spans_jsonl(path)
+    if not found:
+        raise typer.BadParameter("give at least one --corpus or --spans")
+    return found
+
+
+@app.command("train-extractor")
+def train_extractor(
+    out: Annotated[Path, typer.Option("--out", help="Model directory to write.")],
+    corpus: Annotated[list[str] | None, typer.Option(
+        help="Built-in corpus to train on: psytar, ade (repeatable; both when neither "
+             "--corpus nor --spans is given).")] = None,
+    spans: Annotated[list[Path] | None, typer.Option(
+        help="Your spans: JSON lines {text, spans: [{start, end, label}]} (repeatable).")] = None,
+    data_dir: Annotated[Path | None, typer.Option(
+        help="Folder with psytar/ and ade_corpus_v2/ (default: $ADVERSE_EVENTS_DATA).")] = None,
+    holdout: Annotated[bool, typer.Option(
+        "--holdout/--no-holdout",
+        help="Leave the held-out split out of training (keeps evaluate-extractor honest).")] = True,
+    test_fraction: Annotated[float, typer.Option(help="Share of groups held out.")] = 0.2,
+) -> None:
+    """Train the local lexicon extractor (CRF + vocabularies) on span annotations."""
+    from adverse_events.extractors.corpora import split
+    from adverse_events.extractors.lexicon import train_lexicon
+
+    if spans is None:
+        spans = []
+    if corpus is None:
+        corpus = []
+    try:
+        corpora = _span_corpora(data_dir, corpus, spans)
+        examples = []
+        for examples_of in corpora.values():
+            examples += split(examples_of, test_fraction)[0] if holdout else examples_of
+        model = train_lexicon(examples, out, meta={
+            "corpora": sorted(corpora), "holdout": holdout, "test_fraction": test_fraction})
+    except AdverseEventsError as exc:
+        raise _fail(exc) from None
+    print_mapping(f"trained lexicon extractor -> {out}", {
+        "examples": model.meta["examples"], "seconds": float(model.meta["seconds"]),
+        "event phrases": len(model.event_phrases), "drug names": len(model.drug_names),
+        "held out": holdout})
+
+
+@app.command("evaluate-extractor")
+def evaluate_extractor_command(
+    model_dir: Annotated[Path | None, typer.Option(
+        help="Trained lexicon model; without one, one is trained on the training split.")] = None,
+    corpus: Annotated[list[str] | None, typer.Option(
+        help="Corpus whose held-out split is scored: psytar, ade (repeatable; both when "
+             "neither --corpus nor --spans is given).")] = None,
+    spans: Annotated[
+        list[Path] | None, typer.Option(help="Your own spans JSONL (repeatable).")
+    ] = None,
+    data_dir: Annotated[Path | None, typer.Option(
+        help="Folder with psytar/ and ade_corpus_v2/ (default: $ADVERSE_EVENTS_DATA).")] = None,
+    test_fraction: Annotated[float, typer.Option(help="Share of groups held out.")] = 0.2,
+    output: Annotated[Path | None, typer.Option(help="Also write the report as JSON.")] = None,
+) -> None:
+    """Exact and partial-overlap P/R/F1 per category on held-out reviews / articles."""
+    import json
+    import tempfile
+
+    from adverse_events.extractors.corpora import split
+    from adverse_events.extractors.evaluation import evaluate_extractor
+    from adverse_events.extractors.lexicon import LexiconExtractor, LexiconModel, train_lexicon
+
+    if spans is None:
+        spans = []
+    if corpus is None:
+        corpus = []
+    try:
+        corpora = _span_corpora(data_dir, corpus, spans)
+        splits = {name: split(examples, test_fraction) for name, examples in corpora.items()}
+        if model_dir is None:
+            model_dir = Path(tempfile.mkdtemp(prefix="ae-lexicon-eval-"))
+            train_lexicon([ex for train, _ in splits.values() for ex in train], model_dir,
+                          meta={"holdout": True, "test_fraction": test_fraction})
+        elif not LexiconModel.load(model_dir).meta.get("holdout", False):
+            err_console.print("warning: this model was trained without --holdout; the held-out "
+                              "texts were seen in training, so these numbers are optimistic")
+        extractor = LexiconExtractor(model_dir=model_dir, code_icd10=False)
+        report = {name: evaluate_extractor(extractor, test) for name, (_, test) in splits.items()}
+    except AdverseEventsError as exc:
+        raise _fail(exc) from None
+    table = Table(title=f"extractor evaluation (held-out {test_fraction:.0%} of groups)")
+    for column in ("corpus", "category", "match", "P", "R", "F1", "gold", "predicted"):
+        table.add_column(column)
+    for name, result in report.items():
+        for category, by_match in result["scores"].items():
+            for match, s in by_match.items():
+                table.add_row(name, category, match, f"{s['precision']:.3f}", f"{s['recall']:.3f}",
+                              f"{s['f1']:.3f}", str(s["gold"]), str(s["predicted"]))
+    console.print(table)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps({"model_dir": str(model_dir), "results": report}, indent=2))
 @app.command()
 def export(
     db: Annotated[Path, typer.Option(help="DuckDB file written by the duckdb sink.")],

@@ -35,7 +35,12 @@ BUILTIN_BACKENDS: dict[str, dict[str, tuple[str, str | None]]] = {
     "classifier": {
         "sagemaker": ("adverse_events.classifiers.sagemaker:SageMakerClassifier", "aws"),
     },
-    "extractor": {},
+    "extractor": {
+        "comprehend-medical": (
+            "adverse_events.extractors.comprehend_medical:ComprehendMedicalExtractor", "aws"
+        ),
+        "lexicon": ("adverse_events.extractors.lexicon:LexiconExtractor", "extract"),
+    },
     "sink": {
         "duckdb": ("adverse_events.sinks.duckdb:DuckDBSink", "duckdb"),
         "dynamodb": ("adverse_events.sinks.dynamodb:DynamoDBSink", "aws"),
@@ -59,6 +64,7 @@ EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "aws": ("boto3", "pyarrow"),
     "dashboard": ("plotly",),
     "duckdb": ("duckdb", "pyarrow"),
+    "extract": ("pycrfsuite", "rapidfuzz", "simple_icd_10_cm", "sklearn"),
     "parquet": ("pyarrow",),
     "torch": ("torch", "transformers"),
     "twitter": ("tweepy",),
