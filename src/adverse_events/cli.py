@@ -317,7 +317,7 @@ def train_extractor(
         corpus = []
     try:
         corpora = _span_corpora(data_dir, corpus, spans)
-        examples = []
+        examples: list[Any] = []
         for examples_of in corpora.values():
             examples += split(examples_of, test_fraction)[0] if holdout else examples_of
         model = train_lexicon(examples, out, meta={

@@ -369,7 +369,8 @@ def _describe(exc: BaseException) -> str:
 
 
 def _letter(stage: str, post: Post, reason: str) -> DeadLetter:
-    return DeadLetter(stage=stage, reason=reason, payload=post, post_id=post.post_id,
+    return DeadLetter(stage=stage, reason=reason, payload=post.model_dump_json(),
+                      post_id=post.post_id,
                       source=post.source)
 
 

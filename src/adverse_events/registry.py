@@ -111,7 +111,8 @@ class Registry:
         table: dict[tuple[str, str], BackendInfo] = {}
         for impl in self.pm.hook.adverse_events_backends.get_hookimpls():
             plugin = self.pm.get_name(impl.plugin) or repr(impl.plugin)
-            for role, entries in (impl.function() or {}).items():
+            provided: BackendTable = impl.function() or {}  # type: ignore[assignment]
+            for role, entries in provided.items():
                 self._add_entries(table, plugin, role, entries)
         return table
 

@@ -558,5 +558,6 @@ class LexiconExtractor(Backend):
         if self._meddra is None:
             from adverse_events.coding.meddra import MedDRACoder
 
+            assert self.meddra_path is not None, "MedDRA coding needs meddra_path"
             self._meddra = MedDRACoder(self.meddra_path)
         return self._meddra
