@@ -7,7 +7,7 @@ the event, store it, and show trends and safety signals. See https://adverse-eve
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+import importlib.metadata as _metadata
 
 from adverse_events.config import PipelineConfig, load_config
 from adverse_events.errors import (
@@ -32,8 +32,8 @@ from adverse_events.records import (
 from adverse_events.registry import get_registry
 
 try:
-    __version__ = version("adverse-events")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = _metadata.version("adverse-events")
+except _metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
 __all__ = [

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from adverse_events.errors import AdverseEventsError
@@ -32,7 +33,7 @@ EXIT_INTERRUPTED = 130
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
     return typer.Exit(EXIT_BAD_INPUT)
 
 
@@ -101,6 +102,135 @@ def backends() -> None:
         installed = "yes" if info.installed else f"no: {info.install_hint}"
         table.add_row(info.role, info.name, info.target, info.extra or "-", installed)
     console.print(table)
+
+
+def _cell(value: Any) -> str:
+    """Short text of a query value: lists joined, floats rounded, times to the minute."""
+    from datetime import datetime
+
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
+def _rows_table(title: str, rows: list[dict[str, Any]], limit: int | None = None) -> Table:
+    """A rich table of query rows."""
+    table = Table(title=title)
+    shown = rows if limit is None else rows[:limit]
+    for name in (rows[0] if rows else {"(none)": None}):
+        table.add_column(name, overflow="fold")
+    for row in shown:
+        table.add_row(*(_cell(v) for v in row.values()))
+    return table
+
+
+@app.command()
+def report(
+    db: Annotated[Path, typer.Option("--db", help="DuckDB file (or Parquet folder) of records.")],
+    by: Annotated[str, typer.Option(help="Event coding: icd10, meddra_pt or mention.")] = "icd10",
+    top: Annotated[int, typer.Option(help="Rows per table.")] = 10,
+) -> None:
+    """Print the key numbers: totals, top pairs, provenance, dead letters, top signals."""
+    from adverse_events.analytics.queries import Queries, connect, fetch
+    from adverse_events.analytics.signals import signals
+
+    try:
+        q = Queries()
+        with connect(db) as conn:
+            [summary] = fetch(conn, q.summary())
+            pairs = fetch(conn, q.drug_event_counts(by=by))
+            provenance = fetch(conn, q.provenance())
+            letters = fetch(conn, q.dead_letter_counts())
+        found = signals(db, by=by)  # type: ignore[arg-type]
+    except AdverseEventsError as exc:
+        raise _fail(exc) from None
+    print_mapping(f"records: {db}", {k: _cell(v) for k, v in summary.items()})
+    console.print(_rows_table(f"top drug x event pairs ({by})", pairs, top))
+    flagged = [s for s in found if s.stats.any_signal]
+    console.print(_signal_table(f"signals: {len(flagged)} of {len(found)} pairs fire a rule",
+                                flagged, top))
+    console.print(_rows_table("provenance", provenance))
+    console.print(_rows_table("dead letters", letters, top))
+
+
+def _signal_table(title: str, found: list[Any], limit: int | None) -> Table:
+    table = Table(title=title)
+    for name in ("window", "drug", "event"):
+        table.add_column(name, overflow="fold")
+    for name in ("a", "N", "PRR (95% CI)", "ROR (95% CI)", "chi2", "IC025", "rules"):
+        table.add_column(name, justify="right")
+    for s in found if limit is None else found[:limit]:
+        x = s.stats
+        rules = [name for name, fired in (("Evans", x.evans), ("ROR", x.ror_signal),
+                                          ("IC", x.ic_signal)) if fired]
+        table.add_row(
+            s.window, s.drug, f"{s.event} {s.event_label}" if s.event_label != s.event else s.event,
+            str(x.a), str(s.n), f"{x.prr:.2f} ({x.prr_lower:.2f}-{x.prr_upper:.2f})",
+            f"{x.ror:.2f} ({x.ror_lower:.2f}-{x.ror_upper:.2f})", f"{x.chi2:.1f}",
+            f"{x.ic025:.2f}", " ".join(rules) or "-",
+        )
+    return table
+
+
+@app.command()
+def signals(
+    db: Annotated[Path, typer.Option("--db", help="DuckDB file (or Parquet folder) of records.")],
+    by: Annotated[str, typer.Option(help="Event coding: icd10, meddra_pt or mention.")] = "icd10",
+    window: Annotated[
+        str, typer.Option(help="all, year, quarter, month, week or day (of created_at).")
+    ] = "all",
+    min_count: Annotated[int, typer.Option(help="Leave out pairs in fewer posts.")] = 1,
+    only_signals: Annotated[
+        bool, typer.Option("--only-signals", help="Keep pairs where a rule fires.")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option(help="Write the table to a .csv or .parquet file.")
+    ] = None,
+    top: Annotated[int, typer.Option(help="Rows to print.")] = 20,
+) -> None:
+    """Disproportionality (PRR, ROR, chi-square, IC) for every drug-event pair."""
+    from adverse_events.analytics.signals import signals as compute
+    from adverse_events.analytics.signals import write_signals
+
+    try:
+        found = compute(db, by=by, window=window, min_count=min_count)  # type: ignore[arg-type]
+        if only_signals:
+            found = [s for s in found if s.stats.any_signal]
+        if output is not None:
+            write_signals(found, output)
+    except AdverseEventsError as exc:
+        raise _fail(exc) from None
+    console.print(_signal_table(f"signals by {by}, window {window}: {len(found)} pairs",
+                                found, top))
+    if output is not None:
+        console.print(f"wrote {len(found)} rows to {output}")
+
+
+@app.command()
+def dashboard(
+    db: Annotated[Path, typer.Option("--db", help="DuckDB file (or Parquet folder) of records.")],
+    output: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
+    by: Annotated[
+        str, typer.Option(help="Event coding: auto, icd10, meddra_pt or mention.")
+    ] = "auto",
+    grain: Annotated[
+        str, typer.Option(help="Time axis: auto, day, week, month, quarter or year.")
+    ] = "auto",
+) -> None:
+    """Write one self-contained HTML dashboard (opens offline, from disk)."""
+    from adverse_events.analytics.dashboard import write_dashboard
+
+    try:
+        path = write_dashboard(db, output, by=by, grain=grain)
+    except AdverseEventsError as exc:
+        raise _fail(exc) from None
+    console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 
 def _label_names(pairs: list[str] | None) -> dict[str, str] | None:
@@ -244,3 +374,168 @@ def main() -> None:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(EXIT_INTERRUPTED)
+
+
+@app.command("athena-ddl")
+def athena_ddl(
+    bucket: Annotated[str, typer.Option(help="Bucket the S3 sink writes to.")],
+    prefix: Annotated[str, typer.Option(help="Records prefix of the S3 sink.")] = (
+        "lambda_predictions/"),
+    dead_letter_prefix: Annotated[str, typer.Option(
+        help="Dead-letter prefix of the S3 sink ('' for no dead-letter table).")] = (
+        "lambda_dead_letters/"),
+    database: Annotated[str, typer.Option(help="Glue database.")] = "adverse_events",
+    table: Annotated[str, typer.Option(help="Table name.")] = "predictions",
+    format: Annotated[str, typer.Option(help="parquet or jsonl (as the sink writes).")] = (
+        "parquet"),
+    start: Annotated[str, typer.Option(help="First dt partition (YYYY-MM-DD).")] = "2024-01-01",
+) -> None:
+    """Print the Athena CREATE statements (partition projection on dt) for the S3 sink layout."""
+    from datetime import date
+
+    from adverse_events.aws.athena import athena_ddl as make_ddl
+
+    try:
+        first = date.fromisoformat(start)
+    except ValueError:
+        raise _fail(ValueError(f"--start must be a date like 2024-01-01, got {start!r}")) \
+            from None
+    try:
+        ddl = make_ddl(bucket, prefix, database=database, table=table, format=format,
+                       start=first, dead_letter_prefix=dead_letter_prefix or None)
+    except AdverseEventsError as exc:
+        raise _fail(exc) from None
+    typer.echo(ddl, nl=False)
+
+
+def _span_corpora(
+    data_dir: Path | None, corpus: list[str] | None, spans: list[Path] | None
+) -> dict[str, Any]:
+    from adverse_events.extractors.corpora import data_dir as default_data_dir
+    from adverse_events.extractors.corpora import load_corpus, load_spans_jsonl
+
+    root = data_dir or default_data_dir()
+    corpus, spans = list(corpus or []), list(spans or [])
+    if not corpus and not spans:
+        corpus = ["psytar", "ade"]
+    found: dict[str, Any] = {name: load_corpus(name, root) for name in corpus}
+    for path in spans:
+        found[str(path)] = load_spans_jsonl(path)
+    if not found:
+        raise typer.BadParameter("give at least one --corpus or --spans")
+    return found
+
+
+@app.command("train-extractor")
+def train_extractor(
+    out: Annotated[Path, typer.Option("--out", help="Model directory to write.")],
+    corpus: Annotated[list[str] | None, typer.Option(
+        help="Built-in corpus to train on: psytar, ade (repeatable; both when neither "
+             "--corpus nor --spans is given).")] = None,
+    spans: Annotated[list[Path] | None, typer.Option(
+        help="Your spans: JSON lines {text, spans: [{start, end, label}]} (repeatable).")] = None,
+    data_dir: Annotated[Path | None, typer.Option(
+        help="Folder with psytar/ and ade_corpus_v2/ (default: $ADVERSE_EVENTS_DATA).")] = None,
+    holdout: Annotated[bool, typer.Option(
+        "--holdout/--no-holdout",
+        help="Leave the held-out split out of training (keeps evaluate-extractor honest).")] = True,
+    test_fraction: Annotated[float, typer.Option(help="Share of groups held out.")] = 0.2,
+) -> None:
+    """Train the local lexicon extractor (CRF + vocabularies) on span annotations."""
+    from adverse_events.extractors.corpora import split
+    from adverse_events.extractors.lexicon import train_lexicon
+
+    if spans is None:
+        spans = []
+    if corpus is None:
+        corpus = []
+    try:
+        corpora = _span_corpora(data_dir, corpus, spans)
+        examples: list[Any] = []
+        for examples_of in corpora.values():
+            examples += split(examples_of, test_fraction)[0] if holdout else examples_of
+        model = train_lexicon(examples, out, meta={
+            "corpora": sorted(corpora), "holdout": holdout, "test_fraction": test_fraction})
+    except AdverseEventsError as exc:
+        raise _fail(exc) from None
+    print_mapping(f"trained lexicon extractor -> {out}", {
+        "examples": model.meta["examples"], "seconds": float(model.meta["seconds"]),
+        "event phrases": len(model.event_phrases), "drug names": len(model.drug_names),
+        "held out": holdout})
+
+
+@app.command("evaluate-extractor")
+def evaluate_extractor_command(
+    model_dir: Annotated[Path | None, typer.Option(
+        help="Trained lexicon model; without one, one is trained on the training split.")] = None,
+    corpus: Annotated[list[str] | None, typer.Option(
+        help="Corpus whose held-out split is scored: psytar, ade (repeatable; both when "
+             "neither --corpus nor --spans is given).")] = None,
+    spans: Annotated[
+        list[Path] | None, typer.Option(help="Your own spans JSONL (repeatable).")
+    ] = None,
+    data_dir: Annotated[Path | None, typer.Option(
+        help="Folder with psytar/ and ade_corpus_v2/ (default: $ADVERSE_EVENTS_DATA).")] = None,
+    test_fraction: Annotated[float, typer.Option(help="Share of groups held out.")] = 0.2,
+    output: Annotated[Path | None, typer.Option(help="Also write the report as JSON.")] = None,
+) -> None:
+    """Exact and partial-overlap P/R/F1 per category on held-out reviews / articles."""
+    import json
+    import tempfile
+
+    from adverse_events.extractors.corpora import split
+    from adverse_events.extractors.evaluation import evaluate_extractor
+    from adverse_events.extractors.lexicon import LexiconExtractor, LexiconModel, train_lexicon
+
+    if spans is None:
+        spans = []
+    if corpus is None:
+        corpus = []
+    try:
+        corpora = _span_corpora(data_dir, corpus, spans)
+        splits = {name: split(examples, test_fraction) for name, examples in corpora.items()}
+        if model_dir is None:
+            model_dir = Path(tempfile.mkdtemp(prefix="ae-lexicon-eval-"))
+            train_lexicon([ex for train, _ in splits.values() for ex in train], model_dir,
+                          meta={"holdout": True, "test_fraction": test_fraction})
+        elif not LexiconModel.load(model_dir).meta.get("holdout", False):
+            err_console.print("warning: this model was trained without --holdout; the held-out "
+                              "texts were seen in training, so these numbers are optimistic")
+        extractor = LexiconExtractor(model_dir=model_dir, code_icd10=False)
+        report = {name: evaluate_extractor(extractor, test) for name, (_, test) in splits.items()}
+    except AdverseEventsError as exc:
+        raise _fail(exc) from None
+    table = Table(title=f"extractor evaluation (held-out {test_fraction:.0%} of groups)")
+    for column in ("corpus", "category", "match", "P", "R", "F1", "gold", "predicted"):
+        table.add_column(column)
+    for name, result in report.items():
+        for category, by_match in result["scores"].items():
+            for match, s in by_match.items():
+                table.add_row(name, category, match, f"{s['precision']:.3f}", f"{s['recall']:.3f}",
+                              f"{s['f1']:.3f}", str(s["gold"]), str(s["predicted"]))
+    console.print(table)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps({"model_dir": str(model_dir), "results": report}, indent=2))
+@app.command()
+def export(
+    db: Annotated[Path, typer.Option(help="DuckDB file written by the duckdb sink.")],
+    output: Annotated[Path, typer.Option(help="Directory for the Parquet files.")],
+) -> None:
+    """Export a DuckDB sink to Parquet: records partitioned by processing date (dt=YYYY-MM-DD,
+    the S3/Athena layout), plus mentions, concepts and dead letters."""
+    import duckdb
+
+    if not db.is_file():
+        raise _fail(FileNotFoundError(f"no DuckDB file at {db}; run a pipeline with a duckdb sink"))
+    output.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(db), read_only=True) as conn:
+        conn.execute(
+            f"COPY (SELECT *, strftime(processed_at, '%Y-%m-%d') AS dt FROM adverse_events) "
+            f"TO '{output / 'adverse_events'}' "
+            "(FORMAT parquet, PARTITION_BY (dt), OVERWRITE_OR_IGNORE true)"
+        )
+        for table in ("mentions", "concepts", "dead_letters"):
+            conn.execute(f"COPY {table} TO '{output / (table + '.parquet')}' (FORMAT parquet)")
+        count = conn.execute("SELECT count(*) FROM adverse_events").fetchone()
+    console.print(f"exported {count[0] if count else 0:,} records to {output}")

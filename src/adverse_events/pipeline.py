@@ -35,7 +35,8 @@ from tenacity import (
     Retrying,
     retry_if_exception_type,
     stop_after_attempt,
-    wait_exponential_jitter,
+    wait_exponential,
+    wait_random,
 )
 
 from adverse_events.errors import (
@@ -290,8 +291,8 @@ class Pipeline:
         return Retrying(
             retry=retry_if_exception_type(TransientBackendError),
             stop=stop_after_attempt(self.max_retries + 1),
-            wait=wait_exponential_jitter(initial=self.backoff_initial, max=self.backoff_max,
-                                         jitter=self.backoff_initial),
+            wait=wait_exponential(multiplier=self.backoff_initial, max=self.backoff_max)
+            + wait_random(0, self.backoff_initial),
             before_sleep=count,
             reraise=True,
         )
@@ -368,7 +369,8 @@ def _describe(exc: BaseException) -> str:
 
 
 def _letter(stage: str, post: Post, reason: str) -> DeadLetter:
-    return DeadLetter(stage=stage, reason=reason, payload=post, post_id=post.post_id,
+    return DeadLetter(stage=stage, reason=reason, payload=post.model_dump_json(),
+                      post_id=post.post_id,
                       source=post.source)
 
 

@@ -155,21 +155,14 @@ class AdverseEventRecord(_Frozen):
 
     def codes(self, system: str) -> tuple[Concept, ...]:
         """The best concept of `system` for each asserted event mention, de-duplicated by code."""
-        best: dict[str, Concept] = {}
-        for mention in self.event_mentions:
-            found = [c for c in mention.concepts if c.system == system]
-            if not found:
-                continue
-            top = max(found, key=lambda c: c.score or 0.0)
-            best.setdefault(top.code, top)
-        return tuple(best.values())
+        return _best_codes(self.event_mentions, system)
 
     def to_row(self) -> dict[str, Any]:
         """The flat row stored by tabular sinks; `from_row` reverses it exactly."""
         post, pred = self.post, self.prediction
-        icd = self.codes("ICD-10-CM")
-        pts = self.codes("MedDRA-PT")
         events = self.event_mentions
+        icd = _best_codes(events, "ICD-10-CM")
+        pts = _best_codes(events, "MedDRA-PT")
         return {
             "post_id": post.post_id,
             "source": post.source,
@@ -179,11 +172,11 @@ class AdverseEventRecord(_Frozen):
             "lang": post.lang,
             "url": post.url,
             "drug_mentions": list(post.drug_mentions),
-            "metadata_json": json.dumps(post.metadata, sort_keys=True, default=str),
+            "metadata_json": _json(post.metadata, "{}"),
             "label": pred.label,
             "score": pred.score,
             "is_adverse_event": pred.is_adverse_event,
-            "probabilities_json": json.dumps(pred.probabilities, sort_keys=True),
+            "probabilities_json": _json(pred.probabilities, "{}"),
             "model": pred.model,
             "ae_type": events[0].text if events else None,
             "ae_type_score": events[0].score if events else None,
@@ -193,7 +186,7 @@ class AdverseEventRecord(_Frozen):
             "icd10_descriptions": [c.description for c in icd],
             "meddra_pt_codes": [c.code for c in pts],
             "meddra_pt_names": [c.description for c in pts],
-            "mentions_json": json.dumps([m.model_dump(mode="json") for m in self.mentions]),
+            "mentions_json": _json([m.model_dump(mode="json") for m in self.mentions], "[]"),
             "extractor": self.extractor,
             "library_version": self.library_version,
             "processed_at": self.processed_at,
@@ -229,6 +222,20 @@ class AdverseEventRecord(_Frozen):
             library_version=row.get("library_version"),
             processed_at=row["processed_at"],
         )
+
+
+def _json(value: Any, empty: str) -> str:
+    return json.dumps(value, sort_keys=True, default=str) if value else empty
+
+
+def _best_codes(events: tuple[Mention, ...], system: str) -> tuple[Concept, ...]:
+    best: dict[str, Concept] = {}
+    for mention in events:
+        found = [c for c in mention.concepts if c.system == system]
+        if found:
+            top = max(found, key=lambda c: c.score or 0.0)
+            best.setdefault(top.code, top)
+    return tuple(best.values())
 
 
 #: Column order of `AdverseEventRecord.to_row()`.

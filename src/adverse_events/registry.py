@@ -33,27 +33,41 @@ ROLES = ("source", "classifier", "extractor", "sink")
 #: role -> registry name -> ("module:Class", extra that installs its dependencies, or None).
 BUILTIN_BACKENDS: dict[str, dict[str, tuple[str, str | None]]] = {
     "classifier": {
+        "sagemaker": ("adverse_events.classifiers.sagemaker:SageMakerClassifier", "aws"),
         "tfidf": ("adverse_events.classifiers.tfidf:TfidfClassifier", "train"),
         "transformers": ("adverse_events.classifiers.transformers:TransformersClassifier", "torch"),
     },
-    "extractor": {},
+    "extractor": {
+        "comprehend-medical": (
+            "adverse_events.extractors.comprehend_medical:ComprehendMedicalExtractor", "aws"
+        ),
+        "lexicon": ("adverse_events.extractors.lexicon:LexiconExtractor", "extract"),
+    },
     "sink": {
         "duckdb": ("adverse_events.sinks.duckdb:DuckDBSink", "duckdb"),
+        "dynamodb": ("adverse_events.sinks.dynamodb:DynamoDBSink", "aws"),
         "jsonl": ("adverse_events.sinks.jsonl:JsonlSink", None),
         "memory": ("adverse_events.sinks.memory:MemorySink", None),
+        "parquet": ("adverse_events.sinks.parquet:ParquetSink", "parquet"),
+        "s3": ("adverse_events.sinks.s3:S3Sink", "aws"),
     },
     "source": {
         "csv": ("adverse_events.sources.files:CsvSource", None),
+        "dynamodb-stream": ("adverse_events.sources.dynamodb_stream:DynamoDBStreamSource", "aws"),
         "jsonl": ("adverse_events.sources.files:JsonlSource", None),
         "memory": ("adverse_events.sources.memory:MemorySource", None),
+        "replay": ("adverse_events.sources.replay:ReplaySource", None),
+        "twitter": ("adverse_events.sources.twitter:TwitterSource", "twitter"),
     },
 }
 
 #: extra -> the top-level modules it installs (to say whether a backend is usable).
 EXTRA_MODULES: dict[str, tuple[str, ...]] = {
-    "aws": ("boto3",),
+    "aws": ("boto3", "pyarrow"),
     "dashboard": ("plotly",),
     "duckdb": ("duckdb", "pyarrow"),
+    "extract": ("pycrfsuite", "rapidfuzz", "simple_icd_10_cm", "sklearn"),
+    "parquet": ("pyarrow",),
     "torch": ("torch", "transformers"),
     "train": ("sklearn", "scipy", "numpy"),
     "twitter": ("tweepy",),
@@ -100,7 +114,8 @@ class Registry:
         table: dict[tuple[str, str], BackendInfo] = {}
         for impl in self.pm.hook.adverse_events_backends.get_hookimpls():
             plugin = self.pm.get_name(impl.plugin) or repr(impl.plugin)
-            for role, entries in (impl.function() or {}).items():
+            provided: BackendTable = impl.function() or {}  # type: ignore[assignment]
+            for role, entries in provided.items():
                 self._add_entries(table, plugin, role, entries)
         return table
 

@@ -1,6 +1,6 @@
-"""Sinks: where records and dead letters are stored (JSONL, DuckDB, memory; S3 etc. with extras).
+"""Sinks: where records and dead letters are stored (JSONL, DuckDB, Parquet, memory; S3 etc.).
 
-`DuckDBSink` needs the ``duckdb`` extra and is imported lazily.
+`DuckDBSink` and `ParquetSink` need extras and are imported lazily.
 """
 
 from __future__ import annotations
@@ -13,13 +13,17 @@ from adverse_events.sinks.memory import MemorySink
 
 if TYPE_CHECKING:
     from adverse_events.sinks.duckdb import DuckDBSink
+    from adverse_events.sinks.parquet import ParquetSink
 
-__all__ = ["DuckDBSink", "JsonlSink", "MemorySink", "ResumableSink", "Sink"]
+__all__ = ["DuckDBSink", "JsonlSink", "MemorySink", "ParquetSink", "ResumableSink", "Sink"]
+
+#: sinks with optional dependencies, imported on first use (with an install hint if missing)
+_LAZY = {"DuckDBSink": "duckdb", "ParquetSink": "parquet"}
 
 
 def __getattr__(name: str) -> Any:
-    if name == "DuckDBSink":
+    if name in _LAZY:
         from adverse_events.registry import get_registry
 
-        return get_registry().resolve("sink", "duckdb")
+        return get_registry().resolve("sink", _LAZY[name])
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -44,11 +44,19 @@ assert tuple(RECORD_SCHEMA.names) == ROW_COLUMNS
 assert tuple(DEAD_LETTER_SCHEMA.names) == DEAD_LETTER_COLUMNS
 
 
+def _columnar(rows: list[dict[str, object]], schema: pa.Schema) -> pa.Table:
+    # Column by column is about twice as fast as Table.from_pylist for these rows.
+    return pa.table(
+        [pa.array([row[field.name] for row in rows], type=field.type) for field in schema],
+        schema=schema,
+    )
+
+
 def records_table(records: Sequence[AdverseEventRecord]) -> pa.Table:
     """Records as an Arrow table with `RECORD_SCHEMA`."""
-    return pa.Table.from_pylist([r.to_row() for r in records], schema=RECORD_SCHEMA)
+    return _columnar([r.to_row() for r in records], RECORD_SCHEMA)
 
 
 def dead_letters_table(letters: Sequence[DeadLetter]) -> pa.Table:
     """Dead letters as an Arrow table with `DEAD_LETTER_SCHEMA`."""
-    return pa.Table.from_pylist([d.to_row() for d in letters], schema=DEAD_LETTER_SCHEMA)
+    return _columnar([d.to_row() for d in letters], DEAD_LETTER_SCHEMA)

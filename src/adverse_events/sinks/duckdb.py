@@ -83,6 +83,12 @@ def _child_tables(records: Sequence[AdverseEventRecord]) -> tuple[pa.Table, pa.T
             pa.Table.from_pylist(concepts, schema=_CONCEPTS))
 
 
+def _arrow(relation: duckdb.DuckDBPyRelation) -> pa.Table:
+    """A relation as an Arrow table (the method's name changed across DuckDB releases)."""
+    convert = getattr(relation, "to_arrow_table", None) or relation.arrow
+    return convert()
+
+
 class DuckDBSink(Backend):
     """Upserts records into a DuckDB file (``":memory:"`` for a throwaway database)."""
 
@@ -153,12 +159,12 @@ class DuckDBSink(Backend):
     def read_records(self) -> list[AdverseEventRecord]:
         """Every stored record (for tests and small exports)."""
         with self._lock:
-            table = self.connection.execute("SELECT * FROM adverse_events").fetch_arrow_table()
+            table = _arrow(self.connection.sql("SELECT * FROM adverse_events"))
         return [AdverseEventRecord.from_row(row) for row in table.to_pylist()]
 
     def read_dead_letters(self) -> list[DeadLetter]:
         with self._lock:
-            table = self.connection.execute("SELECT * FROM dead_letters").fetch_arrow_table()
+            table = _arrow(self.connection.sql("SELECT * FROM dead_letters"))
         return [DeadLetter.from_row(row) for row in table.to_pylist()]
 
     def close(self) -> None:

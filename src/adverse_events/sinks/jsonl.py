@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
+from adverse_events.errors import PermanentBackendError
 from adverse_events.protocols import Backend
 from adverse_events.records import AdverseEventRecord, DeadLetter
 from adverse_events.sinks.base import split_latest
@@ -37,22 +38,30 @@ class _JsonlFile:
         self.handle = self.path.open("a", encoding="utf-8")
 
     def _recover(self) -> None:
-        """Load the keys present and cut a torn last line left by a crash."""
+        """Load the keys present and cut a torn last line left by a crash.
+
+        A bad line anywhere but at the end is not a torn write: refuse to touch the file.
+        """
         if not self.path.exists():
             return
         good_bytes = 0
+        size = self.path.stat().st_size
         with self.path.open("rb") as handle:
-            for raw in handle:
-                if not raw.endswith(b"\n"):
-                    break
+            for line_no, raw in enumerate(handle, start=1):
                 try:
-                    key = json.loads(raw)[self.key]
+                    key = json.loads(raw)[self.key] if raw.endswith(b"\n") else None
                 except (ValueError, KeyError, TypeError):
+                    key = None
+                if key is None:
+                    if good_bytes + len(raw) < size:
+                        raise PermanentBackendError(
+                            f"{self.path} line {line_no} is not a record written by this sink; "
+                            "fix or move the file", backend="jsonl")
                     break
                 self.dirty |= key in self.keys
                 self.keys.add(key)
                 good_bytes += len(raw)
-        if good_bytes != self.path.stat().st_size:
+        if good_bytes != size:
             with self.path.open("r+b") as handle:
                 handle.truncate(good_bytes)
 
@@ -84,9 +93,13 @@ class _JsonlFile:
         tmp = self.path.with_suffix(self.path.suffix + ".tmp")
         with tmp.open("w", encoding="utf-8") as handle:
             for row in latest.values():
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+                handle.write(_dumps(row) + "\n")
         os.replace(tmp, self.path)
         self.dirty = False
+
+
+def _dumps(row: dict[str, object]) -> str:
+    return json.dumps(row, ensure_ascii=False)
 
 
 class JsonlSink(Backend):
@@ -109,11 +122,13 @@ class JsonlSink(Backend):
     def write(self, records: Sequence[AdverseEventRecord | DeadLetter]) -> None:
         good, letters = split_latest(records)
         if good:
-            self._records.append([(r.post_id, r.model_dump_json()) for r in good])
+            self._records.append([(r.post_id, _dumps({"post_id": r.post_id,
+                                                      **r.model_dump(mode="json")}))
+                                  for r in good])
         if letters:
             self._letters.append(
-                [(d.dead_letter_id, json.dumps({"dead_letter_id": d.dead_letter_id,
-                                                **d.model_dump(mode="json")}))
+                [(d.dead_letter_id, _dumps({"dead_letter_id": d.dead_letter_id,
+                                            **d.model_dump(mode="json")}))
                  for d in letters]
             )
 
@@ -124,7 +139,8 @@ class JsonlSink(Backend):
     def read_records(self) -> list[AdverseEventRecord]:
         """The stored records, newest per post id."""
         rows = {row["post_id"]: row for row in self._records.lines()}
-        return [AdverseEventRecord.model_validate(row) for row in rows.values()]
+        return [AdverseEventRecord.model_validate({k: v for k, v in row.items() if k != "post_id"})
+                for row in rows.values()]
 
     def read_dead_letters(self) -> list[DeadLetter]:
         rows = {row["dead_letter_id"]: row for row in self._letters.lines()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -33,7 +34,8 @@ class MemorySource(Backend):
             try:
                 yield self.fields.to_post(item, index)
             except InputError as exc:
-                yield DeadLetter(stage="source", reason=exc.reason, payload=item,
+                raw = json.dumps(item, sort_keys=True, default=str)
+                yield DeadLetter(stage="source", reason=exc.reason, payload=raw,
                                  post_id=exc.post_id, source=self.name, line=index)
 
     def __repr__(self) -> str:

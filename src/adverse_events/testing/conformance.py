@@ -177,7 +177,10 @@ class SinkConformance:
         if not isinstance(sink, ResumableSink):
             pytest.skip("sink does not support resume")
         sink.write([make_record("a"), make_record("b")])
-        assert sink.existing_ids(["a", "c"]) == {"a"}
+        try:
+            assert sink.existing_ids(["a", "c"]) == {"a"}
+        finally:
+            sink.close()
 
     def test_context_manager_and_idempotent_close(self, sink: Sink) -> None:
         with sink as entered:  # type: ignore[attr-defined]

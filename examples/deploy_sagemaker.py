@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Train the adverse-event classifier as a SageMaker job, deploy it to an endpoint, smoke-test it.
+
+Needs an AWS account, the SageMaker Python SDK (``pip install sagemaker``), this library
+installed from its source tree, and a SageMaker execution role. It costs money: see
+docs/aws.md (costs, quotas, teardown). Nothing here runs in the test suite.
+
+    python examples/deploy_sagemaker.py train-and-deploy \\
+        --role arn:aws:iam::123456789012:role/SageMakerExecution \\
+        --data s3://my-bucket/adverse-events/train/ --endpoint-name adverse-events-classifier
+
+    python examples/deploy_sagemaker.py smoke-test --endpoint-name adverse-events-classifier
+    python examples/deploy_sagemaker.py delete --endpoint-name adverse-events-classifier
+
+The training data channel holds CSV or JSON Lines files with a text and a label column (see
+``--text-column`` / ``--label-column``). Training runs ``adverse_events.aws.sagemaker_entry``
+(split, fine-tune, choose the threshold on validation data, measure on test data); the model
+archive it produces carries ``code/inference.py``, so the endpoint serves the same handlers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+#: The hyperparameters of the reference design (passed to the entry point as --name value).
+HYPERPARAMETERS: dict[str, Any] = {
+    "model_name": "distilbert-base-uncased",
+    "text_column": "text",
+    "label_column": "label",
+    "epochs": 3,
+    "train_batch_size": 32,
+    "max_seq_length": 128,
+    "learning_rate": 5e-5,
+}
+
+_TRAIN_PY = """\
+import sys
+from adverse_events.aws.sagemaker_entry import main
+sys.exit(main())
+"""
+_INFERENCE_PY = """\
+from adverse_events.aws.sagemaker_entry import input_fn, model_fn, output_fn, predict_fn  # noqa
+"""
+SMOKE_TEXTS = [
+    "Started lexapro last week and the headaches and nausea are unbearable",
+    "Zoloft has really helped my mood, no complaints",
+]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    deploy = sub.add_parser("train-and-deploy", help="Train, deploy, then smoke-test.")
+    deploy.add_argument("--role", required=True, help="SageMaker execution role ARN.")
+    deploy.add_argument("--data", required=True, help="S3 URI of the training data channel.")
+    deploy.add_argument("--endpoint-name", default="adverse-events-classifier")
+    deploy.add_argument("--output-path", default=None,
+                        help="S3 URI for model artifacts (default: the session bucket).")
+    deploy.add_argument("--train-instance-type", default="ml.g5.xlarge")
+    deploy.add_argument("--endpoint-instance-type", default="ml.m5.xlarge")
+    deploy.add_argument("--transformers-version", default="4.46")
+    deploy.add_argument("--pytorch-version", default="2.3")
+    deploy.add_argument("--py-version", default="py311")
+    deploy.add_argument("--max-run-hours", type=float, default=4.0,
+                        help="Stop the training job after this long (a cost guard).")
+    for name, default in HYPERPARAMETERS.items():
+        deploy.add_argument(f"--{name.replace('_', '-')}", dest=name, default=default,
+                            type=type(default))
+
+    smoke = sub.add_parser("smoke-test", help="Invoke a deployed endpoint and check its answer.")
+    smoke.add_argument("--endpoint-name", default="adverse-events-classifier")
+
+    delete = sub.add_parser("delete", help="Delete the endpoint, its config and model.")
+    delete.add_argument("--endpoint-name", default="adverse-events-classifier")
+    for command in (deploy, smoke, delete):
+        command.add_argument("--region", default=None)
+    return parser.parse_args(argv)
+
+
+def stage_source(directory: Path) -> Path:
+    """A source dir for SageMaker: this library as a wheel, the launchers, requirements.txt."""
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
+                    str(directory), str(REPO_ROOT)], check=True)
+    [wheel] = directory.glob("adverse_events-*.whl")
+    (directory / "train.py").write_text(_TRAIN_PY)
+    (directory / "inference.py").write_text(_INFERENCE_PY)
+    # The Hugging Face images already hold torch and transformers: add only what they lack.
+    (directory / "requirements.txt").write_text(
+        f"./{wheel.name}\nscikit-learn>=1.3\npyarrow>=15\n")
+    return directory
+
+
+def train_and_deploy(args: argparse.Namespace) -> None:
+    import boto3
+    import sagemaker
+    from sagemaker.huggingface import HuggingFace, HuggingFaceModel
+
+    session = sagemaker.Session(boto3.session.Session(region_name=args.region))
+    hyperparameters = {name: getattr(args, name) for name in HYPERPARAMETERS}
+    versions = {"transformers_version": args.transformers_version,
+                "pytorch_version": args.pytorch_version, "py_version": args.py_version}
+    with tempfile.TemporaryDirectory() as tmp:
+        source = stage_source(Path(tmp))
+        estimator = HuggingFace(
+            entry_point="train.py", source_dir=str(source), role=args.role,
+            instance_type=args.train_instance_type, instance_count=1,
+            hyperparameters=hyperparameters, output_path=args.output_path,
+            max_run=int(args.max_run_hours * 3600), sagemaker_session=session,
+            metric_definitions=[{"Name": n, "Regex": f"{n}=([0-9.]+);"}
+                                for n in ("test_f1", "test_precision", "test_recall",
+                                          "test_pr_auc", "validation_f1")],
+            **versions,
+        )
+        estimator.fit({"train": args.data})
+        print(f"model artifact: {estimator.model_data}")  # for the CDK app's model_data_url
+        model = HuggingFaceModel(
+            model_data=estimator.model_data, role=args.role, entry_point="inference.py",
+            source_dir=str(source), sagemaker_session=session, **versions)
+        model.deploy(initial_instance_count=1, instance_type=args.endpoint_instance_type,
+                     endpoint_name=args.endpoint_name)
+    smoke_test(args)
+
+
+def smoke_test(args: argparse.Namespace) -> None:
+    """Classify a batch through the library's client: one result per text, in order."""
+    from adverse_events.classifiers.sagemaker import SageMakerClassifier
+
+    with SageMakerClassifier(args.endpoint_name, region=args.region) as classifier:
+        predictions = classifier.classify(SMOKE_TEXTS)
+    if len(predictions) != len(SMOKE_TEXTS):
+        raise SystemExit(f"expected {len(SMOKE_TEXTS)} results, got {len(predictions)}")
+    for text, prediction in zip(SMOKE_TEXTS, predictions, strict=True):
+        print(json.dumps({"text": text, "label": prediction.label,
+                          "score": round(prediction.score, 4)}))
+
+
+def delete(args: argparse.Namespace) -> None:
+    import boto3
+
+    client = boto3.client("sagemaker", region_name=args.region)
+    config = client.describe_endpoint(EndpointName=args.endpoint_name)["EndpointConfigName"]
+    models = [v["ModelName"] for v in client.describe_endpoint_config(
+        EndpointConfigName=config)["ProductionVariants"]]
+    client.delete_endpoint(EndpointName=args.endpoint_name)
+    client.delete_endpoint_config(EndpointConfigName=config)
+    for model in models:
+        client.delete_model(ModelName=model)
+    print(f"deleted endpoint {args.endpoint_name}, config {config}, models {models}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    {"train-and-deploy": train_and_deploy, "smoke-test": smoke_test,
+     "delete": delete}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Extractors: find drug and adverse-event mentions in texts and code them."""

@@ -1,0 +1,563 @@
+"""`LexiconExtractor`: local drug and adverse-event mentions, no cloud, no pretrained weights.
+
+A linear-chain CRF (python-crfsuite) over word, affix, shape and context features, plus two
+gazetteers: a drug vocabulary (built-in brands/generics + misspellings + drug names from the
+training spans, with an edit-distance-1 matcher) and adverse-event phrases (built-in lay terms
+such as "brain zaps" or "can't sleep", plus every event mention in the training spans). Drug
+names found by the vocabulary are always reported, whatever the CRF says. Assertion traits
+(`adverse_events.extractors.assertion`) are added to event mentions and, by default, mentions
+that are negated, hypothetical or about a relative are dropped (``exclude_traits``;
+``keep_excluded=True`` keeps them, flagged). Event mentions are coded to ICD-10-CM locally and,
+when ``meddra_path`` points at a MedDRA release, to MedDRA LLT/PT/SOC.
+
+Where the model comes from:
+
+* ``model_dir`` holding a trained model (``adverse-events train-extractor``): loaded lazily.
+* ``train_data`` (a data folder with ``psytar/`` and/or ``ade_corpus_v2/``, or a spans JSONL
+  file): trained on first use (about a minute on 2 cores) and saved to ``model_dir`` if given.
+* neither: the built-in vocabularies only (dictionary matching; lower recall, no training).
+
+A model directory holds ``model.crfsuite`` (CRFsuite's own binary format) and
+``lexicon.json`` (phrases and metadata); nothing is pickled, so loading a model runs no code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from adverse_events.errors import ConfigError, PermanentBackendError, PluginError
+from adverse_events.extractors._drugs import DrugMatcher
+from adverse_events.extractors._text import Token, normalize, sentence_spans, tokenize
+from adverse_events.extractors.assertion import apply_traits, filter_mentions
+from adverse_events.extractors.corpora import SpanExample, load_corpus
+from adverse_events.protocols import Backend
+from adverse_events.records import EXCLUDING_TRAITS, Concept, Mention
+
+__all__ = ["LexiconExtractor", "LexiconModel", "train_lexicon"]
+
+log = logging.getLogger(__name__)
+
+MODEL_FILE = "model.crfsuite"
+LEXICON_FILE = "lexicon.json"
+FORMAT_VERSION = 1
+_SHORT = {"ADVERSE_EVENT": "AE", "DRUG": "DRUG"}
+_LONG = {v: k for k, v in _SHORT.items()}
+_MAX_PHRASE = 8
+
+
+def _crfsuite() -> Any:
+    try:
+        import pycrfsuite
+    except ModuleNotFoundError as exc:  # pragma: no cover - depends on the environment
+        raise PluginError(
+            "extractor 'lexicon' needs: pip install 'adverse-events[extract]'"
+        ) from exc
+    return pycrfsuite
+
+
+# -- gazetteers -----------------------------------------------------------------------------------
+class _PhraseSet:
+    """Multi-word phrases matched longest-first over normalised tokens."""
+
+    def __init__(self, phrases: Iterable[str] = ()):
+        self.phrases: set[tuple[str, ...]] = set()
+        for phrase in phrases:
+            self.add(phrase)
+
+    def add(self, phrase: str) -> None:
+        key = tuple(t.text for t in tokenize(normalize(phrase)))
+        if key and len(key) <= _MAX_PHRASE and any(len(t) > 2 for t in key):
+            self.phrases.add(key)
+
+    def match(self, words: Sequence[str]) -> list[tuple[int, int]]:
+        """Token ranges ``[i, j)`` of non-overlapping longest matches."""
+        found, i = [], 0
+        while i < len(words):
+            for j in range(min(len(words), i + _MAX_PHRASE), i, -1):
+                if tuple(words[i:j]) in self.phrases:
+                    found.append((i, j))
+                    i = j
+                    break
+            else:
+                i += 1
+        return found
+
+
+def _builtin_phrases() -> list[str]:
+    from adverse_events.coding._lay_terms import LAY_TERMS
+
+    return list(LAY_TERMS)
+
+
+# -- features -------------------------------------------------------------------------------------
+def _shape(word: str) -> str:
+    if word.isdigit():
+        return "d"
+    if not word[0].isalnum():
+        return "p"
+    if word.isupper() and len(word) > 1:
+        return "X"
+    return "Xx" if word[0].isupper() else "x"
+
+
+_WORD_CACHE: dict[str, list[str]] = {}
+
+
+def _word_features(word: str) -> list[str]:
+    cached = _WORD_CACHE.get(word)
+    if cached is None:
+        low = word.lower()
+        cached = [
+            f"w={low}",
+            f"s3={low[-3:]}",
+            f"s2={low[-2:]}",
+            f"p3={low[:3]}",
+            f"sh={_shape(word)}",
+            f"len={min(len(low), 8)}",
+        ]
+        if len(_WORD_CACHE) < 200_000:
+            _WORD_CACHE[word] = cached
+    return cached
+
+
+def _tags(length: int, ranges: Iterable[tuple[int, int]]) -> list[str]:
+    tags = ["O"] * length
+    for i, j in ranges:
+        tags[i] = "B"
+        for k in range(i + 1, j):
+            tags[k] = "I"
+    return tags
+
+
+#: Sentence-level cues: withdrawal, missed doses and indications read differently from reactions.
+_CUES = frozenset(
+    {
+        "withdrawal",
+        "withdrawals",
+        "quit",
+        "quitting",
+        "stopped",
+        "stopping",
+        "missed",
+        "miss",
+        "off",
+        "weaning",
+        "wean",
+        "tapering",
+        "taper",
+        "helped",
+        "helps",
+        "help",
+        "for",
+        "treat",
+        "before",
+        "side",
+        "effects",
+        "effect",
+        "gone",
+        "went",
+        "away",
+        "better",
+        "improved",
+        "diagnosed",
+        "prescribed",
+        "because",
+        "due",
+        "caused",
+        "gave",
+        "made",
+        "started",
+    }
+)
+
+
+def _features(words: Sequence[str], events: _PhraseSet, drugs: DrugMatcher) -> list[list[str]]:
+    """CRFsuite attributes for each token of one sentence."""
+    lows = [w.lower().replace("’", "'") for w in words]
+    cues = [f"cue={w}" for w in sorted(_CUES.intersection(lows))]
+    event_tags = _tags(len(words), events.match(lows))
+    drug_tags = ["D" if len(w) > 2 and drugs.lookup(w) else "O" for w in lows]
+    padded = ["<s>", "<s>", *lows, "</s>", "</s>"]
+    rows = []
+    for i, word in enumerate(words):
+        k = i + 2
+        row = [
+            *_word_features(word),
+            f"w-1={padded[k - 1]}",
+            f"w+1={padded[k + 1]}",
+            f"w-2={padded[k - 2]}",
+            f"w+2={padded[k + 2]}",
+            f"b-1={padded[k - 1]}|{padded[k]}",
+            f"b+1={padded[k]}|{padded[k + 1]}",
+            f"gz={event_tags[i]}",
+            f"gd={drug_tags[i]}",
+            f"gz-1={event_tags[i - 1] if i else '^'}",
+            f"gz+1={event_tags[i + 1] if i + 1 < len(words) else '$'}",
+            *cues,
+        ]
+        rows.append(row)
+    return rows
+
+
+def _bio(tokens: Sequence[Token], spans: Iterable[tuple[int, int, str]]) -> list[str]:
+    labels = ["O"] * len(tokens)
+    for start, end, category in spans:
+        inside = [i for i, t in enumerate(tokens) if t.start < end and t.end > start]
+        for n, i in enumerate(inside):
+            labels[i] = f"{'B' if n == 0 else 'I'}-{_SHORT[category]}"
+    return labels
+
+
+def _decode(tokens: Sequence[Token], labels: Sequence[str]) -> list[tuple[int, int, str, int, int]]:
+    """(start, end, category, first token, last token + 1) for each labelled span."""
+    spans, begin, current = [], -1, ""
+    for i, label in enumerate([*labels, "O"]):
+        kind = label[2:] if label != "O" else ""
+        if begin >= 0 and (label.startswith("B-") or kind != current):
+            spans.append((tokens[begin].start, tokens[i - 1].end, _LONG[current], begin, i))
+            begin, current = -1, ""
+        if kind and begin < 0:
+            begin, current = i, kind
+    return spans
+
+
+# -- the model ------------------------------------------------------------------------------------
+class LexiconModel:
+    """A trained CRF (or none) with its gazetteers; loads from and saves to a directory."""
+
+    def __init__(
+        self,
+        crf_path: Path | None,
+        events: list[str],
+        drugs: list[str],
+        meta: dict[str, Any] | None = None,
+    ):
+        self.crf_path = crf_path
+        self.event_phrases = events
+        self.drug_names = drugs
+        self.meta = meta or {}
+        self.events = _PhraseSet([*_builtin_phrases(), *events])
+        self.drugs = DrugMatcher(drugs)
+        self._tagger: Any = None
+        if crf_path is not None:
+            self._tagger = _crfsuite().Tagger()
+            self._tagger.open(str(crf_path))
+
+    @classmethod
+    def builtin(cls) -> LexiconModel:
+        """No CRF: the built-in drug vocabulary and lay adverse-event phrases only."""
+        return cls(None, [], [], {"trained": False})
+
+    @classmethod
+    def load(cls, model_dir: str | os.PathLike[str]) -> LexiconModel:
+        folder = Path(model_dir)
+        try:
+            data = json.loads((folder / LEXICON_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(
+                f"lexicon model_dir {str(folder)!r}: cannot read {LEXICON_FILE}: "
+                f"{exc}; train one with `adverse-events train-extractor`"
+            ) from exc
+        if data.get("format_version") != FORMAT_VERSION:
+            raise ConfigError(
+                f"lexicon model in {folder} has format "
+                f"{data.get('format_version')}, expected {FORMAT_VERSION}; retrain it"
+            )
+        crf = folder / MODEL_FILE
+        return cls(
+            crf if crf.is_file() else None,
+            data["event_phrases"],
+            data["drug_names"],
+            data.get("meta", {}),
+        )
+
+    def save(self, model_dir: str | os.PathLike[str]) -> Path:
+        folder = Path(model_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.crf_path is not None and self.crf_path.resolve() != (folder / MODEL_FILE).resolve():
+            (folder / MODEL_FILE).write_bytes(self.crf_path.read_bytes())
+        payload = {
+            "format_version": FORMAT_VERSION,
+            "event_phrases": sorted(self.event_phrases),
+            "drug_names": sorted(self.drug_names),
+            "meta": self.meta,
+        }
+        (folder / LEXICON_FILE).write_text(json.dumps(payload, indent=1), encoding="utf-8")
+        return folder
+
+    def spans(self, text: str, fallback: bool = False) -> list[tuple[int, int, str, float]]:
+        """(start, end, category, score) of every mention found in `text`."""
+        found: list[tuple[int, int, str, float]] = []
+        for begin, end in sentence_spans(text):
+            tokens = tokenize(text, begin, end)
+            if tokens:
+                found += self._sentence(tokens, fallback)
+        return found
+
+    def _sentence(
+        self, tokens: Sequence[Token], fallback: bool
+    ) -> list[tuple[int, int, str, float]]:
+        words = [t.text for t in tokens]
+        lows = [w.lower().replace("’", "'") for w in words]
+        if self._tagger is not None:
+            labels = self._relabel(self._tagger.tag(_features(words, self.events, self.drugs)))
+            spans = [
+                (s, e, cat, self._score(labels, i, j))
+                for s, e, cat, i, j in _decode(tokens, labels)
+            ]
+        else:
+            spans = []
+        if fallback or self._tagger is None:
+            for i, j in self.events.match(lows):
+                start, end = tokens[i].start, tokens[j - 1].end
+                if all(end <= s or start >= e for s, e, _, _ in spans):
+                    spans.append((start, end, "ADVERSE_EVENT", 0.5))
+        for i, word in enumerate(lows):
+            if len(word) > 2 and self.drugs.lookup(word):
+                start, end = tokens[i].start, tokens[i].end
+                if all(end <= s or start >= e for s, e, _, _ in spans):
+                    spans.append((start, end, "DRUG", 0.95))
+        return sorted(spans)
+
+    def _relabel(self, labels: list[str]) -> list[str]:
+        """Posterior decoding on top of Viterbi: a token the CRF gives less than
+        `o_threshold` probability of being outside any mention joins a mention (recall)."""
+        threshold = float(self.meta.get("o_threshold", 0.5))
+        if threshold <= 0.5:
+            return labels
+        tagger, out = self._tagger, list(labels)
+        names = [n for n in tagger.labels() if n != "O"]
+        for i, label in enumerate(labels):
+            if label == "O" and tagger.marginal("O", i) < threshold:
+                best = max(names, key=lambda n: tagger.marginal(n, i))
+                kind = best[2:]
+                continuing = i > 0 and out[i - 1] != "O" and out[i - 1][2:] == kind
+                out[i] = f"{'I' if continuing else 'B'}-{kind}"
+        return out
+
+    def _score(self, labels: Sequence[str], i: int, j: int) -> float:
+        marginals = [self._tagger.marginal(labels[k], k) for k in range(i, j)]
+        return round(min(1.0, max(0.0, sum(marginals) / len(marginals))), 4)
+
+
+def _silver(
+    example: SpanExample, tokens: Sequence[Token], drugs: DrugMatcher
+) -> list[tuple[int, int, str]]:
+    """Gold spans, plus vocabulary drug names where the corpus did not annotate drugs."""
+    spans = list(example.spans)
+    if "DRUG" not in example.annotated:
+        for token in tokens:
+            if (
+                len(token.text) > 2
+                and drugs.lookup(token.text)
+                and all(token.end <= s or token.start >= e for s, e, _ in spans)
+            ):
+                spans.append((token.start, token.end, "DRUG"))
+    return spans
+
+
+def _phrases(examples: Iterable[SpanExample], category: str) -> set[str]:
+    return {normalize(ex.text[s:e]) for ex in examples for s, e, c in ex.spans if c == category}
+
+
+def train_lexicon(
+    examples: Sequence[SpanExample],
+    model_dir: str | os.PathLike[str] | None = None,
+    c1: float = 0.05,
+    c2: float = 0.01,
+    max_iterations: int = 150,
+    o_threshold: float = 0.75,
+    meta: dict[str, Any] | None = None,
+) -> LexiconModel:
+    """Train the CRF on `examples` and return the model (saved to `model_dir` when given).
+
+    The event gazetteer feature of a training sentence comes from the *other* half of the
+    training set (two folds), so the CRF learns how far to trust a gazetteer hit on unseen text
+    instead of copying it. `o_threshold` (> 0.5) turns on posterior decoding: a token whose
+    probability of being outside every mention is below it joins a mention. 0.75 was chosen on
+    a development split carved out of the training reviews (never on the held-out test set).
+    """
+    pycrfsuite = _crfsuite()
+    if not any(ex.spans for ex in examples):
+        raise ConfigError("no annotated spans to train on")
+    started = time.perf_counter()
+    drugs_seen = sorted(_phrases(examples, "DRUG"))
+    events_seen = sorted(_phrases(examples, "ADVERSE_EVENT"))
+    drug_matcher = DrugMatcher(drugs_seen)
+    folds = [examples[0::2], examples[1::2]]
+    builtin = _builtin_phrases()
+    trainer = pycrfsuite.Trainer(verbose=False)
+    for n, fold in enumerate(folds):
+        other = _PhraseSet([*builtin, *_phrases(folds[1 - n], "ADVERSE_EVENT")])
+        for example in fold:
+            tokens = tokenize(example.text)
+            if tokens:
+                words = [t.text for t in tokens]
+                labels = _bio(tokens, _silver(example, tokens, drug_matcher))
+                trainer.append(_features(words, other, drug_matcher), labels)
+    trainer.set_params(
+        {"c1": c1, "c2": c2, "max_iterations": max_iterations, "feature.possible_transitions": True}
+    )
+    folder = Path(model_dir) if model_dir else Path(tempfile.mkdtemp(prefix="ae-lexicon-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    trainer.train(str(folder / MODEL_FILE))
+    info = {
+        "trained": True,
+        "examples": len(examples),
+        "o_threshold": o_threshold,
+        "seconds": round(time.perf_counter() - started, 1),
+        **(meta or {}),
+    }
+    model = LexiconModel(folder / MODEL_FILE, events_seen, drugs_seen, info)
+    model.save(folder)
+    log.info("trained lexicon CRF on %d examples in %.1fs", len(examples), info["seconds"])
+    return model
+
+
+# -- the extractor --------------------------------------------------------------------------------
+class LexiconExtractor(Backend):
+    """Local extractor: CRF + vocabularies -> DRUG and ADVERSE_EVENT mentions, ICD-10-CM coded.
+
+    Args:
+        model_dir: a trained model directory (see module docstring); created when
+            ``train_data`` is given and it does not exist yet.
+        train_data: data folder or spans JSONL file to train from on first use.
+        corpora: which corpora of a data folder to train on (``"psytar"``, ``"ade"``).
+        code_icd10: link event mentions to ICD-10-CM codes (local, full code set).
+        icd10_min_score: lowest ICD-10-CM match score kept.
+        meddra_path: folder of a licensed MedDRA ASCII release; MedDRA codes stay empty without.
+        exclude_traits: mentions with any of these traits are dropped ...
+        keep_excluded: ... unless this is true (they are kept, flagged by their traits).
+        min_score: lowest mention score kept.
+    """
+
+    name = "lexicon"
+
+    def __init__(
+        self,
+        model_dir: str | os.PathLike[str] | None = None,
+        train_data: str | os.PathLike[str] | None = None,
+        corpora: Sequence[str] = ("psytar", "ade"),
+        code_icd10: bool = True,
+        icd10_min_score: float = 0.5,
+        meddra_path: str | os.PathLike[str] | None = None,
+        exclude_traits: Sequence[str] = EXCLUDING_TRAITS,
+        keep_excluded: bool = False,
+        min_score: float = 0.0,
+    ):
+        self.model_dir = Path(model_dir) if model_dir else None
+        self.train_data = Path(train_data) if train_data else None
+        has_model = self.model_dir is not None and (self.model_dir / LEXICON_FILE).is_file()
+        if self.model_dir is not None and not has_model and self.train_data is None:
+            raise ConfigError(
+                f"lexicon: model_dir {str(self.model_dir)!r} holds no model; train "
+                "one with `adverse-events train-extractor` or give train_data"
+            )
+        if self.train_data is not None and not self.train_data.exists():
+            raise ConfigError(f"lexicon: train_data {str(self.train_data)!r} does not exist")
+        if not 0.0 <= min_score <= 1.0 or not 0.0 <= icd10_min_score <= 1.0:
+            raise ConfigError("lexicon: min_score and icd10_min_score must be in [0, 1]")
+        self.corpora = tuple(corpora)
+        self.code_icd10 = code_icd10
+        self.icd10_min_score = icd10_min_score
+        self.meddra_path = Path(meddra_path) if meddra_path else None
+        if self.meddra_path is not None and not self.meddra_path.is_dir():
+            raise ConfigError(f"lexicon: meddra_path {str(self.meddra_path)!r} is not a folder")
+        self.exclude_traits = tuple(exclude_traits)
+        self.keep_excluded = keep_excluded
+        self.min_score = min_score
+        self._model: LexiconModel | None = None
+        self._icd10: Any = None
+        self._meddra: Any = None
+
+    def __repr__(self) -> str:
+        return f"LexiconExtractor(model_dir={str(self.model_dir) if self.model_dir else None!r})"
+
+    # lifecycle
+    def open(self) -> None:
+        self.model  # noqa: B018 - loads it
+
+    @property
+    def model(self) -> LexiconModel:
+        if self._model is None:
+            self._model = self._load_model()
+        return self._model
+
+    def _load_model(self) -> LexiconModel:
+        if self.model_dir is not None and (self.model_dir / LEXICON_FILE).is_file():
+            return LexiconModel.load(self.model_dir)
+        if self.train_data is not None:
+            return train_lexicon(
+                self._training_examples(), self.model_dir, meta={"train_data": str(self.train_data)}
+            )
+        return LexiconModel.builtin()
+
+    def _training_examples(self) -> list[SpanExample]:
+        assert self.train_data is not None
+        if self.train_data.is_file():
+            return load_corpus(str(self.train_data))
+        return [ex for name in self.corpora for ex in load_corpus(name, self.train_data)]
+
+    def close(self) -> None:
+        self._model = None
+
+    # extraction
+    def extract(self, texts: Sequence[str]) -> list[list[Mention]]:
+        """One list of mentions per text, in order."""
+        model = self.model
+        out = []
+        for text in texts:
+            if not isinstance(text, str):
+                raise PermanentBackendError(
+                    f"expected text, got {type(text).__name__}", backend=self.name
+                )
+            out.append(self._extract_one(model, text))
+        return out
+
+    def _extract_one(self, model: LexiconModel, text: str) -> list[Mention]:
+        mentions = [
+            Mention(
+                text=text[s:e],
+                start=s,
+                end=e,
+                category=cat,
+                score=score,
+                concepts=self._concepts(text[s:e], cat),
+            )
+            for s, e, cat, score in model.spans(text)
+            if score >= self.min_score
+        ]
+        mentions = apply_traits(text, mentions, categories=("ADVERSE_EVENT",))
+        return filter_mentions(mentions, self.exclude_traits, self.keep_excluded)
+
+    def _concepts(self, phrase: str, category: str) -> tuple[Concept, ...]:
+        if category != "ADVERSE_EVENT":
+            return ()
+        found: list[Concept] = []
+        if self.code_icd10:
+            found += self._icd10_coder().code(phrase, min_score=self.icd10_min_score)
+        if self.meddra_path is not None:
+            found += self._meddra_coder().code(phrase)
+        return tuple(found)
+
+    def _icd10_coder(self) -> Any:
+        if self._icd10 is None:
+            from adverse_events.coding.icd10cm import ICD10CMCoder
+
+            self._icd10 = ICD10CMCoder()
+        return self._icd10
+
+    def _meddra_coder(self) -> Any:
+        if self._meddra is None:
+            from adverse_events.coding.meddra import MedDRACoder
+
+            assert self.meddra_path is not None, "MedDRA coding needs meddra_path"
+            self._meddra = MedDRACoder(self.meddra_path)
+        return self._meddra

@@ -1,0 +1,242 @@
+"""`DynamoDBSink`: one item per post in a DynamoDB table, upserted by ``post_id``.
+
+The table needs a string partition key (``post_id`` by default) and no sort key. Records are
+stored as their flat row (`AdverseEventRecord.to_row`) with ``item_type = "record"``; dead
+letters go to the same table with ``item_type = "dead_letter"`` under the key
+``dead_letter#post#<post_id>`` (the latest per post) or ``dead_letter#<dead_letter_id>`` (input
+with no post id), or to their own table (`dead_letter_table`).
+
+Writes use ``BatchWriteItem`` (25 items per request); unprocessed items are retried with
+exponential backoff, and what is still unprocessed after `max_attempts` raises
+`TransientBackendError`, so the runner retries the batch. A put replaces the whole item, so
+writing the same post twice leaves one item (the newer): idempotent.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from adverse_events._aws import make_client, translate
+from adverse_events.errors import ConfigError, TransientBackendError
+from adverse_events.protocols import Backend
+from adverse_events.records import AdverseEventRecord, DeadLetter
+from adverse_events.sinks.base import split_latest
+
+__all__ = ["DynamoDBSink"]
+
+_BATCH = 25
+_GET_BATCH = 100
+DEAD_LETTER_KEY_PREFIX = "dead_letter#"
+_DATETIME_FIELDS = frozenset({"created_at", "processed_at", "failed_at"})
+
+
+def _to_item(row: dict[str, Any]) -> dict[str, Any]:
+    """A flat row as DynamoDB attribute values (floats as Decimal, datetimes as ISO text)."""
+    from boto3.dynamodb.types import TypeSerializer
+
+    serializer = TypeSerializer()
+    item: dict[str, Any] = {}
+    for key, value in row.items():
+        if value is None:
+            continue
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif isinstance(value, float):
+            value = Decimal(repr(value))
+        item[key] = serializer.serialize(value)
+    return item
+
+
+def _from_item(item: dict[str, Any]) -> dict[str, Any]:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserializer = TypeDeserializer()
+    row: dict[str, Any] = {}
+    for key, value in item.items():
+        plain = deserializer.deserialize(value)
+        if isinstance(plain, Decimal):
+            plain = int(plain) if key == "line" else float(plain)
+        elif key in _DATETIME_FIELDS and isinstance(plain, str):
+            plain = datetime.fromisoformat(plain)
+        row[key] = plain
+    return row
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class DynamoDBSink(Backend):
+    """Upserts records (and dead letters) into DynamoDB, keyed by post id.
+
+    Args:
+        table: the table name; its partition key is `key` (a string), no sort key.
+        key: the partition key attribute name.
+        dead_letter_table: a separate table for dead letters (same key name), or None to
+            keep them in `table` under ``dead_letter#<id>`` keys.
+        region / endpoint_url / client: where DynamoDB is (``endpoint_url`` for moto or
+            DynamoDB Local), or a ready boto3 client.
+        max_attempts: BatchWriteItem attempts for unprocessed items before giving up.
+        backoff_initial: seconds before the first retry of unprocessed items (doubles).
+        clear_dead_letters: delete a post's dead letter when the post is written (one extra
+            delete request per record; turn off to halve write units when dead letters are
+            kept elsewhere).
+    """
+
+    name = "dynamodb"
+
+    def __init__(
+        self,
+        table: str,
+        *,
+        key: str = "post_id",
+        dead_letter_table: str | None = None,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        client: Any = None,
+        max_attempts: int = 8,
+        backoff_initial: float = 0.05,
+        clear_dead_letters: bool = True,
+    ):
+        if not table or not table.strip():
+            raise ConfigError("table must be a DynamoDB table name")
+        if max_attempts < 1:
+            raise ConfigError(f"max_attempts must be at least 1, got {max_attempts}")
+        if backoff_initial < 0:
+            raise ConfigError(f"backoff_initial must be 0 or more, got {backoff_initial}")
+        self.table, self.key, self.dead_letter_table = table.strip(), key, dead_letter_table
+        self.region, self.endpoint_url = region, endpoint_url
+        self.max_attempts, self.backoff_initial = max_attempts, backoff_initial
+        self.clear_dead_letters = clear_dead_letters
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = make_client("dynamodb", region=self.region,
+                                       endpoint_url=self.endpoint_url)
+        return self._client
+
+    def open(self) -> None:
+        _ = self.client
+
+    # -- writing --------------------------------------------------------------------------------
+    def write(self, records: Sequence[AdverseEventRecord | DeadLetter]) -> None:
+        good, letters = split_latest(records)
+        requests: dict[str, list[dict[str, Any]]] = {}
+        for record in good:
+            item = {**_to_item(record.to_row()), "item_type": {"S": "record"}}
+            if self.key != "post_id":
+                item[self.key] = item["post_id"]
+            requests.setdefault(self.table, []).append({"PutRequest": {"Item": item}})
+        letter_table = self.dead_letter_table or self.table
+        letter_items: dict[str, dict[str, Any]] = {}  # one per key, the latest wins
+        for letter in letters:
+            item = {**_to_item(letter.to_row()), "item_type": {"S": "dead_letter"}}
+            if letter.post_id is not None:
+                item["letter_post_id"] = item.pop("post_id")
+            item[self.key] = {"S": self._letter_key(letter)}
+            letter_items[self._letter_key(letter)] = item
+        requests.setdefault(letter_table, []).extend(
+            {"PutRequest": {"Item": item}} for item in letter_items.values())
+        requests = {table: reqs for table, reqs in requests.items() if reqs}
+        for table, table_requests in requests.items():
+            for chunk in _chunks(table_requests, _BATCH):
+                self._batch_write({table: list(chunk)})
+        if good and self.clear_dead_letters:
+            self._delete_letters_of({r.post_id for r in good}, letter_table)
+
+    def _batch_write(self, request_items: dict[str, list[dict[str, Any]]]) -> None:
+        delay = self.backoff_initial
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                response = self.client.batch_write_item(RequestItems=request_items)
+            except Exception as exc:  # noqa: BLE001 - translated at the edge
+                raise translate(exc, backend=self.name, action="BatchWriteItem") from exc
+            request_items = response.get("UnprocessedItems") or {}
+            if not request_items:
+                return
+            if attempt < self.max_attempts:
+                time.sleep(delay + random.uniform(0, delay))
+                delay *= 2
+        left = sum(len(v) for v in request_items.values())
+        raise TransientBackendError(
+            f"{left} items still unprocessed after {self.max_attempts} BatchWriteItem attempts "
+            "(table throttled: raise its capacity or use on-demand mode)", backend=self.name)
+
+    def _letter_key(self, letter: DeadLetter) -> str:
+        if letter.post_id is not None:
+            return f"{DEAD_LETTER_KEY_PREFIX}post#{letter.post_id}"
+        return DEAD_LETTER_KEY_PREFIX + letter.dead_letter_id
+
+    def _delete_letters_of(self, post_ids: set[str], letter_table: str) -> None:
+        """A post that went through removes its dead letter (like the other sinks)."""
+        keys = [f"{DEAD_LETTER_KEY_PREFIX}post#{pid}" for pid in sorted(post_ids)]
+        deletes = [{"DeleteRequest": {"Key": {self.key: {"S": key}}}} for key in keys]
+        for chunk in _chunks(deletes, _BATCH):
+            self._batch_write({letter_table: list(chunk)})
+
+    # -- reading --------------------------------------------------------------------------------
+    def existing_ids(self, post_ids: Sequence[str]) -> set[str]:
+        """Which of `post_ids` the table holds (BatchGetItem, 100 keys a request)."""
+        found: set[str] = set()
+        unique = list(dict.fromkeys(post_ids))
+        for chunk in _chunks(unique, _GET_BATCH):
+            request: dict[str, Any] = {self.table: {
+                "Keys": [{self.key: {"S": pid}} for pid in chunk],
+                "ProjectionExpression": "#k", "ExpressionAttributeNames": {"#k": self.key},
+            }}
+            for _ in range(self.max_attempts):
+                try:
+                    response = self.client.batch_get_item(RequestItems=request)
+                except Exception as exc:  # noqa: BLE001
+                    raise translate(exc, backend=self.name, action="BatchGetItem") from exc
+                found.update(item[self.key]["S"]
+                             for item in response.get("Responses", {}).get(self.table, []))
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            else:
+                raise TransientBackendError("BatchGetItem left keys unprocessed",
+                                            backend=self.name)
+        return found
+
+    def _scan(self, table: str, item_type: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": table, "FilterExpression": "item_type = :t",
+            "ExpressionAttributeValues": {":t": {"S": item_type}},
+        }
+        try:
+            for page in self.client.get_paginator("scan").paginate(**kwargs):
+                items.extend(page.get("Items", []))
+        except Exception as exc:  # noqa: BLE001
+            raise translate(exc, backend=self.name, action=f"Scan {table}") from exc
+        return items
+
+    def read_records(self) -> list[AdverseEventRecord]:
+        """Every stored record (a full table scan: for tests and small tables)."""
+        return [AdverseEventRecord.from_row(_from_item(item))
+                for item in self._scan(self.table, "record")]
+
+    def read_dead_letters(self) -> list[DeadLetter]:
+        letters = []
+        for item in self._scan(self.dead_letter_table or self.table, "dead_letter"):
+            row = _from_item(item)
+            row["post_id"] = row.pop("letter_post_id", None)
+            letters.append(DeadLetter.from_row(
+                {k: v for k, v in row.items() if k not in {self.key, "item_type"}}))
+        return letters
+
+    def close(self) -> None:
+        """Nothing is buffered; the client is dropped. Idempotent."""
+        self._client = None
+
+    def __repr__(self) -> str:
+        return f"DynamoDBSink(table={self.table!r})"

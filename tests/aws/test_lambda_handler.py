@@ -1,0 +1,222 @@
+"""The Lambda handler on a DynamoDB Stream event, against moto over real HTTP.
+
+The event is what moto's DynamoDB Streams recorded for 1,000 new posts plus a few malformed
+ones; the classifier is `SageMakerClassifier` against moto's SageMaker runtime; the sink is
+`S3Sink` against moto's S3; Comprehend Medical (which moto lacks) is a botocore Stubber.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime
+
+import pytest
+
+pytest.importorskip("boto3")
+pytest.importorskip("moto.server")
+pq = pytest.importorskip("pyarrow.parquet")
+
+from adverse_events.aws.lambda_handler import Settings, handle, handler  # noqa: E402
+from adverse_events.classifiers.sagemaker import SageMakerClassifier  # noqa: E402
+from adverse_events.errors import ConfigError, PluginError, TransientBackendError  # noqa: E402
+from adverse_events.registry import get_registry  # noqa: E402
+from adverse_events.sinks.s3 import S3Sink  # noqa: E402
+from adverse_events.testing import MockClassifier  # noqa: E402
+from adverse_events.testing.aws import MotoServer  # noqa: E402
+
+pytestmark = pytest.mark.integration
+BUCKET, TABLE, ENDPOINT = "ae-lambda-test", "posts", "ae-endpoint"
+AE_WORDS = ("headache", "nausea", "rash")
+
+
+def _stream_source_available() -> None:
+    try:
+        get_registry().resolve("source", "dynamodb-stream")
+    except PluginError as exc:
+        pytest.skip(f"DynamoDBStreamSource is not available: {exc}")
+
+
+@pytest.fixture(scope="module")
+def moto_server():
+    with MotoServer() as server:
+        yield server
+
+
+def _lambda_event(server, items, extra=()):
+    """Put `items` into a streamed table and return the stream records as a Lambda event."""
+    ddb = server.client("dynamodb")
+    table = ddb.create_table(
+        TableName=TABLE, KeySchema=[{"AttributeName": "post_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "post_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    arn = table["TableDescription"]["LatestStreamArn"]
+    for item in items:
+        ddb.put_item(TableName=TABLE, Item=item)
+    streams = server.client("dynamodbstreams")
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    records = []
+    while iterator and len(records) < len(items):
+        page = streams.get_records(ShardIterator=iterator, Limit=1000)
+        records.extend(page["Records"])
+        iterator = page.get("NextShardIterator")
+    for record in records:  # as Lambda delivers them: epoch seconds, the stream ARN
+        created = record["dynamodb"]["ApproximateCreationDateTime"]
+        if isinstance(created, datetime):
+            record["dynamodb"]["ApproximateCreationDateTime"] = int(created.timestamp())
+        record["eventSourceARN"] = arn
+    return {"Records": records + list(extra)}
+
+
+def _post_item(i, text=None):
+    text = text if text is not None else (
+        f"post {i}: this drug gave me a {AE_WORDS[i % 3]}" if i % 4 == 0
+        else f"post {i}: feeling fine on my meds")
+    return {"post_id": {"S": f"x:{i}"}, "text": {"S": text},
+            "created_at": {"S": "2024-05-01T10:00:00+00:00"}, "lang": {"S": "en"}}
+
+
+MALFORMED = [
+    {"post_id": {"S": "bad:no-text"}, "lang": {"S": "en"}},
+    {"post_id": {"S": "bad:numeric-text"}, "text": {"N": "42"}},
+    {"post_id": {"S": "bad:empty-text"}, "text": {"S": "   "}},
+]
+GARBAGE = {"eventID": "garbage-1", "eventName": "INSERT", "eventSource": "aws:dynamodb",
+           "dynamodb": {"SequenceNumber": "999999999999999999999999", "NewImage": "not a map"}}
+
+
+def _fake_endpoint(client, server):
+    def queue(params, **_):
+        texts = json.loads(params["body"])
+        scores = [0.9 if any(w in t for w in AE_WORDS) else 0.1 for t in texts]
+        server.queue_sagemaker_results([json.dumps([
+            {"label": "adverse_event" if s > 0.5 else "not_adverse_event", "score": s,
+             "probabilities": {"adverse_event": s, "not_adverse_event": 1 - s}}
+            for s in scores])])
+    client.meta.events.register("before-call.sagemaker-runtime.InvokeEndpoint", queue)
+
+
+@pytest.fixture
+def world(moto_server):
+    _stream_source_available()
+    moto_server.reset()
+    moto_server.client("s3").create_bucket(Bucket=BUCKET)
+    runtime = moto_server.client("sagemaker-runtime")
+    _fake_endpoint(runtime, moto_server)
+    return moto_server, runtime
+
+
+def _settings(**kw):
+    return Settings(endpoint_name=ENDPOINT, bucket=BUCKET, backoff_seconds=0.001, **kw)
+
+
+def _rows(server, prefix):
+    s3 = server.client("s3")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get(
+        "Contents", [])]
+    rows = []
+    for key in keys:
+        body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+        rows.extend(pq.read_table(io.BytesIO(body)).to_pylist())
+    return keys, rows
+
+
+def _run(server, runtime, event, extractor=None, classifier=None, **settings):
+    classifier = classifier or SageMakerClassifier(ENDPOINT, client=runtime)
+    sink = S3Sink(BUCKET, endpoint_url=server.url)
+    return handle(event, settings=_settings(**settings), classifier=classifier,
+                  extractor=extractor, sink=sink)
+
+
+@pytest.mark.slow
+def test_thousand_posts_exactly_once_and_redelivery_adds_nothing(world):
+    server, runtime = world
+    event = _lambda_event(server, [_post_item(i) for i in range(1000)] + MALFORMED, [GARBAGE])
+    assert len(event["Records"]) == 1004
+
+    result = _run(server, runtime, event)
+    keys, rows = _rows(server, "lambda_predictions/")
+    ids = [r["post_id"] for r in rows]
+    assert sorted(ids) == sorted(f"x:{i}" for i in range(1000))  # each valid post, once
+    assert 1 <= len(keys) <= 3 and all("/dt=" in k and k.endswith(".parquet") for k in keys)
+    assert sum(r["is_adverse_event"] for r in rows) == 250
+
+    _, letters = _rows(server, "lambda_dead_letters/")
+    failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
+    dead = " ".join(f"{d['post_id']} {d['payload']}" for d in letters)
+    for bad in ("bad:no-text", "bad:numeric-text", "bad:empty-text", "garbage-1"):
+        seq = next((r["dynamodb"].get("SequenceNumber") for r in event["Records"]
+                    if bad in json.dumps(r, default=str)), None)
+        assert bad in dead or seq in failed, f"{bad} was lost"
+    assert all(d["reason"] for d in letters)
+
+    again = _run(server, runtime, event)  # Lambda redelivers the same batch
+    keys_again, rows_again = _rows(server, "lambda_predictions/")
+    assert keys_again == keys and len(rows_again) == 1000
+    assert again == result
+
+
+def test_transient_failure_is_reported_and_nothing_after_it_is_written(world):
+    server, runtime = world
+    event = _lambda_event(server, [_post_item(i, f"post {i}") for i in range(10)])
+
+    def score(text):
+        if text == "post 6":
+            raise TransientBackendError("throttled", backend="mock")
+        return 0.1
+
+    # Batches of 4: [0-3] succeed, [4-7] fail transiently (the runner gave up retrying),
+    # [8-9] succeed but come after the failure, so they wait for Lambda's retry.
+    result = _run(server, runtime, event, classifier=MockClassifier(score), batch_size=4)
+    seq = {r["dynamodb"]["NewImage"]["post_id"]["S"]: r["dynamodb"]["SequenceNumber"]
+           for r in event["Records"]}
+    assert result == {"batchItemFailures": [{"itemIdentifier": seq[f"x:{i}"]}
+                                            for i in range(4, 8)]}
+    _, rows = _rows(server, "lambda_predictions/")
+    assert sorted(r["post_id"] for r in rows) == [f"x:{i}" for i in range(4)]
+    _, letters = _rows(server, "lambda_dead_letters/")
+    assert letters == []  # transient failures are retried, not dead-lettered
+
+
+def test_s3_failure_reports_the_whole_batch(world):
+    server, runtime = world
+    event = _lambda_event(server, [_post_item(i) for i in range(5)])
+    server.client("s3").delete_bucket(Bucket=BUCKET)
+    result = _run(server, runtime, event)
+    first = event["Records"][0]["dynamodb"]["SequenceNumber"]
+    assert result == {"batchItemFailures": [{"itemIdentifier": first}]}
+
+
+def test_empty_event():
+    assert handle({"Records": []}, settings=_settings(), classifier=None, extractor=None,
+                  sink=None) == {"batchItemFailures": []}
+
+
+def test_handler_reads_its_settings_from_the_environment(world, monkeypatch):
+    server, _ = world
+    monkeypatch.setenv("AWS_ENDPOINT_URL", server.url)
+    for name, value in {"ENDPOINT_NAME": ENDPOINT, "BUCKET": BUCKET, "EXTRACTOR": "none",
+                        "THRESHOLD": "0.5", "PREFIX": "preds/", "BACKOFF_SECONDS": "0"}.items():
+        monkeypatch.setenv(name, value)
+    event = _lambda_event(server, [_post_item(i) for i in range(4)])
+    server.queue_sagemaker_results([json.dumps([
+        {"label": "x", "score": s, "probabilities": {}} for s in (0.9, 0.1, 0.1, 0.1)])])
+    assert handler(event, None) == {"batchItemFailures": []}
+    keys, rows = _rows(server, "preds/")
+    assert len(keys) == 1 and len(rows) == 4
+    assert sorted(r["is_adverse_event"] for r in rows) == [False, False, False, True]
+
+
+def test_settings_from_env():
+    settings = Settings.from_env({"ENDPOINT_NAME": "e", "BUCKET": "b", "THRESHOLD": "0.7",
+                                  "EXTRACTOR": "none", "BATCH_SIZE": "32"})
+    assert (settings.threshold, settings.extractor, settings.batch_size) == (0.7, None, 32)
+    assert Settings.from_env({"ENDPOINT_NAME": "e", "BUCKET": "b"}).extractor == \
+        "comprehend-medical"
+    with pytest.raises(ConfigError, match="ENDPOINT_NAME"):
+        Settings.from_env({"BUCKET": "b"})
+    with pytest.raises(ConfigError, match="bad number"):
+        Settings.from_env({"ENDPOINT_NAME": "e", "BUCKET": "b", "THRESHOLD": "high"})

@@ -1,0 +1,240 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from adverse_events.cli import app
+from adverse_events.config import parse_config
+from adverse_events.errors import ConfigError
+from adverse_events.extractors.lexicon import LexiconExtractor, LexiconModel
+from adverse_events.pipeline import Pipeline
+from adverse_events.registry import get_registry
+from adverse_events.testing import ExtractorConformance, MemorySink, MemorySource, MockClassifier
+
+TEXTS = [
+    "Zoloft gave me terrible headaches and I can't sleep.",
+    "Lexapro: gained 20 lbs, brain zaps when I miss a dose.",
+    "Nothing to report today.",
+]
+
+
+class TestBuiltinConformance(ExtractorConformance):
+    @pytest.fixture
+    def extractor(self) -> LexiconExtractor:
+        return LexiconExtractor(code_icd10=False)
+
+    @pytest.fixture
+    def texts(self) -> list[str]:
+        return TEXTS
+
+
+class TestTrainedConformance(ExtractorConformance):
+    @pytest.fixture
+    def extractor(self, tiny_model: Path) -> LexiconExtractor:
+        return LexiconExtractor(model_dir=tiny_model, code_icd10=False)
+
+    @pytest.fixture
+    def texts(self) -> list[str]:
+        return TEXTS
+
+
+@pytest.mark.unit
+def test_builtin_vocabulary_finds_drugs_misspellings_and_lay_events() -> None:
+    [mentions] = LexiconExtractor(code_icd10=False).extract(
+        ["Been on Zolft and Wellbutrin, gained 20 lbs and brain zaps, can't sleep"]
+    )
+    found = {(m.text, m.category) for m in mentions}
+    assert {
+        ("Zolft", "DRUG"),
+        ("Wellbutrin", "DRUG"),
+        ("gained 20 lbs", "ADVERSE_EVENT"),
+        ("brain zaps", "ADVERSE_EVENT"),
+        ("can't sleep", "ADVERSE_EVENT"),
+    } <= found
+
+
+@pytest.mark.unit
+def test_traits_drop_negated_and_family_by_default_and_flag_on_request() -> None:
+    text = "No headaches at all. My mom had nausea on it. Zoloft made me dizzy."
+    [kept] = LexiconExtractor(code_icd10=False).extract([text])
+    events = [m.text for m in kept if m.category == "ADVERSE_EVENT"]
+    assert events == ["dizzy"]
+    [flagged] = LexiconExtractor(code_icd10=False, keep_excluded=True).extract([text])
+    traits = {m.text: m.traits for m in flagged if m.category == "ADVERSE_EVENT"}
+    assert traits == {"headaches": ("NEGATION",), "nausea": ("PERTAINS_TO_FAMILY",), "dizzy": ()}
+
+
+@pytest.mark.unit
+def test_trained_model_tags_unseen_phrasing(tiny_model: Path) -> None:
+    extractor = LexiconExtractor(model_dir=tiny_model, code_icd10=False)
+    [mentions] = extractor.extract(["Celexa gave me terrible nausea."])
+    assert ("Celexa", "DRUG") in {(m.text, m.category) for m in mentions}
+    assert any(m.category == "ADVERSE_EVENT" and "nausea" in m.text for m in mentions)
+    assert all(0.0 <= m.score <= 1.0 for m in mentions)
+
+
+@pytest.mark.unit
+def test_model_dir_round_trip_is_plain_files(tiny_model: Path, tmp_path: Path) -> None:
+    model = LexiconModel.load(tiny_model)
+    model.save(tmp_path / "copy")
+    assert sorted(p.name for p in (tmp_path / "copy").iterdir()) == [
+        "lexicon.json",
+        "model.crfsuite",
+    ]
+    payload = json.loads((tmp_path / "copy" / "lexicon.json").read_text())
+    assert payload["format_version"] == 1 and "terrible headaches" in payload["event_phrases"]
+    again = LexiconModel.load(tmp_path / "copy")
+    assert again.spans(TEXTS[0]) == model.spans(TEXTS[0])
+
+
+@pytest.mark.unit
+def test_icd10_codes_attached_to_events() -> None:
+    [mentions] = LexiconExtractor().extract(["Paxil gave me brain zaps and insomnia"])
+    codes = {
+        m.text: [c.code for c in m.concepts] for m in mentions if m.category == "ADVERSE_EVENT"
+    }
+    assert codes == {"brain zaps": ["R20.2"], "insomnia": ["G47.00"]}
+    assert all(not m.concepts for m in mentions if m.category == "DRUG")
+
+
+@pytest.mark.unit
+def test_bad_options_are_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="holds no model"):
+        LexiconExtractor(model_dir=tmp_path / "missing")
+    with pytest.raises(ConfigError, match="does not exist"):
+        LexiconExtractor(train_data=tmp_path / "nope")
+    with pytest.raises(ConfigError, match="not a folder"):
+        LexiconExtractor(meddra_path=tmp_path / "nope")
+
+
+@pytest.mark.unit
+def test_trains_on_first_use_from_a_spans_file(tmp_path: Path) -> None:
+    spans = tmp_path / "spans.jsonl"
+    spans.write_text(
+        "\n".join(
+            json.dumps(row)
+            for row in [
+                {
+                    "text": "Abilify made me restless",
+                    "spans": [
+                        {"start": 0, "end": 7, "label": "DRUG"},
+                        {"start": 16, "end": 24, "label": "ADVERSE_EVENT"},
+                    ],
+                },
+                {
+                    "text": "Seroquel made me sleepy",
+                    "spans": [
+                        {"start": 0, "end": 8, "label": "DRUG"},
+                        {"start": 17, "end": 23, "label": "ADVERSE_EVENT"},
+                    ],
+                },
+            ]
+            * 5
+        )
+    )
+    extractor = LexiconExtractor(model_dir=tmp_path / "model", train_data=spans, code_icd10=False)
+    [mentions] = extractor.extract(["Abilify made me restless"])
+    assert {(m.text, m.category) for m in mentions} == {
+        ("Abilify", "DRUG"),
+        ("restless", "ADVERSE_EVENT"),
+    }
+    assert (tmp_path / "model" / "model.crfsuite").is_file()
+    assert LexiconExtractor(model_dir=tmp_path / "model").model.meta["trained"] is True
+
+
+@pytest.mark.integration
+def test_runs_inside_a_pipeline() -> None:
+    sink = MemorySink()
+    posts = [
+        {"post_id": "1", "text": TEXTS[0]},
+        {"post_id": "2", "text": "lovely weather"},
+        {"post_id": "3", "text": "No headaches on Prozac, but my mom had nausea."},
+    ]
+    report = Pipeline(
+        MemorySource(posts),
+        MockClassifier(lambda t: 0.1 if "weather" in t else 0.9),
+        LexiconExtractor(),
+        sink,
+        progress=False,
+    ).run()
+    assert report.written == 3 and report.dead_lettered == 0
+    record = sink.records["1"]
+    assert record.extractor == "lexicon" and record.drugs == ("zoloft",)
+    assert record.ae_type in {"headaches", "can't sleep"}
+    assert "R51.9" in [c.code for c in record.codes("ICD-10-CM")]
+    assert sink.records["3"].ae_type is None and sink.records["3"].drugs == ("prozac",)
+
+
+@pytest.mark.unit
+def test_registered_and_buildable_from_config(tiny_model: Path) -> None:
+    assert get_registry().resolve("extractor", "lexicon") is LexiconExtractor
+    cfg = parse_config(
+        {
+            "source": {"type": "memory"},
+            "classifier": {"type": "memory"},
+            "sink": {"type": "memory"},
+            "extractor": {"type": "lexicon", "model_dir": str(tiny_model), "keep_excluded": True},
+        }
+    )
+    from adverse_events.config import build_backend
+
+    built = build_backend("extractor", cfg.extractor)
+    assert isinstance(built, LexiconExtractor) and built.keep_excluded
+
+
+@pytest.mark.integration
+def test_cli_train_extractor_on_user_spans(tmp_path: Path) -> None:
+    spans = tmp_path / "spans.jsonl"
+    row = {
+        "text": "Zoloft made me shaky",
+        "spans": [{"start": 0, "end": 6, "label": "DRUG"}, {"start": 15, "end": 20, "label": "AE"}],
+    }
+    spans.write_text("\n".join(json.dumps({**row, "group": str(i)}) for i in range(20)))
+    runner, out = CliRunner(), tmp_path / "model"
+    result = runner.invoke(
+        app, ["train-extractor", "--out", str(out), "--spans", str(spans), "--no-holdout"]
+    )
+    assert result.exit_code == 0, result.output
+    [mentions] = LexiconExtractor(model_dir=out, code_icd10=False).extract(["Zoloft made me shaky"])
+    assert {(m.text, m.category) for m in mentions} == {
+        ("Zoloft", "DRUG"),
+        ("shaky", "ADVERSE_EVENT"),
+    }
+    result = runner.invoke(
+        app,
+        ["train-extractor", "--out", str(out), "--corpus", "psytar"],
+        env={"ADVERSE_EVENTS_DATA": str(tmp_path)},
+    )
+    assert result.exit_code == 2 and "PsyTAR files not found" in result.output
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"text": "x", "spans": [{"start": 5, "end": 9, "label": "DRUG"}]}))
+    result = runner.invoke(app, ["train-extractor", "--out", str(out), "--spans", str(bad)])
+    assert result.exit_code == 2 and "bad span line" in result.output
+
+
+@pytest.mark.integration
+def test_cli_evaluate_extractor_on_user_spans(tmp_path: Path) -> None:
+    spans = tmp_path / "spans.jsonl"
+    rows = [
+        {
+            "text": f"Drug{i % 3}x made me shaky",
+            "group": str(i),
+            "spans": [
+                {"start": 0, "end": 6, "label": "DRUG"},
+                {"start": 15, "end": 20, "label": "AE"},
+            ],
+        }
+        for i in range(40)
+    ]
+    spans.write_text("\n".join(json.dumps(r) for r in rows))
+    report = tmp_path / "report.json"
+    result = CliRunner().invoke(
+        app, ["evaluate-extractor", "--spans", str(spans), "--output", str(report)]
+    )
+    assert result.exit_code == 0, result.output
+    scores = json.loads(report.read_text())["results"][str(spans)]["scores"]
+    assert set(scores) == {"ADVERSE_EVENT", "DRUG"}
+    assert scores["ADVERSE_EVENT"]["partial"]["f1"] > 0.9

@@ -1,0 +1,36 @@
+"""examples/deploy_sagemaker.py imports without the SageMaker SDK and answers --help."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "deploy_sagemaker.py"
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.parametrize("args", [["--help"], ["train-and-deploy", "--help"],
+                                  ["smoke-test", "--help"], ["delete", "--help"]])
+def test_help(args):
+    result = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "usage:" in result.stdout
+
+
+def test_hyperparameters_become_arguments():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("deploy_sagemaker", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    args = module.parse_args(["train-and-deploy", "--role", "r", "--data", "s3://b/d",
+                              "--epochs", "2", "--learning-rate", "3e-5"])
+    assert (args.epochs, args.learning_rate, args.train_batch_size) == (2, 3e-5, 32)
+    assert set(module.HYPERPARAMETERS) <= set(vars(args))
+    from adverse_events.aws.sagemaker_entry import DEFAULTS
+
+    assert module.HYPERPARAMETERS == DEFAULTS

@@ -1,0 +1,104 @@
+import pytest
+
+from adverse_events import ConfigError, Pipeline, load_config
+from adverse_events.config import accepted_options, parse_config
+
+GOOD = """
+[source]
+type = "jsonl"
+path = "{posts}"
+
+[classifier]
+type = "keyword"
+keywords = ["headache"]
+
+[sink]
+type = "duckdb"
+path = "{db}"
+
+[dead_letter]
+type = "jsonl"
+path = "{letters}"
+
+[pipeline]
+batch_size = 8
+resume = true
+"""
+
+
+@pytest.fixture
+def posts(tmp_path):
+    path = tmp_path / "posts.jsonl"
+    path.write_text('{"post_id": "1", "text": "a headache"}\n{"post_id": "2", "text": "fine"}\n')
+    return path
+
+
+def write(tmp_path, text):
+    path = tmp_path / "pipeline.toml"
+    path.write_text(text)
+    return path
+
+
+def good(tmp_path, posts):
+    return GOOD.format(posts=posts, db=tmp_path / "ae.duckdb", letters=tmp_path / "dl.jsonl")
+
+
+def test_builds_a_pipeline(tmp_path, posts, keyword_registry):
+    pipeline = load_config(write(tmp_path, good(tmp_path, posts))).build()
+    assert isinstance(pipeline, Pipeline)
+    assert pipeline.batch_size == 8 and pipeline.resume
+    assert pipeline.dead_letter.name == "jsonl" and pipeline.sink.name == "duckdb"
+    report = pipeline.run()
+    assert report.written == 2 and report.adverse_events == 1
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (("[pipeline]", "[pipelines]"), "unknown table(s) ['pipelines']"),
+        (('type = "duckdb"', 'type = "duckdbb"'), "unknown sink 'duckdbb'; valid sinks: duckdb"),
+        (('keywords = ["headache"]', 'keyword = ["headache"]'),
+         "unknown option(s) ['keyword'] for classifier 'keyword'; valid options: ['keywords'"),
+        (("batch_size = 8", "batch_size = 0"), "[pipeline] batch_size"),
+        (("batch_size = 8", "batchsize = 8"), "valid keys: ['backoff_initial'"),
+        (('type = "jsonl"\npath', 'path'), "[source] needs a 'type' key"),
+    ],
+)
+def test_errors_name_the_key_and_the_fix(tmp_path, posts, keyword_registry, change, message):
+    text = good(tmp_path, posts).replace(*change, 1)
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text)).build()
+    assert message in str(info.value)
+
+
+def test_missing_file_and_bad_toml(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.toml")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(write(tmp_path, "[source\n"))
+
+
+def test_missing_required_table():
+    with pytest.raises(ConfigError, match=r"missing \[classifier\]"):
+        parse_config({"source": {"type": "jsonl"}, "sink": {"type": "memory"}})
+
+
+def test_backend_validation_errors_become_config_errors(tmp_path, posts, keyword_registry):
+    text = good(tmp_path, posts).replace(str(posts), str(tmp_path / "missing.jsonl"))
+    with pytest.raises(ConfigError, match=r"\[source\] jsonl source: no such file"):
+        load_config(write(tmp_path, text)).build()
+
+
+def test_environment_variables(tmp_path, posts, keyword_registry, monkeypatch):
+    text = good(tmp_path, posts).replace(str(posts), "${POSTS_FILE}")
+    with pytest.raises(ConfigError, match="POSTS_FILE is not set"):
+        load_config(write(tmp_path, text))
+    monkeypatch.setenv("POSTS_FILE", str(posts))
+    assert load_config(write(tmp_path, text)).source.options["path"] == str(posts)
+
+
+def test_accepted_options_follow_kwargs_up_the_mro():
+    from adverse_events.sources import CsvSource
+
+    names, open_ended = accepted_options(CsvSource)
+    assert {"delimiter", "path", "text_field", "time_format"} <= set(names) and not open_ended
