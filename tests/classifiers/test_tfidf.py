@@ -116,8 +116,6 @@ def test_runs_in_a_pipeline_from_config(model_dir: Path) -> None:
     assert isinstance(pipeline.classifier, TfidfClassifier)
 
 
-# the core runner passes tenacity's deprecated `initial`; reported to the lead
-@pytest.mark.filterwarnings("ignore:The 'initial' parameter is deprecated:DeprecationWarning")
 def test_pipeline_run_with_memory_backends(model_dir: Path) -> None:
     from adverse_events.pipeline import Pipeline
 
