@@ -85,7 +85,7 @@ def test_model_dir_round_trip_is_plain_files(tiny_model: Path, tmp_path: Path) -
         "model.crfsuite",
     ]
     payload = json.loads((tmp_path / "copy" / "lexicon.json").read_text())
-    assert payload["format_version"] == 1 and "terrible headaches" in payload["event_phrases"]
+    assert payload["format_version"] == 2 and "terrible headaches" in payload["event_phrases"]
     again = LexiconModel.load(tmp_path / "copy")
     assert again.spans(TEXTS[0]) == model.spans(TEXTS[0])
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["SpanFilter", "best_threshold", "fit_span_filter", "span_features"]
+__all__ = ["SpanFilter", "best_threshold", "fit_span_filter", "is_content_word", "span_features"]
 
 _STOP = frozenset(
     "a an the and or but so to of in on at for with from by as is am are was were be been being "
@@ -30,7 +30,8 @@ _STOP = frozenset(
 )
 
 
-def _content(word: str) -> bool:
+def is_content_word(word: str) -> bool:
+    """A word of 3+ letters that is not a function word or a time/feeling filler."""
     return word.isalpha() and len(word) > 2 and word not in _STOP
 
 
@@ -65,7 +66,7 @@ def span_features(
             feats[f"sw={word}"] = 1.0
     if drug_in_sentence:
         feats["drug_in_sentence"] = 1.0
-    if not any(_content(w) for w in lows[i:j]):
+    if not any(is_content_word(w) for w in lows[i:j]):
         feats["no_content_word"] = 1.0
     feats[f"sent_len={min(len(lows) // 5, 8)}"] = 1.0
     return feats

@@ -38,6 +38,7 @@ from adverse_events.extractors._span_filter import (
     SpanFilter,
     best_threshold,
     fit_span_filter,
+    is_content_word,
     span_features,
 )
 from adverse_events.extractors._text import Token, normalize, sentence_spans, tokenize
@@ -222,6 +223,15 @@ def _features(words: Sequence[str], events: _PhraseSet, drugs: DrugMatcher) -> l
     return rows
 
 
+#: Words that make a span a good state, not a reaction ("feeling ok", "sleeping fine").
+_WELL = frozenset({"ok", "okay", "fine", "great", "good", "better", "normal", "wonders"})
+
+
+def _plausible_event(words: Sequence[str]) -> bool:
+    """False for spans with no content word ("could", "up to") or describing feeling well."""
+    return any(is_content_word(w) for w in words) and _WELL.isdisjoint(words)
+
+
 def _bio(tokens: Sequence[Token], spans: Iterable[tuple[int, int, str]]) -> list[str]:
     labels = ["O"] * len(tokens)
     for start, end, category in spans:
@@ -391,6 +401,8 @@ class LexiconModel:
         drug_in_sentence = bool(vocabulary) or any(cat == "DRUG" for _, _, cat, _, _ in decoded)
         out: list[Any] = []
         for i, j, source, score in events:
+            if not _plausible_event(lows[i:j]):
+                continue
             feats: dict[str, float] = {}
             if with_features or span_filter is not None:
                 stats = self._stats.get(tuple(lows[i:j]))
