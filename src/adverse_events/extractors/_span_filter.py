@@ -117,10 +117,13 @@ def fit_span_filter(
     return SpanFilter(weights, float(model.intercept_[0]), 0.5)
 
 
+_GRID = tuple(n / 20 for n in range(2, 17))
+
+
 def best_threshold(
     candidates: Sequence[Sequence[tuple[int, int, float]]],
     gold: Sequence[Sequence[tuple[int, int]]],
-    grid: Sequence[float] = tuple(x / 20 for x in range(2, 17)),
+    grid: Sequence[float] = _GRID,
 ) -> tuple[float, float]:
     """(threshold, partial-overlap F1) maximising F1 of the kept candidates against `gold`.
 

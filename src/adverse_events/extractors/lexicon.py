@@ -617,7 +617,7 @@ def train_lexicon(
     started = time.perf_counter()
     folder = Path(model_dir) if model_dir else Path(tempfile.mkdtemp(prefix="ae-lexicon-"))
     folder.mkdir(parents=True, exist_ok=True)
-    crf_options = {"c1": c1, "c2": c2, "max_iterations": max_iterations}
+    crf_options: dict[str, Any] = {"c1": c1, "c2": c2, "max_iterations": max_iterations}
     settings = {
         "o_threshold": o_threshold,
         "dictionary_union": dictionary_union,
