@@ -32,7 +32,9 @@ ROLES = ("source", "classifier", "extractor", "sink")
 
 #: role -> registry name -> ("module:Class", extra that installs its dependencies, or None).
 BUILTIN_BACKENDS: dict[str, dict[str, tuple[str, str | None]]] = {
-    "classifier": {},
+    "classifier": {
+        "transformers": ("adverse_events.classifiers.transformers:TransformersClassifier", "torch"),
+    },
     "extractor": {},
     "sink": {
         "duckdb": ("adverse_events.sinks.duckdb:DuckDBSink", "duckdb"),

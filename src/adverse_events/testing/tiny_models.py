@@ -35,10 +35,10 @@ def synthetic_texts(n: int = 200, seed: int = 0) -> tuple[list[str], list[int]]:
         drug, event, other = rng.choice(_DRUGS), rng.choice(_EVENTS), rng.choice(_OTHER)
         tail = " and honestly".join([""] * rng.randint(1, 4)) + " it was a long week."
         if i % 2:
-            texts.append(f"since starting {drug} I get {event} every day{tail}")
+            texts.append(f"since starting {drug} I keep getting {event}{tail}")
             labels.append(1)
         else:
-            texts.append(f"I picked up {drug} at the pharmacy and talked about {other}{tail}")
+            texts.append(f"since starting {drug} I keep talking about {other}{tail}")
             labels.append(0)
     return texts, labels
 
