@@ -366,7 +366,8 @@ def _build_engine(clf: TransformersClassifier, torch: Any) -> _Engine:
     threads = clf.num_threads or _available_cpus()
     if device == "cpu" and (clf.num_threads or torch.get_num_threads() > threads):
         torch.set_num_threads(threads)
-    model = _load_model(clf.model_path, torch)
+    # ONNX Runtime's optimizer fuses the eager attention graph, not the traced SDPA one.
+    model = _load_model(clf.model_path, torch, eager=runtime == "onnxruntime")
     inputs = [n for n in _MODEL_INPUTS if n in clf._tokenizer.model_input_names]
     if runtime == "onnxruntime":
         session = _ort_session(model, inputs, precision, clf.cache_dir, threads)
@@ -469,7 +470,7 @@ def _weights_key(model: Any, inputs: list[str]) -> str:
     import transformers
 
     digest = hashlib.sha256()
-    versions = [torch.__version__, transformers.__version__, onnxruntime.__version__, "v1"]
+    versions = [torch.__version__, transformers.__version__, onnxruntime.__version__, "v2"]
     digest.update(json.dumps([versions, inputs, model.config.to_dict()], sort_keys=True,
                              default=str).encode())
     for name, tensor in sorted(model.state_dict().items()):
@@ -509,7 +510,10 @@ def _fuse(path: Path, config: Any, out: Path) -> Path:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fused = optimizer.optimize_model(str(path), model_type="bert", num_heads=0, hidden_size=0)
+        fused = optimizer.optimize_model(
+            str(path), model_type="bert", num_heads=getattr(config, "num_attention_heads", 0),
+            hidden_size=getattr(config, "hidden_size", 0),
+        )
         fused.save_model_to_file(str(out))
     return out
 
@@ -630,7 +634,7 @@ def _load_tokenizer(model: str) -> Any:
         raise ConfigError(f"cannot load tokenizer from {model!r}: {exc}") from exc
 
 
-def _load_model(model: str, torch: Any) -> Any:
+def _load_model(model: str, torch: Any, eager: bool = False) -> Any:
     from transformers import AutoModelForSequenceClassification
 
     def load(attention: str) -> Any:
@@ -640,7 +644,7 @@ def _load_model(model: str, torch: Any) -> Any:
 
     try:
         try:
-            loaded = load("sdpa")
+            loaded = load("eager" if eager else "sdpa")
         except ValueError:  # architecture without SDPA support
             loaded = load("eager")
     except (OSError, ValueError) as exc:
