@@ -57,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     import torch
 
-    device = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    device = (
+        args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    )
     texts = load_texts(args)
     model = Path(args.model) if args.model else default_model(args, exclude=set(texts))
     print(f"model {model}; {len(texts)} texts; device {device}", flush=True)
@@ -87,8 +89,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--n", type=int, default=1000, help="number of texts (default 1000)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--json", help="also write the JSON results here")
-    p.add_argument("--modes", nargs="*", help="run only these rows (pipeline-bsdefault, "
-                   "pipeline-bs32, " + ", ".join(m for m, _ in MODES) + ")")  # fmt: skip
+    p.add_argument(
+        "--modes",
+        nargs="*",
+        help="run only these rows (pipeline-bsdefault, "
+        "pipeline-bs32, " + ", ".join(m for m, _ in MODES) + ")",
+    )
     p.add_argument("--batch-size", type=int, default=128, help="TransformersClassifier batch_size")
     p.add_argument("--token-budget", type=int, default=4096, help="TransformersClassifier budget")
     p.add_argument("--max-length", type=int, default=512)
@@ -123,7 +129,7 @@ def load_texts(args: argparse.Namespace) -> list[str]:
         lines, _ = ade_sentences()
         random.Random(0).shuffle(lines)
     if len(lines) < args.n:
-        lines = (lines * (args.n // max(1, len(lines)) + 1))
+        lines = lines * (args.n // max(1, len(lines)) + 1)
     return lines[: args.n]
 
 
@@ -135,32 +141,54 @@ def default_model(args: argparse.Namespace, exclude: set[str]) -> Path:
     if (out / "adverse_events.json").exists():
         return out
     texts, labels = ade_sentences()
-    train = [(t, y) for t, y in zip(texts, labels) if t not in exclude]
+    train = [(t, y) for t, y in zip(texts, labels, strict=True) if t not in exclude]
     pos = [t for t, y in train if y == 1]
     neg = [t for t, y in train if y == 0]
     random.Random(1).shuffle(neg)
     balanced = pos + neg[: len(pos)]  # balanced classes so short training learns both
     ys = [1] * len(pos) + [0] * len(pos)
-    print(f"building {out}: tokenizer on {len(texts)} ADE sentences, fine-tuning "
-          f"{args.train_steps} steps on {len(balanced)} sentences outside the input", flush=True)
+    print(
+        f"building {out}: tokenizer on {len(texts)} ADE sentences, fine-tuning "
+        f"{args.train_steps} steps on {len(balanced)} sentences outside the input",
+        flush=True,
+    )
     started = time.perf_counter()
 
     def progress(step: int, loss: float) -> None:
         if step % 25 == 0 or step == args.train_steps - 1:
-            print(f"  step {step} loss {loss:.3f} ({time.perf_counter() - started:.0f}s)", flush=True)
+            print(
+                f"  step {step} loss {loss:.3f} ({time.perf_counter() - started:.0f}s)", flush=True
+            )
 
     build_classifier_dir(
-        out, balanced, ys, vocab_size=30522, dim=768, n_layers=6, n_heads=12, hidden_dim=3072,
-        steps=args.train_steps, batch_size=TRAIN_BATCH, lr=TRAIN_LR, max_length=TRAIN_MAX_LENGTH, seed=0,
+        out,
+        balanced,
+        ys,
+        vocab_size=30522,
+        dim=768,
+        n_layers=6,
+        n_heads=12,
+        hidden_dim=3072,
+        steps=args.train_steps,
+        batch_size=TRAIN_BATCH,
+        lr=TRAIN_LR,
+        max_length=TRAIN_MAX_LENGTH,
+        seed=0,
         progress=progress,
-    )  # fmt: skip
+    )
     info = json.loads((out / "adverse_events.json").read_text())
     info["data"].update(
-        {"corpus": "ade_corpus_v2", "train_sentences": len(balanced), "steps": args.train_steps,
-         "batch_size": TRAIN_BATCH, "lr": TRAIN_LR, "max_length": TRAIN_MAX_LENGTH,
-         "optimizer": "AdamW, constant lr, from random initialisation",
-         "train_seconds": round(time.perf_counter() - started)}
-    )  # fmt: skip
+        {
+            "corpus": "ade_corpus_v2",
+            "train_sentences": len(balanced),
+            "steps": args.train_steps,
+            "batch_size": TRAIN_BATCH,
+            "lr": TRAIN_LR,
+            "max_length": TRAIN_MAX_LENGTH,
+            "optimizer": "AdamW, constant lr, from random initialisation",
+            "train_seconds": round(time.perf_counter() - started),
+        }
+    )
     (out / "adverse_events.json").write_text(json.dumps(info, indent=2) + "\n")
     return out
 
@@ -212,7 +240,9 @@ def reset_gpu_peak(device: str) -> None:
         torch.cuda.reset_peak_memory_stats()
 
 
-def run_pipeline(model: Path, texts: list[str], device: str, batch_size: int | None) -> dict[str, Any]:
+def run_pipeline(
+    model: Path, texts: list[str], device: str, batch_size: int | None
+) -> dict[str, Any]:
     from transformers import pipeline
 
     pipe = pipeline("text-classification", model=str(model), device=device)
@@ -240,8 +270,17 @@ def run_pipeline(model: Path, texts: list[str], device: str, batch_size: int | N
         seconds = time.perf_counter() - started
     p_pos = [o["score"] if o["label"] == POSITIVE else 1.0 - o["score"] for o in out]
     name = f"pipeline-bs{batch_size or 'default'}"
-    return row(name, {"batch_size": batch_size or pipe._batch_size or 1}, texts, seconds,
-               latencies, memory.peak, gpu_peak(device), p_pos, setup_s=None)  # fmt: skip
+    return row(
+        name,
+        {"batch_size": batch_size or pipe._batch_size or 1},
+        texts,
+        seconds,
+        latencies,
+        memory.peak,
+        gpu_peak(device),
+        p_pos,
+        setup_s=None,
+    )
 
 
 def run_classifier(
@@ -250,9 +289,14 @@ def run_classifier(
     from adverse_events.classifiers.transformers import TransformersClassifier
 
     clf = TransformersClassifier(
-        model, device=device, batch_size=args.batch_size, token_budget=args.token_budget,
-        max_length=args.max_length, cache_dir=CACHE, **options,
-    )  # fmt: skip
+        model,
+        device=device,
+        batch_size=args.batch_size,
+        token_budget=args.token_budget,
+        max_length=args.max_length,
+        cache_dir=CACHE,
+        **options,
+    )
     started = time.perf_counter()
     clf.classify(texts[:64])  # load (and export/cache an ONNX model) + warm-up
     setup = time.perf_counter() - started
@@ -262,39 +306,76 @@ def run_classifier(
         started = time.perf_counter()
         predictions = clf.classify(texts)
         seconds = time.perf_counter() - started
-    config = {**clf.resolved, "batch_size": args.batch_size, "token_budget": args.token_budget,
-              "batches": clf.stats.batches, "truncated": clf.truncated,
-              "padding_overhead": round(clf.stats.padded_tokens / max(1, clf.stats.tokens), 3)}  # fmt: skip
-    result = row(name, config, texts, seconds, clf.stats.batch_seconds, memory.peak,
-                 gpu_peak(device), [p.score for p in predictions], setup_s=setup)  # fmt: skip
+    config = {
+        **clf.resolved,
+        "batch_size": args.batch_size,
+        "token_budget": args.token_budget,
+        "batches": clf.stats.batches,
+        "truncated": clf.truncated,
+        "padding_overhead": round(clf.stats.padded_tokens / max(1, clf.stats.tokens), 3),
+    }
+    result = row(
+        name,
+        config,
+        texts,
+        seconds,
+        clf.stats.batch_seconds,
+        memory.peak,
+        gpu_peak(device),
+        [p.score for p in predictions],
+        setup_s=setup,
+    )
     result["tokens"] = clf.stats.tokens
     clf.close()
     return result
 
 
-def row(name: str, config: dict[str, Any], texts: list[str], seconds: float, latencies: list[float],
-        peak: int, gpu_mib: float | None, p_pos: list[float], setup_s: float | None) -> dict[str, Any]:  # fmt: skip
+def row(
+    name: str,
+    config: dict[str, Any],
+    texts: list[str],
+    seconds: float,
+    latencies: list[float],
+    peak: int,
+    gpu_mib: float | None,
+    p_pos: list[float],
+    setup_s: float | None,
+) -> dict[str, Any]:
     lat = np.array(latencies or [seconds]) * 1000
     return {
-        "mode": name, "config": config, "texts": len(texts), "seconds": round(seconds, 3),
+        "mode": name,
+        "config": config,
+        "texts": len(texts),
+        "seconds": round(seconds, 3),
         "sentences_per_s": round(len(texts) / seconds, 1),
         "p50_batch_ms": round(float(np.percentile(lat, 50)), 2),
         "p99_batch_ms": round(float(np.percentile(lat, 99)), 2),
-        "peak_rss_mib": round(peak / 2**20), "peak_gpu_mib": gpu_mib,
-        "setup_s": None if setup_s is None else round(setup_s, 2), "p_positive": p_pos,
-    }  # fmt: skip
+        "peak_rss_mib": round(peak / 2**20),
+        "peak_gpu_mib": gpu_mib,
+        "setup_s": None if setup_s is None else round(setup_s, 2),
+        "p_positive": p_pos,
+    }
 
 
 def print_row(r: dict[str, Any]) -> None:
-    print(f"{r['mode']:18s} {r['sentences_per_s']:9.1f} sent/s  p50 {r['p50_batch_ms']:8.1f} ms  "
-          f"p99 {r['p99_batch_ms']:8.1f} ms  rss {r['peak_rss_mib']} MiB", flush=True)  # fmt: skip
+    print(
+        f"{r['mode']:18s} {r['sentences_per_s']:9.1f} sent/s  p50 {r['p50_batch_ms']:8.1f} ms  "
+        f"p99 {r['p99_batch_ms']:8.1f} ms  rss {r['peak_rss_mib']} MiB",
+        flush=True,
+    )
 
 
 # -- report -------------------------------------------------------------------------------------
 
 
-def finish(rows: list[dict[str, Any]], reference: list[float] | None, texts: list[str],
-           model: Path, device: str, args: argparse.Namespace) -> None:  # fmt: skip
+def finish(
+    rows: list[dict[str, Any]],
+    reference: list[float] | None,
+    texts: list[str],
+    model: Path,
+    device: str,
+    args: argparse.Namespace,
+) -> None:
     tokens = next((r["tokens"] for r in rows if "tokens" in r), None)
     base = {r["mode"]: r["sentences_per_s"] for r in rows if r["mode"].startswith("pipeline")}
     for r in rows:
@@ -313,8 +394,12 @@ def finish(rows: list[dict[str, Any]], reference: list[float] | None, texts: lis
         "command": "python benchmarks/classifier_throughput.py " + " ".join(sys.argv[1:]),
         "machine": machine(device),
         "model": describe_model(model),
-        "input": {"texts": len(texts), "source": args.texts or "ade_corpus_v2 (shuffled, seed 0)",
-                  "tokens": tokens, "mean_tokens": round(tokens / len(texts), 1) if tokens else None},  # fmt: skip
+        "input": {
+            "texts": len(texts),
+            "source": args.texts or "ade_corpus_v2 (shuffled, seed 0)",
+            "tokens": tokens,
+            "mean_tokens": round(tokens / len(texts), 1) if tokens else None,
+        },
         "rows": rows,
     }
     text = json.dumps(report, indent=2) + "\n"
@@ -343,7 +428,16 @@ def machine(device: str) -> dict[str, Any]:
                 flags = set(line.split(":", 1)[1].split())
     except OSError:  # pragma: no cover
         pass
-    wanted = ["avx2", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_bf16", "amx_int8", "amx_tile"]
+    wanted = [
+        "avx2",
+        "avx512f",
+        "avx512_vnni",
+        "avx512_bf16",
+        "avx_vnni",
+        "amx_bf16",
+        "amx_int8",
+        "amx_tile",
+    ]
     try:
         import onnxruntime
 
@@ -351,12 +445,17 @@ def machine(device: str) -> dict[str, Any]:
     except ImportError:
         ort_version = None
     info: dict[str, Any] = {
-        "cpu": model_name, "cpu_flags": [f for f in wanted if f in flags],
-        "cpus": len(os.sched_getaffinity(0)), "torch_threads": torch.get_num_threads(),
-        "load_average": os.getloadavg(), "python": platform.python_version(),
-        "torch": torch.__version__, "transformers": transformers.__version__,
-        "onnxruntime": ort_version, "platform": platform.platform(),
-    }  # fmt: skip
+        "cpu": model_name,
+        "cpu_flags": [f for f in wanted if f in flags],
+        "cpus": len(os.sched_getaffinity(0)),
+        "torch_threads": torch.get_num_threads(),
+        "load_average": os.getloadavg(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "onnxruntime": ort_version,
+        "platform": platform.platform(),
+    }
     if device.startswith("cuda"):
         info["gpu"] = torch.cuda.get_device_name()
     return info
@@ -366,10 +465,22 @@ def describe_model(model: Path) -> dict[str, Any]:
     config = json.loads((model / "config.json").read_text())
     info_file = model / "adverse_events.json"
     info = json.loads(info_file.read_text()) if info_file.exists() else {}
-    keys = ("model_type", "n_layers", "dim", "n_heads", "hidden_dim", "vocab_size",
-            "num_hidden_layers", "hidden_size")  # fmt: skip
-    return {"path": str(model), **{k: config[k] for k in keys if k in config},
-            "training": info.get("data"), "metrics": info.get("metrics")}  # fmt: skip
+    keys = (
+        "model_type",
+        "n_layers",
+        "dim",
+        "n_heads",
+        "hidden_dim",
+        "vocab_size",
+        "num_hidden_layers",
+        "hidden_size",
+    )
+    return {
+        "path": str(model),
+        **{k: config[k] for k in keys if k in config},
+        "training": info.get("data"),
+        "metrics": info.get("metrics"),
+    }
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -390,7 +501,11 @@ def markdown(report: dict[str, Any]) -> str:
     ]
     for r in report["rows"]:
         c = r["config"]
-        how = f"{c['runtime']} / {c['precision']}" if "runtime" in c else f"batch_size {c['batch_size']}"
+        how = (
+            f"{c['runtime']} / {c['precision']}"
+            if "runtime" in c
+            else f"batch_size {c['batch_size']}"
+        )
         lines.append(
             f"| {r['mode']} | {how} | {r['sentences_per_s']} | {r['tokens_per_s']} | "
             f"{r.get('x_pipeline-bsdefault', '')} | {r.get('x_pipeline-bs32', '')} | "

@@ -75,7 +75,7 @@ def test_registered_as_transformers() -> None:
 
 def test_model_is_trained(model_dir: Path, cache: Path) -> None:
     predictions = make(model_dir, cache, precision="fp32").classify(TEXTS)
-    right = sum(p.is_adverse_event == bool(y) for p, y in zip(predictions, LABEL_IDS))
+    right = sum(p.is_adverse_event == bool(y) for p, y in zip(predictions, LABEL_IDS, strict=True))
     assert right / len(TEXTS) >= 0.9
     scores = [p.score for p in predictions]
     assert max(scores) - min(scores) > 0.1, "probabilities are not all ~0.5"
@@ -135,7 +135,7 @@ def test_precisions_agree_with_fp32(
     clf = make(model_dir, cache, precision=precision, runtime=runtime)
     other = clf.classify(TEXTS)
     assert [p.label for p in other] == [p.label for p in reference]
-    diff = max(abs(a.score - b.score) for a, b in zip(other, reference))
+    diff = max(abs(a.score - b.score) for a, b in zip(other, reference, strict=True))
     assert diff < 0.05, clf.resolved
 
 
@@ -157,9 +157,7 @@ def test_onnx_export_is_cached(model_dir: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("truncation", ["head", "head+tail"])
-def test_truncation_is_explicit_and_counted(
-    model_dir: Path, cache: Path, truncation: str
-) -> None:
+def test_truncation_is_explicit_and_counted(model_dir: Path, cache: Path, truncation: str) -> None:
     clf = make(model_dir, cache, max_length=12, truncation=truncation)
     long = "since starting zoloft I get a rash every day and then tremors at night"
     predictions = clf.classify(["ok", long, "fine"])

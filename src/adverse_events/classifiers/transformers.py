@@ -258,7 +258,9 @@ class TransformersClassifier(Backend):
         rows: list[int] = []
         for i in order:
             longest = len(ids[i])  # ascending order: the newest row is the longest
-            if rows and (len(rows) >= self.batch_size or (len(rows) + 1) * longest > self.token_budget):
+            if rows and (
+                len(rows) >= self.batch_size or (len(rows) + 1) * longest > self.token_budget
+            ):
                 yield rows, self._pad([ids[r] for r in rows])
                 rows = []
             rows.append(i)
@@ -290,7 +292,9 @@ class TransformersClassifier(Backend):
                 Prediction(
                     label=info.positive if is_ae else negative,
                     score=score,
-                    probabilities={label: float(p) for label, p in zip(info.labels, row)},
+                    probabilities={
+                        label: float(p) for label, p in zip(info.labels, row, strict=True)
+                    },
                     is_adverse_event=is_ae,
                     model=info.version,
                 )
@@ -321,7 +325,9 @@ class _TorchEngine(_Engine):
 
     def run(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         torch = self.torch
-        feed = {k: torch.from_numpy(v).to(self.device) for k, v in batch.items() if k in self.inputs}
+        feed = {
+            k: torch.from_numpy(v).to(self.device) for k, v in batch.items() if k in self.inputs
+        }
         try:
             with torch.inference_mode():
                 if self.autocast:
@@ -338,7 +344,9 @@ class _TorchEngine(_Engine):
                 backend="transformers",
             ) from exc
         except RuntimeError as exc:
-            raise PermanentBackendError(f"forward pass failed: {exc}", backend="transformers") from exc
+            raise PermanentBackendError(
+                f"forward pass failed: {exc}", backend="transformers"
+            ) from exc
 
 
 class _OrtEngine(_Engine):
@@ -353,7 +361,9 @@ class _OrtEngine(_Engine):
         try:
             logits = self.session.run(None, {k: batch[k] for k in self.inputs})[0]
         except Exception as exc:  # onnxruntime raises its own unexported exception types
-            raise PermanentBackendError(f"onnxruntime failed: {exc}", backend="transformers") from exc
+            raise PermanentBackendError(
+                f"onnxruntime failed: {exc}", backend="transformers"
+            ) from exc
         logits = logits.astype(np.float32)
         logits -= logits.max(axis=-1, keepdims=True)
         exp = np.exp(logits)
@@ -368,6 +378,11 @@ def _build_engine(clf: TransformersClassifier, torch: Any) -> _Engine:
         torch.set_num_threads(threads)
     # ONNX Runtime's optimizer fuses the eager attention graph, not the traced SDPA one.
     model = _load_model(clf.model_path, torch, eager=runtime == "onnxruntime")
+    if model.config.num_labels != len(clf.labels):
+        raise ConfigError(
+            f"model {clf.model_path!r} has {model.config.num_labels} outputs but "
+            f"{len(clf.labels)} labels {list(clf.labels)}"
+        )
     inputs = [n for n in _MODEL_INPUTS if n in clf._tokenizer.model_input_names]
     if runtime == "onnxruntime":
         session = _ort_session(model, inputs, precision, clf.cache_dir, threads)
@@ -421,7 +436,9 @@ def _prepare_torch_model(model: Any, torch: Any, device: str, precision: str, co
         if compile:
             model = torch.compile(model, dynamic=True)
     except RuntimeError as exc:
-        raise BackendError(f"cannot prepare model on {device}: {exc}", backend="transformers") from exc
+        raise BackendError(
+            f"cannot prepare model on {device}: {exc}", backend="transformers"
+        ) from exc
     return model
 
 
@@ -471,8 +488,9 @@ def _weights_key(model: Any, inputs: list[str]) -> str:
 
     digest = hashlib.sha256()
     versions = [torch.__version__, transformers.__version__, onnxruntime.__version__, "v2"]
-    digest.update(json.dumps([versions, inputs, model.config.to_dict()], sort_keys=True,
-                             default=str).encode())
+    digest.update(
+        json.dumps([versions, inputs, model.config.to_dict()], sort_keys=True, default=str).encode()
+    )
     for name, tensor in sorted(model.state_dict().items()):
         digest.update(name.encode())
         digest.update(tensor.detach().contiguous().cpu().numpy().tobytes())
@@ -488,7 +506,7 @@ def _torch_to_onnx(model: Any, inputs: list[str], path: Path) -> Path:
             self.inner = inner
 
         def forward(self, *args: Any) -> Any:
-            return self.inner(**dict(zip(inputs, args))).logits
+            return self.inner(**dict(zip(inputs, args, strict=True))).logits
 
     example = tuple(torch.ones((2, 8), dtype=torch.long) for _ in inputs)
     axes = {name: {0: "batch", 1: "sequence"} for name in inputs}
@@ -511,7 +529,9 @@ def _fuse(path: Path, config: Any, out: Path) -> Path:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fused = optimizer.optimize_model(
-            str(path), model_type="bert", num_heads=getattr(config, "num_attention_heads", 0),
+            str(path),
+            model_type="bert",
+            num_heads=getattr(config, "num_attention_heads", 0),
             hidden_size=getattr(config, "hidden_size", 0),
         )
         fused.save_model_to_file(str(out))
@@ -587,7 +607,7 @@ def _truncate(ids: list[int], room: int, how: str) -> list[int]:
     if how == "head":
         return ids[:room]
     head = room // 4
-    return ids[:head] + ids[len(ids) - (room - head):]
+    return ids[:head] + ids[len(ids) - (room - head) :]
 
 
 def _special_tokens(tokenizer: Any) -> tuple[list[int], list[int]]:
@@ -650,5 +670,7 @@ def _load_model(model: str, torch: Any, eager: bool = False) -> Any:
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot load model from {model!r}: {exc}") from exc
     except RuntimeError as exc:
-        raise BackendError(f"cannot load model from {model!r}: {exc}", backend="transformers") from exc
+        raise BackendError(
+            f"cannot load model from {model!r}: {exc}", backend="transformers"
+        ) from exc
     return loaded.eval()

@@ -50,15 +50,21 @@ def build_tokenizer(texts: Sequence[str], vocab_size: int = 2000, max_length: in
     from transformers import PreTrainedTokenizerFast
 
     raw = BertWordPieceTokenizer(lowercase=True)
-    raw.train_from_iterator(list(texts), vocab_size=vocab_size, min_frequency=1, show_progress=False)
+    raw.train_from_iterator(
+        list(texts), vocab_size=vocab_size, min_frequency=1, show_progress=False
+    )
     cls, sep = raw.token_to_id("[CLS]"), raw.token_to_id("[SEP]")
     raw._tokenizer.post_processor = BertProcessing(("[SEP]", sep), ("[CLS]", cls))
     return PreTrainedTokenizerFast(
         tokenizer_object=raw._tokenizer,
-        unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
-        mask_token="[MASK]", model_max_length=max_length,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=max_length,
         model_input_names=["input_ids", "attention_mask"],
-    )  # fmt: skip
+    )
 
 
 def build_classifier_dir(
@@ -90,10 +96,16 @@ def build_classifier_dir(
     out = Path(out)
     tokenizer = build_tokenizer(texts, vocab_size=vocab_size)
     config = DistilBertConfig(
-        vocab_size=max(vocab_size, len(tokenizer)), dim=dim, n_layers=n_layers, n_heads=n_heads,
-        hidden_dim=hidden_dim, num_labels=len(LABELS), id2label=dict(enumerate(LABELS)),
-        label2id={label: i for i, label in enumerate(LABELS)}, pad_token_id=tokenizer.pad_token_id,
-    )  # fmt: skip
+        vocab_size=max(vocab_size, len(tokenizer)),
+        dim=dim,
+        n_layers=n_layers,
+        n_heads=n_heads,
+        hidden_dim=hidden_dim,
+        num_labels=len(LABELS),
+        id2label=dict(enumerate(LABELS)),
+        label2id={label: i for i, label in enumerate(LABELS)},
+        pad_token_id=tokenizer.pad_token_id,
+    )
     model = DistilBertForSequenceClassification(config)
     if steps:
         if labels is None:
@@ -104,11 +116,15 @@ def build_classifier_dir(
     write_model_info(
         out,
         ModelInfo(
-            kind="transformers", labels=list(LABELS), positive_label=LABELS[1], threshold=0.5,
+            kind="transformers",
+            labels=list(LABELS),
+            positive_label=LABELS[1],
+            threshold=0.5,
             data={"texts": len(texts), "source": "adverse_events.testing.tiny_models"},
-            split={}, metrics={"train_steps": steps},
+            split={},
+            metrics={"train_steps": steps},
         ),
-    )  # fmt: skip
+    )
     return out
 
 
