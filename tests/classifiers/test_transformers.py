@@ -108,7 +108,7 @@ def test_order_preserved_under_length_sorting(model_dir: Path, cache: Path) -> N
     together = clf.classify(texts)
     assert clf.stats.batches > len(texts) // 4  # many small batches, sorted by length
     alone = [make(model_dir, cache, precision="fp32").classify([t])[0] for t in texts]
-    assert [p.score for p in together] == pytest.approx([p.score for p in alone], abs=1e-5)
+    assert [p.score for p in together] == pytest.approx([p.score for p in alone], abs=1e-4)
 
 
 def test_token_budget_bounds_padded_tokens(model_dir: Path, cache: Path) -> None:
