@@ -224,8 +224,12 @@ class AdverseEventRecord(_Frozen):
         )
 
 
+# One encoder: json.dumps builds a new JSONEncoder per call when given options (slow in bulk).
+_ENCODE = json.JSONEncoder(sort_keys=True, default=str).encode
+
+
 def _json(value: Any, empty: str) -> str:
-    return json.dumps(value, sort_keys=True, default=str) if value else empty
+    return _ENCODE(value) if value else empty
 
 
 def _best_codes(events: tuple[Mention, ...], system: str) -> tuple[Concept, ...]:
