@@ -34,6 +34,8 @@ ROLES = ("source", "classifier", "extractor", "sink")
 BUILTIN_BACKENDS: dict[str, dict[str, tuple[str, str | None]]] = {
     "classifier": {
         "sagemaker": ("adverse_events.classifiers.sagemaker:SageMakerClassifier", "aws"),
+        "tfidf": ("adverse_events.classifiers.tfidf:TfidfClassifier", "train"),
+        "transformers": ("adverse_events.classifiers.transformers:TransformersClassifier", "torch"),
     },
     "extractor": {
         "comprehend-medical": (
@@ -67,6 +69,7 @@ EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "extract": ("pycrfsuite", "rapidfuzz", "simple_icd_10_cm", "sklearn"),
     "parquet": ("pyarrow",),
     "torch": ("torch", "transformers"),
+    "train": ("sklearn", "scipy", "numpy"),
     "twitter": ("tweepy",),
 }
 

@@ -1,0 +1,9 @@
+"""Training and evaluation: datasets, honest splits, metrics, TF-IDF and transformers models.
+
+Modules (import what you need; each pulls in its own optional dependencies):
+
+* `datasets`: labelled data from the ADE corpus, the Hugging Face hub, CSV/JSONL/Parquet;
+* `splits`: ``random`` (the reference protocol) and ``grouped`` (deduplicated, by document);
+* `metrics`: F1 for the adverse-event class, AUCs, thresholds, calibration, PR curves;
+* `tfidf` and `transformers`: the two model kinds; `workflow`: what the CLI runs.
+"""

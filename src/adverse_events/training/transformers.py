@@ -1,0 +1,195 @@
+"""Fine-tune any ``AutoModelForSequenceClassification`` (hub id or local path) with `Trainer`.
+
+What it does for you: dynamic padding, class weighting for imbalanced data, early stopping on
+validation F1 of the adverse-event class (the best epoch is kept), bf16/fp16 when the GPU has it,
+gradient accumulation, warmup, weight decay, progress bars. The model directory it writes holds
+``save_pretrained`` files, the tokenizer and ``adverse_events.json`` (written by `workflow`), so
+`TransformersClassifier` loads it as is. Needs ``pip install 'adverse-events[torch]'``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from adverse_events.errors import ConfigError, PluginError
+from adverse_events.training.datasets import Dataset
+
+__all__ = ["TransformerOptions", "fine_tune"]
+
+log = logging.getLogger(__name__)
+_CHECKPOINTS = "checkpoints"
+
+
+@dataclass(frozen=True)
+class TransformerOptions:
+    """Training settings; the defaults suit a BERT-base-sized model on a few thousand texts."""
+
+    epochs: float = 3.0
+    batch_size: int = 16
+    eval_batch_size: int = 64
+    max_seq_length: int = 128
+    learning_rate: float = 5e-5
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    seed: int = 42
+    class_weighting: bool = True
+    early_stopping_patience: int | None = 2
+    gradient_accumulation_steps: int = 1
+    precision: str = "auto"
+    max_steps: int = -1
+    progress: bool = True
+    device: str = "auto"
+
+
+def _precision(option: str, torch: Any) -> dict[str, bool]:
+    if option not in ("auto", "bf16", "fp16", "fp32"):
+        raise ConfigError(f"precision must be auto, bf16, fp16 or fp32, not {option!r}")
+    cuda = torch.cuda.is_available()
+    if option == "auto":
+        option = ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if cuda else "fp32"
+    if option != "fp32" and not cuda:
+        raise ConfigError(f"precision {option} needs a CUDA GPU; use fp32 or auto")
+    return {"bf16": option == "bf16", "fp16": option == "fp16"}
+
+
+class _Encoded:
+    """Tokenised texts (+ labels) as a map-style dataset; padding happens per batch."""
+
+    def __init__(self, tokenizer: Any, texts: Sequence[str], labels: Sequence[int] | None,
+                 max_length: int):  # fmt: skip
+        self.encoded = tokenizer(list(texts), truncation=True, max_length=max_length)
+        self.labels = labels
+
+    def __len__(self) -> int:
+        return len(self.encoded["input_ids"])
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        item = {key: values[i] for key, values in self.encoded.items()}
+        if self.labels is not None:
+            item["labels"] = int(self.labels[i])
+        return item
+
+
+def fine_tune(
+    model_name: str, train: Dataset, validation: Dataset, output: str | Path,
+    options: TransformerOptions | None = None,
+) -> Callable[[Sequence[str]], np.ndarray]:
+    """Fine-tune `model_name` on `train`, keep the epoch with the best validation F1, save it
+    to `output`, and return a scorer: texts -> P(positive label)."""
+    try:
+        import torch
+        import transformers as tf
+    except ImportError as exc:
+        raise PluginError("fine-tuning needs: pip install 'adverse-events[torch]'") from exc
+    options = options or TransformerOptions()
+    out = Path(output)
+    tf.set_seed(options.seed)
+    labels = list(train.labels)
+    positive = labels.index(train.positive_label)
+    try:
+        tokenizer = tf.AutoTokenizer.from_pretrained(model_name)
+        model = tf.AutoModelForSequenceClassification.from_pretrained(
+            model_name, num_labels=len(labels), id2label=dict(enumerate(labels)),
+            label2id={label: i for i, label in enumerate(labels)},
+            ignore_mismatched_sizes=True,
+        )
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot load model {model_name!r} (a hub id or a directory with "
+                          f"save_pretrained files): {exc}") from exc
+    train_set = _Encoded(tokenizer, train.texts, train.y, options.max_seq_length)
+    validation_set = _Encoded(tokenizer, validation.texts, validation.y, options.max_seq_length)
+    steps_per_epoch = math.ceil(len(train_set) / (options.batch_size *
+                                                  options.gradient_accumulation_steps))
+    total = options.max_steps if options.max_steps > 0 else math.ceil(steps_per_epoch *
+                                                                       options.epochs)
+    precision: dict[str, Any] = _precision(
+        options.precision if options.device != "cpu" else "fp32", torch)
+    args = tf.TrainingArguments(
+        output_dir=str(out / _CHECKPOINTS),
+        num_train_epochs=options.epochs,
+        max_steps=options.max_steps,
+        per_device_train_batch_size=options.batch_size,
+        per_device_eval_batch_size=options.eval_batch_size,
+        gradient_accumulation_steps=options.gradient_accumulation_steps,
+        learning_rate=options.learning_rate,
+        warmup_steps=int(total * options.warmup_ratio),
+        weight_decay=options.weight_decay,
+        seed=options.seed,
+        eval_strategy="epoch",
+        save_strategy="epoch",
+        save_total_limit=1,
+        load_best_model_at_end=True,
+        metric_for_best_model="f1",
+        greater_is_better=True,
+        logging_steps=max(1, min(50, steps_per_epoch)),
+        report_to="none",
+        disable_tqdm=not options.progress,
+        use_cpu=options.device == "cpu",
+        **precision,
+    )
+    callbacks: list[Any] = []
+    if options.early_stopping_patience:
+        callbacks.append(tf.EarlyStoppingCallback(options.early_stopping_patience))
+    trainer = tf.Trainer(
+        model=model, args=args, train_dataset=train_set, eval_dataset=validation_set,
+        data_collator=tf.DataCollatorWithPadding(tokenizer), processing_class=tokenizer,
+        compute_metrics=_f1_of(positive), callbacks=callbacks,
+        compute_loss_func=_weighted_loss(train.y, len(labels), torch)
+        if options.class_weighting else None,
+    )
+    trainer.train()
+    trainer.save_model(str(out))
+    tokenizer.save_pretrained(str(out))
+    shutil.rmtree(out / _CHECKPOINTS, ignore_errors=True)
+    trained = trainer.model
+
+    def scorer(texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros(0)
+        encoded: Any = _Encoded(tokenizer, texts, None, options.max_seq_length)
+        result = trainer.predict(encoded)
+        logits = np.asarray(result.predictions, dtype=np.float64)
+        logits -= logits.max(axis=1, keepdims=True)
+        proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        return proba[:, positive]  # type: ignore[no-any-return]
+
+    del trained
+    return scorer
+
+
+def _f1_of(positive: int) -> Callable[[Any], dict[str, float]]:
+    def compute(prediction: Any) -> dict[str, float]:
+        logits, gold = prediction.predictions, prediction.label_ids
+        guess = np.asarray(logits).argmax(axis=1) == positive
+        truth = np.asarray(gold) == positive
+        tp = float((guess & truth).sum())
+        precision = tp / guess.sum() if guess.sum() else 0.0
+        recall = tp / truth.sum() if truth.sum() else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        return {"f1": f1, "precision": precision, "recall": recall}
+
+    return compute
+
+
+def _weighted_loss(y: Sequence[int], n_labels: int, torch: Any) -> Callable[..., Any]:
+    """Cross-entropy with weights inversely proportional to label frequency ("balanced")."""
+    counts = np.bincount(np.asarray(y), minlength=n_labels).astype(np.float64)
+    weights = len(y) / (n_labels * np.maximum(counts, 1.0))
+    log.info("class weights: %s", np.round(weights, 3).tolist())
+    weight = torch.tensor(weights, dtype=torch.float32)
+
+    def loss(outputs: Any, labels: Any, num_items_in_batch: Any = None) -> Any:
+        logits = outputs["logits"] if isinstance(outputs, dict) else outputs[0]
+        return torch.nn.functional.cross_entropy(
+            logits.float().view(-1, n_labels), labels.view(-1), weight=weight.to(logits.device)
+        )
+
+    return loss
