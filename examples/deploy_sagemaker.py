@@ -42,6 +42,9 @@ HYPERPARAMETERS: dict[str, Any] = {
     "learning_rate": 5e-5,
 }
 
+#: Metrics the training job prints as ``name=value;`` (see sagemaker_entry.train).
+METRICS = ("test_f1", "test_precision", "test_recall", "test_pr_auc", "validation_f1")
+
 _TRAIN_PY = """\
 import sys
 from adverse_events.aws.sagemaker_entry import main
@@ -128,6 +131,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def metric_definitions() -> list[dict[str, str]]:
+    """SageMaker metric definitions: regexes over the training job's log."""
+    return [{"Name": n, "Regex": f"{n}=([0-9.]+);"} for n in METRICS]
+
+
 def stage_source(directory: Path) -> Path:
     """A source dir for SageMaker: this library as a wheel, the launchers, requirements.txt."""
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
@@ -135,9 +143,9 @@ def stage_source(directory: Path) -> Path:
     [wheel] = directory.glob("adverse_events-*.whl")
     (directory / "train.py").write_text(_TRAIN_PY)
     (directory / "inference.py").write_text(_INFERENCE_PY)
-    # The Hugging Face images already hold torch and transformers: add only what they lack.
-    (directory / "requirements.txt").write_text(
-        f"./{wheel.name}\nscikit-learn>=1.3\npyarrow>=15\n")
+    # The Hugging Face images already hold torch and transformers: add only what they lack
+    # (the `train` extra: scikit-learn, matplotlib, pyarrow, ...).
+    (directory / "requirements.txt").write_text(f"./{wheel.name}[train]\n")
     return directory
 
 
@@ -172,9 +180,7 @@ def train_and_deploy(args: argparse.Namespace) -> None:
             instance_type=args.train_instance_type, instance_count=1,
             hyperparameters=hyperparameters, output_path=args.output_path,
             max_run=int(args.max_run_hours * 3600), sagemaker_session=session,
-            metric_definitions=[{"Name": n, "Regex": f"{n}=([0-9.]+);"}
-                                for n in ("test_f1", "test_precision", "test_recall",
-                                          "test_pr_auc", "validation_f1")],
+            metric_definitions=metric_definitions(),
             **versions,
         )
         estimator.fit({"train": args.data})

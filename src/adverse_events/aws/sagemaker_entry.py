@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "data_files",
     "input_fn",
     "main",
     "model_fn",
@@ -76,9 +77,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max_seq_length", type=int, default=DEFAULTS["max_seq_length"])
     p.add_argument("--learning_rate", type=float, default=DEFAULTS["learning_rate"])
     p.add_argument("--split", default="grouped", help="grouped (default) or random.")
+    p.add_argument("--test_size", type=float, default=0.2,
+                   help="Fraction held out for the reported test metrics.")
+    p.add_argument("--validation_size", type=float, default=0.1,
+                   help="Fraction the threshold is chosen on.")
     p.add_argument("--target_recall", type=float, default=None,
                    help="Choose the threshold for this recall (default: best F1).")
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                   help="Where to train (auto: the GPU when the instance has one).")
     p.add_argument("--model_dir", default=_env_path("SM_MODEL_DIR", "model"))
     p.add_argument("--output_data_dir", default=_env_path("SM_OUTPUT_DATA_DIR", "output"))
     p.add_argument("--data", nargs="*", default=None,
@@ -94,25 +101,52 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+#: File types `adverse_events.training.datasets` reads (a channel's other files are ignored).
+DATA_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".ndjson", ".parquet")
+
+
+def data_files(locations: Sequence[str]) -> list[str]:
+    """Expand channel directories into the data files they hold (sorted, recursively).
+
+    A SageMaker channel is a directory; the training code reads files, the original ADE corpus
+    directory and Hugging Face ``save_to_disk`` directories, so those two pass unchanged.
+    """
+    found: list[str] = []
+    for location in locations:
+        path = Path(location)
+        if not path.is_dir() or (path / "DRUG-AE.rel").is_file():
+            found.append(str(location))
+            continue
+        files = sorted(str(f) for f in path.rglob("*")
+                       if f.is_file() and f.suffix.lower() in DATA_SUFFIXES
+                       and not any(part.startswith(".") for part in f.relative_to(path).parts))
+        found.extend(files or [str(location)])
+    return found
+
+
 def train(args: argparse.Namespace) -> dict[str, Any]:
-    """Train, save the model with its inference code, write and return the metrics."""
+    """Train with `adverse_events.training.workflow`, save the model with its inference code,
+    write the metrics to ``output_data_dir/metrics.json`` and return them."""
     from adverse_events.training import workflow
 
-    data = workflow.load_data(args.data, text_column=args.text_column,
+    data = workflow.load_data(data_files(args.data), text_column=args.text_column,
                               label_column=args.label_column,
                               positive_label=args.positive_label)
     options = {"epochs": args.epochs, "batch_size": args.train_batch_size,
-               "max_length": args.max_seq_length, "learning_rate": args.learning_rate}
+               "max_seq_length": args.max_seq_length, "learning_rate": args.learning_rate,
+               "device": args.device, "progress": False}  # bars garble CloudWatch logs
     result = workflow.train(data, args.model_name, args.model_dir, split=args.split,
-                            seed=args.seed, target_recall=args.target_recall, options=options)
+                            seed=args.seed, target_recall=args.target_recall,
+                            test_size=args.test_size, validation_size=args.validation_size,
+                            options=options)
     write_inference_code(args.model_dir)
-    metrics = dict(result.info.metrics)
+    metrics = json.loads((result.output / "metrics.json").read_text())
     out = Path(args.output_data_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str))
-    for part, values in metrics.items():
-        for name, value in values.items():
-            if isinstance(value, (int, float)):
+    for part in ("validation", "test"):
+        for name, value in metrics.get(part, {}).items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
                 print(f"{part}_{name}={value};")  # noqa: T201 - SageMaker metric definitions
     return metrics
 
