@@ -235,3 +235,22 @@ def test_training_entry_point_end_to_end(tiny_model, tmp_path, monkeypatch, caps
 
     for size in (1, 64):
         _check_handlers(model_dir, size, threshold=info.threshold)
+
+
+def test_model_options_from_the_container_environment():
+    from adverse_events.errors import ConfigError
+
+    assert entry.model_options({}) == {"precision": "fp32"}  # the threshold's own precision
+    assert entry.model_options({"AE_PRECISION": "auto", "AE_BATCH_SIZE": "128",
+                                "AE_DEVICE": "cpu", "AE_THRESHOLD": "0.7", "AE_MAX_LENGTH": " ",
+                                "OTHER": "x"}) == {
+        "precision": "auto", "batch_size": 128, "device": "cpu", "threshold": 0.7}
+    with pytest.raises(ConfigError, match="AE_BATCH_SIZE"):
+        entry.model_options({"AE_BATCH_SIZE": "many"})
+
+
+def test_model_fn_applies_the_environment(tiny_model, monkeypatch):
+    monkeypatch.setenv("AE_THRESHOLD", "0.0")
+    monkeypatch.setenv("AE_DEVICE", "cpu")
+    model = entry.model_fn(str(tiny_model))
+    assert {r["label"] for r in entry.predict_fn(["a", "b c"], model)} == {"adverse_event"}

@@ -8,9 +8,10 @@ validation data, measure on test data), saves the model to ``SM_MODEL_DIR`` toge
 ``SM_OUTPUT_DATA_DIR/metrics.json`` and to the log as ``name=value;`` (for metric definitions).
 
 Inference (what the SageMaker Hugging Face / PyTorch inference toolkit calls):
-`model_fn` loads the model directory with the fast `TransformersClassifier`; `input_fn` takes a
-JSON string or a JSON list of strings (or ``{"inputs": ...}``); `predict_fn` classifies the
-whole batch; `output_fn` answers a JSON list of ``{"label", "score", "probabilities"}``, one
+`model_fn` loads the model directory with the fast `TransformersClassifier` (options from the
+container's ``AE_*`` environment variables, see `model_options`; fp32 by default); `input_fn`
+takes a JSON string or a JSON list of strings (or ``{"inputs": ...}``); `predict_fn` classifies
+the whole batch; `output_fn` answers a JSON list of ``{"label", "score", "probabilities"}``, one
 per input, in order. ``score`` is the probability of the adverse-event class; the model's
 threshold decides ``label``. Tensors never reach this module, so it runs the same on CPU and
 GPU instances.
@@ -23,7 +24,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ __all__ = [
     "input_fn",
     "main",
     "model_fn",
+    "model_options",
     "output_fn",
     "parse_args",
     "predict_fn",
@@ -194,12 +196,44 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # -- inference -----------------------------------------------------------------------------------
+#: Environment variables of the endpoint's container -> `TransformersClassifier` options.
+MODEL_ENV: dict[str, tuple[str, type]] = {
+    "AE_DEVICE": ("device", str),
+    "AE_PRECISION": ("precision", str),
+    "AE_RUNTIME": ("runtime", str),
+    "AE_BATCH_SIZE": ("batch_size", int),
+    "AE_MAX_LENGTH": ("max_length", int),
+    "AE_THRESHOLD": ("threshold", float),
+}
+
+
+def model_options(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """`TransformersClassifier` options from the container's environment (see `MODEL_ENV`).
+
+    Precision defaults to ``fp32``: the threshold in the model directory was chosen on fp32
+    scores, and faster modes (``AE_PRECISION=auto``: int8 / bf16) move scores slightly, which
+    can flip posts that sit at the threshold.
+    """
+    from adverse_events.errors import ConfigError
+
+    env = os.environ if env is None else env
+    options: dict[str, Any] = {"precision": "fp32"}
+    for variable, (key, cast) in MODEL_ENV.items():
+        value = env.get(variable, "").strip()
+        if value:
+            try:
+                options[key] = cast(value)
+            except ValueError as exc:
+                raise ConfigError(f"{variable}={value!r} is not a valid {cast.__name__}") from exc
+    return options
+
+
 def model_fn(model_dir: str, context: Any = None) -> Any:
     """Load the model directory with `TransformersClassifier` (GPU when there is one)."""
     from adverse_events.registry import get_registry
 
     cls = get_registry().resolve("classifier", "transformers")
-    classifier = cls(model_dir)
+    classifier = cls(model_dir, **model_options())
     classifier.open()
     return classifier
 
