@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -62,9 +62,9 @@ def _setup(
 def run(
     config: Annotated[Path, typer.Argument(help="Pipeline TOML file.")],
     resume: Annotated[
-        bool | None, typer.Option("--resume/--no-resume", help="Skip posts already stored.")
+        Optional[bool], typer.Option("--resume/--no-resume", help="Skip posts already stored.")
     ] = None,
-    batch_size: Annotated[int | None, typer.Option(help="Posts per batch.")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="Posts per batch.")] = None,
 ) -> None:
     """Run the pipeline a TOML file describes and print its report."""
     from adverse_events.config import load_config
@@ -268,9 +268,9 @@ LabelColumn = Annotated[str, typer.Option(help="Column holding the label.")]
 GroupColumn = Annotated[str, typer.Option(
     help="Column naming the document (post, review, article) a text came from; 'auto' tries "
          "group, post_id, pmid, ...; 'none' makes each text its own group.")]
-PositiveLabel = Annotated[str | None, typer.Option(
+PositiveLabel = Annotated[Optional[str], typer.Option(
     help="The adverse-event label (after --label-name mapping); default adverse_event.")]
-LabelName = Annotated[list[str] | None, typer.Option(
+LabelName = Annotated[Optional[list[str]], typer.Option(
     "--label-name", help="Map a raw label to a name, RAW=NAME (repeat); unmapped = bad row.")]
 
 
@@ -292,9 +292,12 @@ def train(
     max_seq_length: Annotated[int, typer.Option(help="Transformers: tokens per text.")] = 128,
     learning_rate: Annotated[float, typer.Option(help="Transformers: peak learning rate.")] = 5e-5,
     seed: Annotated[int, typer.Option(help="Seed of the split and the training.")] = 42,
-    target_recall: Annotated[float | None, typer.Option(
+    target_recall: Annotated[Optional[float], typer.Option(
         help="Choose the threshold for this recall on validation data (default: best F1).")
     ] = None,
+    cross_fit: Annotated[int, typer.Option(
+        help="TF-IDF: threshold from k-fold out-of-fold scores of train + validation, then "
+             "refit on both; 0 trains on train and thresholds on validation only.")] = 5,
 ) -> None:
     """Train a model (TF-IDF or any transformers model) and save it with its metrics."""
     from adverse_events.training.workflow import load_data
@@ -312,7 +315,8 @@ def train(
             relations=split == "random",
         )
         result = train_model(dataset, model, output, split=split, seed=seed,
-                             target_recall=target_recall, options=options)
+                             target_recall=target_recall, options=options,
+                             cross_fit=cross_fit or None)
     except AdverseEventsError as exc:
         raise _fail(exc) from None
     for report in dataset.reports:
@@ -330,14 +334,14 @@ def train(
 def evaluate(
     model_dir: Annotated[Path, typer.Argument(help="A model directory written by train.")],
     data: DataArg,
-    output: Annotated[Path | None, typer.Option(
+    output: Annotated[Optional[Path], typer.Option(
         help="Where to write metrics.json and pr_curve.png (default MODEL_DIR/eval).")] = None,
     text_column: TextColumn = "text",
     label_column: LabelColumn = "label",
     group_column: GroupColumn = "auto",
     positive_label: PositiveLabel = None,
     label_name: LabelName = None,
-    threshold: Annotated[float | None, typer.Option(
+    threshold: Annotated[Optional[float], typer.Option(
         help="Override the model's threshold.")] = None,
     batch_size: Annotated[int, typer.Option(help="Texts per classify call.")] = 64,
 ) -> None:

@@ -116,8 +116,6 @@ def test_runs_in_a_pipeline_from_config(model_dir: Path) -> None:
     assert isinstance(pipeline.classifier, TfidfClassifier)
 
 
-# the core runner passes tenacity's deprecated `initial`; reported to the lead
-@pytest.mark.filterwarnings("ignore:The 'initial' parameter is deprecated:DeprecationWarning")
 def test_pipeline_run_with_memory_backends(model_dir: Path) -> None:
     from adverse_events.pipeline import Pipeline
 
@@ -148,7 +146,7 @@ def test_ade_corpus_evaluation_through_the_classifier(shared_data: Path, tmp_pat
 
     data = load_data([shared_data / "ade_corpus_v2"])
     small = data.subset(range(0, len(data), 4))  # a quarter, to stay fast
-    result = train(small, "tfidf", tmp_path / "ade", split="grouped")
+    result = train(small, "tfidf", tmp_path / "ade", split="grouped", cross_fit=None)
     assert result.info.metrics["test"]["f1"] > 0.5
     test = result.split.part("test")
     metrics = evaluate_model(result.output, test, output=tmp_path / "eval")

@@ -73,6 +73,11 @@ def test_bad_rows_are_counted_not_silently_dropped(tmp_path: Path) -> None:
     assert report.samples["unknown label"][0].startswith("{'text': 'ok'")
 
 
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        ds.load(tmp_path / "sub" / "posts.csv")
+
+
 def test_missing_column_names_the_columns(csv_file: Path) -> None:
     with pytest.raises(ConfigError, match="columns are"):
         ds.load(csv_file, text_column="body")

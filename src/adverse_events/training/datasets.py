@@ -435,8 +435,9 @@ def load(
     if path.is_dir() and (path / "DRUG-AE.rel").is_file():
         return load_ade_corpus(path, relations=relations, source=options.get("source") or
                                "ade_corpus_v2")  # fmt: skip
-    if path.is_file() and path.suffix.lower() in _FILE_SUFFIXES:
-        return load_file(path, **options)
+    if path.suffix.lower() in _FILE_SUFFIXES:
+        options.pop("split", None)  # a hub option
+        return load_file(path, **options)  # a missing file is reported as such
     if path.exists() or "/" in text or not path.suffix:
         return load_hub(text, config, **options)
     raise ConfigError(f"data {text!r} not found (a file, an ADE corpus directory or hf:NAME)")

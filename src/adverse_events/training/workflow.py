@@ -163,10 +163,14 @@ def _out_of_fold(
     except ConfigError as exc:
         log.warning("no cross-fitting (%s): threshold from the validation part", exc)
         return None
-    for part in parts:
-        train_part = part.part("train")
-        fitted = fit_tfidf(train_part.texts, train_part.y, data.labels, opts)
-        scores[part.test] = fitted.predict_proba(part.part("test").texts)[:, positive]
+    from adverse_events.training._progress import progress
+
+    with progress(f"cross-fitting ({folds} folds)", total=len(parts)) as advance:
+        for part in parts:
+            train_part = part.part("train")
+            fitted = fit_tfidf(train_part.texts, train_part.y, data.labels, opts)
+            scores[part.test] = fitted.predict_proba(part.part("test").texts)[:, positive]
+            advance(1)
     return scores
 
 
