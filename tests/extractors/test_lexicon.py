@@ -85,7 +85,7 @@ def test_model_dir_round_trip_is_plain_files(tiny_model: Path, tmp_path: Path) -
         "model.crfsuite",
     ]
     payload = json.loads((tmp_path / "copy" / "lexicon.json").read_text())
-    assert payload["format_version"] == 1 and "terrible headaches" in payload["event_phrases"]
+    assert payload["format_version"] == 2 and "terrible headaches" in payload["event_phrases"]
     again = LexiconModel.load(tmp_path / "copy")
     assert again.spans(TEXTS[0]) == model.spans(TEXTS[0])
 
@@ -238,3 +238,35 @@ def test_cli_evaluate_extractor_on_user_spans(tmp_path: Path) -> None:
     scores = json.loads(report.read_text())["results"][str(spans)]["scores"]
     assert set(scores) == {"ADVERSE_EVENT", "DRUG"}
     assert scores["ADVERSE_EVENT"]["partial"]["f1"] > 0.9
+
+
+@pytest.mark.unit
+def test_dictionary_union_keeps_reliable_phrases_only() -> None:
+    from adverse_events.extractors.corpora import SpanExample
+    from adverse_events.extractors.lexicon import _PhraseSet, phrase_counts, sure_phrases
+
+    def ex(text: str, *mentions: str) -> SpanExample:
+        spans = tuple((text.index(m), text.index(m) + len(m), "ADVERSE_EVENT") for m in mentions)
+        return SpanExample(text, spans, "g")
+
+    examples = [
+        ex("Terrible nausea all week.", "Terrible nausea"),
+        ex("The nausea never stopped.", "nausea"),
+        ex("Took it for my depression."),
+        ex("My depression got worse.", "depression got worse"),
+        ex("Depression runs in my family."),
+    ]
+    counts = phrase_counts(examples, _PhraseSet(["nausea", "depression", "terrible nausea"]))
+    assert counts[("nausea",)] == (1, 1) and counts[("depression",)] == (1, 3)
+    sure = sure_phrases(counts, min_hits=1, min_precision=0.5, unseen=["brain zaps", "nausea"])
+    assert "nausea" in sure and "terrible nausea" in sure and "brain zaps" in sure
+    assert "depression" not in sure  # an event in 1 of 3 occurrences: not reliable
+
+
+@pytest.mark.unit
+def test_spans_without_content_words_or_about_feeling_well_are_not_events() -> None:
+    from adverse_events.extractors.lexicon import _plausible_event
+
+    assert _plausible_event(["dry", "mouth"])
+    assert not _plausible_event(["could"])
+    assert not _plausible_event(["feeling", "ok"])
