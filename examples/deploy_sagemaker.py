@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Train the adverse-event classifier as a SageMaker job, deploy it to an endpoint, smoke-test it.
 
-Needs an AWS account, the SageMaker Python SDK (``pip install sagemaker``), this library
-installed from its source tree, and a SageMaker execution role. It costs money: see
+Needs an AWS account, the SageMaker Python SDK v2 (``pip install 'sagemaker>=2.200,<3'``: v3
+has no ``sagemaker.huggingface`` estimator), this library installed from its source tree, and
+a SageMaker execution role. It costs money: see
 docs/aws.md (costs, quotas, teardown). Nothing here runs in the test suite.
 
     python examples/deploy_sagemaker.py train-and-deploy \\
@@ -41,6 +42,9 @@ HYPERPARAMETERS: dict[str, Any] = {
     "learning_rate": 5e-5,
 }
 
+#: Metrics the training job prints as ``name=value;`` (see sagemaker_entry.train).
+METRICS = ("test_f1", "test_precision", "test_recall", "test_pr_auc", "validation_f1")
+
 _TRAIN_PY = """\
 import sys
 from adverse_events.aws.sagemaker_entry import main
@@ -55,35 +59,81 @@ SMOKE_TEXTS = [
 ]
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+#: Help for the hyperparameters (what `adverse_events.aws.sagemaker_entry` does with them).
+HYPERPARAMETER_HELP = {
+    "model_name": "Hugging Face model id (or path in the training image) to fine-tune.",
+    "text_column": "Column of the training files holding the post text.",
+    "label_column": "Column of the training files holding the label.",
+    "epochs": "Training epochs (the best epoch on validation F1 is kept).",
+    "train_batch_size": "Texts per training step.",
+    "max_seq_length": "Most tokens per text; longer texts are truncated.",
+    "learning_rate": "Peak learning rate (linear warm-up and decay).",
+}
 
-    deploy = sub.add_parser("train-and-deploy", help="Train, deploy, then smoke-test.")
+
+class _Defaults(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows an option's default, unless it has none (its help then says what happens)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    formatter = _Defaults
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="Run '%(prog)s COMMAND --help' for the options of a command.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    deploy = sub.add_parser("train-and-deploy", help="Train, deploy, then smoke-test.",
+                            formatter_class=formatter)
     deploy.add_argument("--role", required=True, help="SageMaker execution role ARN.")
-    deploy.add_argument("--data", required=True, help="S3 URI of the training data channel.")
-    deploy.add_argument("--endpoint-name", default="adverse-events-classifier")
+    deploy.add_argument("--data", required=True,
+                        help="S3 URI of the training data channel (CSV or JSON Lines files).")
+    deploy.add_argument("--endpoint-name", default="adverse-events-classifier",
+                        help="Name of the endpoint to create.")
     deploy.add_argument("--output-path", default=None,
                         help="S3 URI for model artifacts (default: the session bucket).")
-    deploy.add_argument("--train-instance-type", default="ml.g5.xlarge")
-    deploy.add_argument("--endpoint-instance-type", default="ml.m5.xlarge")
-    deploy.add_argument("--transformers-version", default="4.46")
-    deploy.add_argument("--pytorch-version", default="2.3")
-    deploy.add_argument("--py-version", default="py311")
+    deploy.add_argument("--train-instance-type", default="ml.g5.xlarge",
+                        help="Instance type of the training job.")
+    deploy.add_argument("--endpoint-instance-type", default="ml.m5.xlarge",
+                        help="Instance type of the endpoint.")
+    deploy.add_argument("--transformers-version", default="4.49",
+                        help="Hugging Face images (training and inference): transformers version.")
+    deploy.add_argument("--pytorch-version", default="2.5",
+                        help="Hugging Face training image: PyTorch version.")
+    deploy.add_argument("--py-version", default="py311",
+                        help="Hugging Face training image: Python version.")
+    deploy.add_argument("--inference-pytorch-version", default="2.6",
+                        help="Hugging Face inference image: PyTorch version.")
+    deploy.add_argument("--inference-py-version", default="py312",
+                        help="Hugging Face inference image: Python version.")
     deploy.add_argument("--max-run-hours", type=float, default=4.0,
                         help="Stop the training job after this long (a cost guard).")
     for name, default in HYPERPARAMETERS.items():
         deploy.add_argument(f"--{name.replace('_', '-')}", dest=name, default=default,
-                            type=type(default))
+                            type=type(default), help=HYPERPARAMETER_HELP[name])
 
-    smoke = sub.add_parser("smoke-test", help="Invoke a deployed endpoint and check its answer.")
-    smoke.add_argument("--endpoint-name", default="adverse-events-classifier")
+    smoke = sub.add_parser("smoke-test", help="Invoke a deployed endpoint and check its answer.",
+                           formatter_class=formatter)
+    smoke.add_argument("--endpoint-name", default="adverse-events-classifier",
+                       help="The endpoint to invoke.")
 
-    delete = sub.add_parser("delete", help="Delete the endpoint, its config and model.")
-    delete.add_argument("--endpoint-name", default="adverse-events-classifier")
+    delete = sub.add_parser("delete", help="Delete the endpoint, its config and model.",
+                            formatter_class=formatter)
+    delete.add_argument("--endpoint-name", default="adverse-events-classifier",
+                        help="The endpoint to delete.")
     for command in (deploy, smoke, delete):
-        command.add_argument("--region", default=None)
+        command.add_argument("--region", default=None,
+                             help="AWS region (default: the AWS configuration's).")
     return parser.parse_args(argv)
+
+
+def metric_definitions() -> list[dict[str, str]]:
+    """SageMaker metric definitions: regexes over the training job's log."""
+    return [{"Name": n, "Regex": f"{n}=([0-9.]+);"} for n in METRICS]
 
 
 def stage_source(directory: Path) -> Path:
@@ -93,21 +143,36 @@ def stage_source(directory: Path) -> Path:
     [wheel] = directory.glob("adverse_events-*.whl")
     (directory / "train.py").write_text(_TRAIN_PY)
     (directory / "inference.py").write_text(_INFERENCE_PY)
-    # The Hugging Face images already hold torch and transformers: add only what they lack.
-    (directory / "requirements.txt").write_text(
-        f"./{wheel.name}\nscikit-learn>=1.3\npyarrow>=15\n")
+    # The Hugging Face images already hold torch and transformers: add only what they lack
+    # (the `train` extra: scikit-learn, matplotlib, pyarrow, ...).
+    (directory / "requirements.txt").write_text(f"./{wheel.name}[train]\n")
     return directory
+
+
+def _sagemaker_sdk() -> Any:
+    """The SageMaker Python SDK v2 module, or a clear exit."""
+    try:
+        import sagemaker
+        from sagemaker.huggingface import HuggingFace  # noqa: F401 - v2 only
+    except ImportError as exc:
+        raise SystemExit("train-and-deploy needs the SageMaker Python SDK v2: "
+                         f"pip install 'sagemaker>=2.200,<3' ({exc})") from exc
+    return sagemaker
 
 
 def train_and_deploy(args: argparse.Namespace) -> None:
     import boto3
-    import sagemaker
+
+    sagemaker = _sagemaker_sdk()
     from sagemaker.huggingface import HuggingFace, HuggingFaceModel
 
     session = sagemaker.Session(boto3.session.Session(region_name=args.region))
     hyperparameters = {name: getattr(args, name) for name in HYPERPARAMETERS}
     versions = {"transformers_version": args.transformers_version,
                 "pytorch_version": args.pytorch_version, "py_version": args.py_version}
+    serving = {"transformers_version": args.transformers_version,
+               "pytorch_version": args.inference_pytorch_version,
+               "py_version": args.inference_py_version}
     with tempfile.TemporaryDirectory() as tmp:
         source = stage_source(Path(tmp))
         estimator = HuggingFace(
@@ -115,16 +180,14 @@ def train_and_deploy(args: argparse.Namespace) -> None:
             instance_type=args.train_instance_type, instance_count=1,
             hyperparameters=hyperparameters, output_path=args.output_path,
             max_run=int(args.max_run_hours * 3600), sagemaker_session=session,
-            metric_definitions=[{"Name": n, "Regex": f"{n}=([0-9.]+);"}
-                                for n in ("test_f1", "test_precision", "test_recall",
-                                          "test_pr_auc", "validation_f1")],
+            metric_definitions=metric_definitions(),
             **versions,
         )
         estimator.fit({"train": args.data})
         print(f"model artifact: {estimator.model_data}")  # for the CDK app's model_data_url
         model = HuggingFaceModel(
             model_data=estimator.model_data, role=args.role, entry_point="inference.py",
-            source_dir=str(source), sagemaker_session=session, **versions)
+            source_dir=str(source), sagemaker_session=session, **serving)
         model.deploy(initial_instance_count=1, instance_type=args.endpoint_instance_type,
                      endpoint_name=args.endpoint_name)
     smoke_test(args)

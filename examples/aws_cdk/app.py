@@ -20,9 +20,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from adverse_events_cdk import AppStack, AppStackProps, StorageStack  # noqa: E402
 
-#: The Hugging Face PyTorch inference image (CPU) that serves the model; override per region.
+#: The Hugging Face PyTorch inference image (CPU) that serves the model: the one
+#: examples/deploy_sagemaker.py deploys with (transformers 4.49, PyTorch 2.6). Override per region.
 DEFAULT_IMAGE = ("763104351884.dkr.ecr.{region}.amazonaws.com/huggingface-pytorch-inference:"
-                 "2.1.0-transformers4.37.0-cpu-py310-ubuntu22.04")
+                 "2.6.0-transformers4.49.0-cpu-py312-ubuntu22.04")
 PLACEHOLDER_MODEL = "s3://REPLACE-ME-model-bucket/adverse-events/model.tar.gz"
 
 

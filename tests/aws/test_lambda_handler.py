@@ -17,9 +17,15 @@ pytest.importorskip("boto3")
 pytest.importorskip("moto.server")
 pq = pytest.importorskip("pyarrow.parquet")
 
-from adverse_events.aws.lambda_handler import Settings, handle, handler  # noqa: E402
+from botocore.stub import Stubber  # noqa: E402
+
+from adverse_events.aws import lambda_handler  # noqa: E402
+from adverse_events.aws.lambda_handler import Settings, _Backends, handle, handler  # noqa: E402
 from adverse_events.classifiers.sagemaker import SageMakerClassifier  # noqa: E402
 from adverse_events.errors import ConfigError, PluginError, TransientBackendError  # noqa: E402
+from adverse_events.extractors.comprehend_medical import (  # noqa: E402
+    ComprehendMedicalExtractor,
+)
 from adverse_events.registry import get_registry  # noqa: E402
 from adverse_events.sinks.s3 import S3Sink  # noqa: E402
 from adverse_events.testing import MockClassifier  # noqa: E402
@@ -220,3 +226,138 @@ def test_settings_from_env():
         Settings.from_env({"BUCKET": "b"})
     with pytest.raises(ConfigError, match="bad number"):
         Settings.from_env({"ENDPOINT_NAME": "e", "BUCKET": "b", "THRESHOLD": "high"})
+
+
+# -- with the real ComprehendMedicalExtractor on a Stubber client --------------------------------
+#: post text -> (DetectEntitiesV2 conditions, InferICD10CM entities), shaped as the API documents:
+#: (phrase, score, traits) and (phrase, score, traits, [(code, description, score)]).
+CM_POSTS = {
+    "Zoloft gave me a terrible headache and nausea. No dizziness though.": (
+        [("terrible headache", 0.91, ("SYMPTOM",)), ("nausea", 0.95, ("SYMPTOM",)),
+         ("dizziness", 0.97, ("NEGATION",))],
+        [("headache", 0.9, ("SYMPTOM",), [("R51.9", "Headache, unspecified", 0.82),
+                                          ("G44.209", "Tension-type headache", 0.31)]),
+         ("nausea", 0.95, (), [("R11.0", "Nausea", 0.93)]),
+         ("dizziness", 0.96, ("NEGATION",), [("R42", "Dizziness and giddiness", 0.9)])],
+    ),
+    "Lexapro made me so dizzy. No rash at all, luckily.": (
+        [("dizzy", 0.88, ("SYMPTOM",)), ("rash", 0.97, ("NEGATION",))],
+        [("dizzy", 0.86, (), [("R42", "Dizziness and giddiness", 0.91)]),
+         ("rash", 0.95, ("NEGATION",), [("R21", "Rash and other nonspecific skin eruption",
+                                         0.9)])],
+    ),
+    "No nausea since I switched to the generic.": (
+        [("nausea", 0.96, ("NEGATION",))],
+        [("nausea", 0.96, ("NEGATION",), [("R11.0", "Nausea", 0.9)])],
+    ),
+}
+CM_EXPECTED = {  # post text -> (ae_type, ICD-10-CM codes) with the default trait handling
+    "Zoloft gave me a terrible headache and nausea. No dizziness though.": (
+        "nausea", ["R11.0", "R51.9"]),
+    "Lexapro made me so dizzy. No rash at all, luckily.": ("dizzy", ["R42"]),
+    "No nausea since I switched to the generic.": (None, []),
+}
+
+
+def _cm_entity(text, eid, phrase, score, traits, **extra):
+    begin = text.index(phrase)
+    return {"Id": eid, "BeginOffset": begin, "EndOffset": begin + len(phrase), "Score": score,
+            "Text": phrase, "Category": "MEDICAL_CONDITION", "Type": "DX_NAME",
+            "Traits": [{"Name": t, "Score": 0.9} for t in traits], "Attributes": [], **extra}
+
+
+def _cm_responses(text):
+    conditions, icd = CM_POSTS[text]
+    drug = text.split()[0]
+    detect = {"Entities": [
+        {"Id": 0, "BeginOffset": 0, "EndOffset": len(drug), "Score": 0.99, "Text": drug,
+         "Category": "MEDICATION", "Type": "BRAND_NAME", "Traits": [], "Attributes": []},
+        *(_cm_entity(text, i + 1, *c) for i, c in enumerate(conditions)),
+    ], "UnmappedAttributes": [], "ModelVersion": "2.4.0"}
+    icd10 = {"Entities": [
+        _cm_entity(text, i, phrase, score, traits, ICD10CMConcepts=[
+            {"Code": c, "Description": d, "Score": s} for c, d, s in concepts])
+        for i, (phrase, score, traits, concepts) in enumerate(icd)
+    ], "ModelVersion": "0.1.0"}
+    rxnorm = {"Entities": [], "ModelVersion": "0.1.0"}
+    return detect, icd10, rxnorm
+
+
+def _comprehend_stub(texts):
+    """A comprehendmedical client answering the three calls for each text, in order."""
+    import boto3
+
+    client = boto3.client("comprehendmedical", region_name="us-east-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    stubber = Stubber(client)
+    for text in texts:
+        for operation, response in zip(("detect_entities_v2", "infer_icd10_cm",
+                                        "infer_rx_norm"), _cm_responses(text), strict=True):
+            stubber.add_response(operation, response, {"Text": text})
+    stubber.activate()
+    return client, stubber
+
+
+def test_comprehend_medical_codes_adverse_events_and_drops_negated_conditions(
+        world, monkeypatch):
+    server, runtime = world
+    ae_texts = list(CM_POSTS)  # the fake endpoint calls them adverse events (headache, ...)
+    texts = [ae_texts[0], "post 1: feeling fine on my meds", ae_texts[1], ae_texts[2],
+             "post 4: feeling fine on my meds"]
+    event = _lambda_event(server, [_post_item(i, t) for i, t in enumerate(texts)])
+    client, stubber = _comprehend_stub(ae_texts)  # only adverse-event posts reach it
+    for name, value in {"ENDPOINT_NAME": ENDPOINT, "BUCKET": BUCKET, "BACKOFF_SECONDS": "0",
+                        "AWS_ENDPOINT_URL": server.url, "COMPREHEND_MEDICAL_REGION": "us-east-1",
+                        "ICD10_THRESHOLD": "0.7"}.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings.from_env()
+    backends = _Backends(settings, clients={"comprehendmedical": client,
+                                            "sagemaker-runtime": runtime})
+    assert isinstance(backends.extractor, ComprehendMedicalExtractor)
+    monkeypatch.setattr(lambda_handler, "_WARM", {settings: backends})
+
+    assert handler(event, None) == {"batchItemFailures": []}
+    stubber.assert_no_pending_responses()
+    _, rows = _rows(server, "lambda_predictions/")
+    by_text = {r["text"]: r for r in rows}
+    assert sorted(by_text) == sorted(texts)
+    for text, (ae_type, codes) in CM_EXPECTED.items():
+        row = by_text[text]
+        assert row["is_adverse_event"] and row["extractor"] == "comprehend-medical"
+        assert (row["ae_type"], row["icd10_codes"]) == (ae_type, codes), text
+        mentions = json.loads(row["mentions_json"])  # dropped, not merely flagged
+        assert not {"dizziness", "rash"} & {m["text"] for m in mentions}, text
+        assert all("NEGATION" not in m["traits"] for m in mentions)
+        assert row["drugs"] == [text.split()[0].lower()]
+    assert by_text[ae_texts[0]]["events"] == ["nausea", "terrible headache"]
+    for text in texts[1::3]:
+        assert by_text[text]["ae_type"] is None and by_text[text]["mentions_json"] == "[]"
+    _, letters = _rows(server, "lambda_dead_letters/")
+    assert letters == []
+
+
+def test_extractor_is_configured_from_the_environment():
+    settings = Settings.from_env({
+        "ENDPOINT_NAME": "e", "BUCKET": "b", "COMPREHEND_MEDICAL_REGION": "us-west-2",
+        "CONDITION_THRESHOLD": "0.5", "ICD10_THRESHOLD": "0.8", "INCLUDE_RXNORM": "false",
+        "EXCLUDE_TRAITS": "negation, hypothetical", "KEEP_EXCLUDED": "yes"})
+    extractor = _Backends(settings).extractor
+    assert isinstance(extractor, ComprehendMedicalExtractor)
+    assert (extractor.region, extractor.condition_threshold, extractor.icd10_threshold,
+            extractor.include_rxnorm, extractor.exclude_traits, extractor.keep_excluded) == (
+        "us-west-2", 0.5, 0.8, False, ("NEGATION", "HYPOTHETICAL"), True)
+    assert extractor._client is None  # made lazily, on first use
+    defaults = _Backends(Settings.from_env({"ENDPOINT_NAME": "e", "BUCKET": "b"})).extractor
+    assert (defaults.condition_threshold, defaults.icd10_threshold, defaults.exclude_traits,
+            defaults.keep_excluded, defaults.include_rxnorm) == (
+        0.6, 0.7, ("NEGATION", "HYPOTHETICAL", "PERTAINS_TO_FAMILY"), False, True)
+    reference = Settings.from_env({"ENDPOINT_NAME": "e", "BUCKET": "b",
+                                   "EXCLUDE_TRAITS": "none"})
+    assert reference.exclude_traits == ()
+    with pytest.raises(ConfigError, match="EXTRACTOR"):
+        Settings.from_env({"ENDPOINT_NAME": "e", "BUCKET": "b", "EXTRACTOR": "lexicon"})
+    with pytest.raises(ConfigError, match="KEEP_EXCLUDED"):
+        Settings.from_env({"ENDPOINT_NAME": "e", "BUCKET": "b", "KEEP_EXCLUDED": "maybe"})
+    with pytest.raises(ConfigError, match="ICD10_THRESHOLD|must be in"):
+        _Backends(Settings.from_env({"ENDPOINT_NAME": "e", "BUCKET": "b",
+                                     "ICD10_THRESHOLD": "7"}))

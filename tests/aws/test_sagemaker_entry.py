@@ -113,20 +113,144 @@ def tiny_model(tmp_path_factory):
     return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
 
 
-@pytest.mark.parametrize("size", [1, 64])
-def test_handlers_return_one_correct_result_per_input(tiny_model, size):
+def _check_handlers(model_dir, size, threshold):
+    """The four handlers as the inference toolkit chains them: one correct result per input."""
     from tests.aws.tiny_model import CORPUS, reference_scores
 
     texts = [f"{CORPUS[i % len(CORPUS)]} {i}" for i in range(size)]
-    model = entry.model_fn(str(tiny_model))
+    model = entry.model_fn(str(model_dir))
     body = json.dumps(texts if size > 1 else texts[0]).encode()
     out = json.loads(entry.output_fn(
         entry.predict_fn(entry.input_fn(body, "application/json"), model), "application/json"))
     assert len(out) == size
-    expected = reference_scores(tiny_model, texts)
+    expected = reference_scores(model_dir, texts)
     if size > 1:  # the scores differ, so a shuffled or repeated result would be caught
-        assert max(expected) - min(expected) > 0.1
+        assert max(expected) - min(expected) > 0.01
     for result, score in zip(out, expected, strict=True):
         assert result["score"] == pytest.approx(score, abs=1e-4)
-        assert result["label"] == ("adverse_event" if score >= 0.6 else "not_adverse_event")
+        assert result["label"] == ("adverse_event" if score >= threshold else "not_adverse_event")
         assert sum(result["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
+        assert result["probabilities"]["adverse_event"] == pytest.approx(result["score"])
+
+
+@pytest.mark.parametrize("size", [1, 64])
+def test_handlers_return_one_correct_result_per_input(tiny_model, size):
+    _check_handlers(tiny_model, size, threshold=0.6)
+
+
+# -- the training entry point end to end, on a tiny local base model -----------------------------
+AE_TEXTS = ["this drug gave me a terrible headache", "lexapro made me nauseous and dizzy",
+            "I had insomnia and a rash after the first dose", "my hair started falling out",
+            "zoloft gave me awful brain zaps"]
+OK_TEXTS = ["feeling great on my new medication", "zoloft helped my anxiety a lot",
+            "no side effects so far, sleeping well", "the pharmacy was out of stock again",
+            "I take it every morning with breakfast"]
+
+
+def _write_channel(directory, groups=20):
+    """A SageMaker channel directory: one CSV with custom column names, and a stray file."""
+    import csv
+
+    directory.mkdir(parents=True)
+    with (directory / "posts.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["post_id", "sentence", "ADR"])
+        writer.writeheader()
+        for g in range(groups):
+            for k in range(3):
+                positive = (g + k) % 2 == 0
+                pool = AE_TEXTS if positive else OK_TEXTS
+                writer.writerow({"post_id": f"p{g}", "ADR": "yes" if positive else "no",
+                                 "sentence": f"{pool[(g + k) % len(pool)]} (post {g}, {k})"})
+    (directory / "README.txt").write_text("not data: the entry point must skip this file")
+
+
+def test_data_files_expands_channel_directories(tmp_path):
+    channel = tmp_path / "train"
+    _write_channel(channel, groups=1)
+    (channel / "part" / ".hidden").mkdir(parents=True)
+    (channel / "part" / "more.jsonl").write_text("{}\n")
+    (channel / "part" / ".hidden" / "x.csv").write_text("a\n")
+    ade = tmp_path / "ade"
+    ade.mkdir()
+    (ade / "DRUG-AE.rel").write_text("")
+    assert entry.data_files([str(channel), str(ade), "hf:ade_corpus_v2"]) == [
+        str(channel / "part" / "more.jsonl"), str(channel / "posts.csv"), str(ade),
+        "hf:ade_corpus_v2"]
+
+
+@pytest.mark.slow
+def test_training_entry_point_end_to_end(tiny_model, tmp_path, monkeypatch, capsys):
+    """What a SageMaker training job runs: channel + model dir from the environment,
+    hyperparameters as arguments; the model directory it writes serves through the handlers.
+    The base model is the tiny one with widely spread initial scores, so that the fine-tuned
+    model still gives every text its own score (a shuffled answer would be caught)."""
+    base_model = tiny_model
+    import importlib.util
+    import re
+    from pathlib import Path
+
+    from adverse_events.classifiers._model_dir import read_model_info
+
+    for name in [n for n in __import__("os").environ if n.startswith("SM_")]:
+        monkeypatch.delenv(name)
+    _write_channel(tmp_path / "input" / "data" / "train")
+    monkeypatch.setenv("SM_CHANNEL_TRAIN", str(tmp_path / "input" / "data" / "train"))
+    monkeypatch.setenv("SM_MODEL_DIR", str(tmp_path / "model"))
+    monkeypatch.setenv("SM_OUTPUT_DATA_DIR", str(tmp_path / "output"))
+    monkeypatch.chdir(tmp_path)  # the job's code directory (no wheel here)
+
+    code = entry.main(["--model_name", str(base_model), "--text_column", "sentence",
+                       "--label_column", "ADR", "--epochs", "2", "--train_batch_size", "8",
+                       "--max_seq_length", "48", "--learning_rate", "0.001",
+                       "--test_size", "0.25", "--validation_size", "0.25", "--device", "cpu",
+                       "--sagemaker_region", "ignored"])  # SageMaker adds parameters of its own
+    assert code == 0
+    model_dir = tmp_path / "model"
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "adverse_events.json",
+                 "metrics.json", "code/inference.py", "code/requirements.txt"):
+        assert (model_dir / name).is_file(), name
+    assert not (model_dir / "checkpoints").exists()
+    info = read_model_info(model_dir)
+    settings = info.data["settings"]
+    assert (settings["epochs"], settings["batch_size"], settings["max_seq_length"]) == (2, 8, 48)
+    assert settings["learning_rate"] == pytest.approx(1e-3)
+    assert info.data["model"] == str(base_model)
+    assert info.labels == ["not_adverse_event", "adverse_event"]
+
+    metrics = json.loads((tmp_path / "output" / "metrics.json").read_text())
+    assert metrics == json.loads((model_dir / "metrics.json").read_text())
+    assert metrics["test"]["examples"] + metrics["validation"]["examples"] < 60  # held out
+    assert 0.0 <= metrics["test"]["f1"] <= 1.0 and metrics["threshold_rule"] == "best F1"
+    log = capsys.readouterr().out
+    spec = importlib.util.spec_from_file_location(
+        "deploy_sagemaker", Path(__file__).resolve().parents[2] / "examples" /
+        "deploy_sagemaker.py")
+    deploy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(deploy)
+    for definition in deploy.metric_definitions():  # what SageMaker scrapes from the log
+        found = re.search(definition["Regex"], log)
+        assert found, f"{definition['Name']} not in the training log"
+        part, _, name = definition["Name"].partition("_")
+        assert float(found.group(1)) == pytest.approx(metrics[part][name])
+
+    for size in (1, 64):
+        _check_handlers(model_dir, size, threshold=info.threshold)
+
+
+def test_model_options_from_the_container_environment():
+    from adverse_events.errors import ConfigError
+
+    assert entry.model_options({}) == {"precision": "fp32"}  # the threshold's own precision
+    assert entry.model_options({"AE_PRECISION": "auto", "AE_BATCH_SIZE": "128",
+                                "AE_DEVICE": "cpu", "AE_THRESHOLD": "0.7", "AE_MAX_LENGTH": " ",
+                                "OTHER": "x"}) == {
+        "precision": "auto", "batch_size": 128, "device": "cpu", "threshold": 0.7}
+    with pytest.raises(ConfigError, match="AE_BATCH_SIZE"):
+        entry.model_options({"AE_BATCH_SIZE": "many"})
+
+
+def test_model_fn_applies_the_environment(tiny_model, monkeypatch):
+    monkeypatch.setenv("AE_THRESHOLD", "0.0")
+    monkeypatch.setenv("AE_DEVICE", "cpu")
+    model = entry.model_fn(str(tiny_model))
+    assert {r["label"] for r in entry.predict_fn(["a", "b c"], model)} == {"adverse_event"}

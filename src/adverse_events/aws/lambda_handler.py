@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adverse_events.errors import AdverseEventsError, ConfigError
-from adverse_events.records import AdverseEventRecord, DeadLetter, Post
+from adverse_events.records import EXCLUDING_TRAITS, AdverseEventRecord, DeadLetter, Post
 from adverse_events.sources.dynamodb_stream import sequence_number_of
 
 __all__ = ["Settings", "handle", "handler"]
@@ -43,9 +43,33 @@ log.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
 _TRANSIENT_PREFIX = "still failing after"
 
 
+#: The extractors the handler can build from its environment (``none`` skips extraction).
+EXTRACTORS = ("comprehend-medical",)
+
+
 def _env(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
     value = env.get(name, default)
     return value.strip() if isinstance(value, str) and value.strip() else default
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = (_env(env, name) or "").lower()
+    if not value:
+        return default
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {value!r}")
+
+
+def _traits(env: Mapping[str, str]) -> tuple[str, ...]:
+    value = _env(env, "EXCLUDE_TRAITS")
+    if value is None:
+        return EXCLUDING_TRAITS
+    if value.lower() == "none":
+        return ()
+    return tuple(t.strip().upper() for t in value.split(",") if t.strip())
 
 
 @dataclass(frozen=True)
@@ -58,6 +82,13 @@ class Settings:
     ``BATCH_SIZE`` (64 texts per endpoint call), ``MAX_RETRIES`` (2 pipeline retries of a
     transient failure), ``BACKOFF_SECONDS`` (0.5), ``ID_ATTRIBUTE`` (``post_id``) and
     ``TEXT_ATTRIBUTE`` (``text``): the table's attribute names.
+
+    Comprehend Medical (`ComprehendMedicalExtractor`): ``COMPREHEND_MEDICAL_REGION`` (default:
+    the function's own region; the service runs in a few regions only),
+    ``CONDITION_THRESHOLD`` (0.60), ``ICD10_THRESHOLD`` (0.70), ``INCLUDE_RXNORM`` (true),
+    ``EXCLUDE_TRAITS`` (``NEGATION,HYPOTHETICAL,PERTAINS_TO_FAMILY``; ``none`` keeps every
+    condition, as the reference design does) and ``KEEP_EXCLUDED`` (false: excluded conditions
+    are dropped; true: kept, flagged by their traits, never the AE type).
     """
 
     endpoint_name: str
@@ -72,6 +103,12 @@ class Settings:
     backoff_seconds: float = 0.5
     id_attribute: str = "post_id"
     text_attribute: str = "text"
+    comprehend_region: str | None = None
+    condition_threshold: float = 0.60
+    icd10_threshold: float = 0.70
+    include_rxnorm: bool = True
+    exclude_traits: tuple[str, ...] = EXCLUDING_TRAITS
+    keep_excluded: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -81,6 +118,10 @@ class Settings:
             raise ConfigError(f"set the environment variable(s) {', '.join(missing)} "
                               "on the Lambda function")
         extractor = _env(env, "EXTRACTOR", "comprehend-medical")
+        extractor = None if (extractor or "").lower() in ("", "none") else extractor
+        if extractor is not None and extractor not in EXTRACTORS:
+            raise ConfigError(f"EXTRACTOR must be one of {', '.join(EXTRACTORS)} or none, "
+                              f"got {extractor!r}")
         try:
             return cls(
                 endpoint_name=str(_env(env, "ENDPOINT_NAME")),
@@ -89,33 +130,54 @@ class Settings:
                 prefix=str(_env(env, "PREFIX", cls.prefix)),
                 dead_letter_prefix=str(_env(env, "DEAD_LETTER_PREFIX", cls.dead_letter_prefix)),
                 format=str(_env(env, "FORMAT", "parquet")),
-                extractor=None if (extractor or "").lower() in ("", "none") else extractor,
+                extractor=extractor,
                 batch_size=int(_env(env, "BATCH_SIZE", "64") or 64),
                 max_retries=int(_env(env, "MAX_RETRIES", "2") or 2),
                 backoff_seconds=float(_env(env, "BACKOFF_SECONDS", "0.5") or 0.5),
                 id_attribute=str(_env(env, "ID_ATTRIBUTE", "post_id")),
                 text_attribute=str(_env(env, "TEXT_ATTRIBUTE", "text")),
+                comprehend_region=_env(env, "COMPREHEND_MEDICAL_REGION"),
+                condition_threshold=float(_env(env, "CONDITION_THRESHOLD", "0.6") or 0.6),
+                icd10_threshold=float(_env(env, "ICD10_THRESHOLD", "0.7") or 0.7),
+                include_rxnorm=_flag(env, "INCLUDE_RXNORM", True),
+                exclude_traits=_traits(env),
+                keep_excluded=_flag(env, "KEEP_EXCLUDED", False),
             )
         except ValueError as exc:
             raise ConfigError(f"bad number in the Lambda environment: {exc}") from exc
 
 
 class _Backends:
-    """The classifier, extractor and sinks, built once per container and reused when warm."""
+    """The classifier, extractor and sinks, built once per container and reused when warm.
 
-    def __init__(self, settings: Settings):
+    `clients` maps boto3 service names (``sagemaker-runtime``, ``comprehendmedical``, ``s3``)
+    to ready clients; the others are made lazily from the environment. Tests inject stubbed
+    clients this way.
+    """
+
+    def __init__(self, settings: Settings, clients: Mapping[str, Any] | None = None):
         from adverse_events.registry import get_registry
 
+        clients = clients or {}
         registry = get_registry()
         self.settings = settings
         self.classifier = registry.resolve("classifier", "sagemaker")(
             settings.endpoint_name, threshold=settings.threshold,
-            batch_size=settings.batch_size)
-        self.extractor = (registry.resolve("extractor", settings.extractor)()
-                          if settings.extractor else None)
+            batch_size=settings.batch_size, client=clients.get("sagemaker-runtime"))
+        self.extractor = None
+        if settings.extractor == "comprehend-medical":
+            self.extractor = registry.resolve("extractor", "comprehend-medical")(
+                client=clients.get("comprehendmedical"), region=settings.comprehend_region,
+                condition_threshold=settings.condition_threshold,
+                icd10_threshold=settings.icd10_threshold,
+                include_rxnorm=settings.include_rxnorm,
+                exclude_traits=settings.exclude_traits, keep_excluded=settings.keep_excluded)
+        elif settings.extractor is not None:
+            raise ConfigError(f"EXTRACTOR must be one of {', '.join(EXTRACTORS)} or none, "
+                              f"got {settings.extractor!r}")
         self.sink = registry.resolve("sink", "s3")(
             settings.bucket, settings.prefix, settings.format,
-            dead_letter_prefix=settings.dead_letter_prefix)
+            dead_letter_prefix=settings.dead_letter_prefix, client=clients.get("s3"))
 
 
 _WARM: dict[Settings, _Backends] = {}

@@ -8,9 +8,10 @@ validation data, measure on test data), saves the model to ``SM_MODEL_DIR`` toge
 ``SM_OUTPUT_DATA_DIR/metrics.json`` and to the log as ``name=value;`` (for metric definitions).
 
 Inference (what the SageMaker Hugging Face / PyTorch inference toolkit calls):
-`model_fn` loads the model directory with the fast `TransformersClassifier`; `input_fn` takes a
-JSON string or a JSON list of strings (or ``{"inputs": ...}``); `predict_fn` classifies the
-whole batch; `output_fn` answers a JSON list of ``{"label", "score", "probabilities"}``, one
+`model_fn` loads the model directory with the fast `TransformersClassifier` (options from the
+container's ``AE_*`` environment variables, see `model_options`; fp32 by default); `input_fn`
+takes a JSON string or a JSON list of strings (or ``{"inputs": ...}``); `predict_fn` classifies
+the whole batch; `output_fn` answers a JSON list of ``{"label", "score", "probabilities"}``, one
 per input, in order. ``score`` is the probability of the adverse-event class; the model's
 threshold decides ``label``. Tensors never reach this module, so it runs the same on CPU and
 GPU instances.
@@ -23,14 +24,16 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "data_files",
     "input_fn",
     "main",
     "model_fn",
+    "model_options",
     "output_fn",
     "parse_args",
     "predict_fn",
@@ -76,9 +79,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max_seq_length", type=int, default=DEFAULTS["max_seq_length"])
     p.add_argument("--learning_rate", type=float, default=DEFAULTS["learning_rate"])
     p.add_argument("--split", default="grouped", help="grouped (default) or random.")
+    p.add_argument("--test_size", type=float, default=0.2,
+                   help="Fraction held out for the reported test metrics.")
+    p.add_argument("--validation_size", type=float, default=0.1,
+                   help="Fraction the threshold is chosen on.")
     p.add_argument("--target_recall", type=float, default=None,
                    help="Choose the threshold for this recall (default: best F1).")
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                   help="Where to train (auto: the GPU when the instance has one).")
     p.add_argument("--model_dir", default=_env_path("SM_MODEL_DIR", "model"))
     p.add_argument("--output_data_dir", default=_env_path("SM_OUTPUT_DATA_DIR", "output"))
     p.add_argument("--data", nargs="*", default=None,
@@ -94,25 +103,52 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+#: File types `adverse_events.training.datasets` reads (a channel's other files are ignored).
+DATA_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".ndjson", ".parquet")
+
+
+def data_files(locations: Sequence[str]) -> list[str]:
+    """Expand channel directories into the data files they hold (sorted, recursively).
+
+    A SageMaker channel is a directory; the training code reads files, the original ADE corpus
+    directory and Hugging Face ``save_to_disk`` directories, so those two pass unchanged.
+    """
+    found: list[str] = []
+    for location in locations:
+        path = Path(location)
+        if not path.is_dir() or (path / "DRUG-AE.rel").is_file():
+            found.append(str(location))
+            continue
+        files = sorted(str(f) for f in path.rglob("*")
+                       if f.is_file() and f.suffix.lower() in DATA_SUFFIXES
+                       and not any(part.startswith(".") for part in f.relative_to(path).parts))
+        found.extend(files or [str(location)])
+    return found
+
+
 def train(args: argparse.Namespace) -> dict[str, Any]:
-    """Train, save the model with its inference code, write and return the metrics."""
+    """Train with `adverse_events.training.workflow`, save the model with its inference code,
+    write the metrics to ``output_data_dir/metrics.json`` and return them."""
     from adverse_events.training import workflow
 
-    data = workflow.load_data(args.data, text_column=args.text_column,
+    data = workflow.load_data(data_files(args.data), text_column=args.text_column,
                               label_column=args.label_column,
                               positive_label=args.positive_label)
     options = {"epochs": args.epochs, "batch_size": args.train_batch_size,
-               "max_length": args.max_seq_length, "learning_rate": args.learning_rate}
+               "max_seq_length": args.max_seq_length, "learning_rate": args.learning_rate,
+               "device": args.device, "progress": False}  # bars garble CloudWatch logs
     result = workflow.train(data, args.model_name, args.model_dir, split=args.split,
-                            seed=args.seed, target_recall=args.target_recall, options=options)
+                            seed=args.seed, target_recall=args.target_recall,
+                            test_size=args.test_size, validation_size=args.validation_size,
+                            options=options)
     write_inference_code(args.model_dir)
-    metrics = dict(result.info.metrics)
+    metrics = json.loads((result.output / "metrics.json").read_text())
     out = Path(args.output_data_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str))
-    for part, values in metrics.items():
-        for name, value in values.items():
-            if isinstance(value, (int, float)):
+    for part in ("validation", "test"):
+        for name, value in metrics.get(part, {}).items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
                 print(f"{part}_{name}={value};")  # noqa: T201 - SageMaker metric definitions
     return metrics
 
@@ -160,12 +196,44 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # -- inference -----------------------------------------------------------------------------------
+#: Environment variables of the endpoint's container -> `TransformersClassifier` options.
+MODEL_ENV: dict[str, tuple[str, type]] = {
+    "AE_DEVICE": ("device", str),
+    "AE_PRECISION": ("precision", str),
+    "AE_RUNTIME": ("runtime", str),
+    "AE_BATCH_SIZE": ("batch_size", int),
+    "AE_MAX_LENGTH": ("max_length", int),
+    "AE_THRESHOLD": ("threshold", float),
+}
+
+
+def model_options(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """`TransformersClassifier` options from the container's environment (see `MODEL_ENV`).
+
+    Precision defaults to ``fp32``: the threshold in the model directory was chosen on fp32
+    scores, and faster modes (``AE_PRECISION=auto``: int8 / bf16) move scores slightly, which
+    can flip posts that sit at the threshold.
+    """
+    from adverse_events.errors import ConfigError
+
+    env = os.environ if env is None else env
+    options: dict[str, Any] = {"precision": "fp32"}
+    for variable, (key, cast) in MODEL_ENV.items():
+        value = env.get(variable, "").strip()
+        if value:
+            try:
+                options[key] = cast(value)
+            except ValueError as exc:
+                raise ConfigError(f"{variable}={value!r} is not a valid {cast.__name__}") from exc
+    return options
+
+
 def model_fn(model_dir: str, context: Any = None) -> Any:
     """Load the model directory with `TransformersClassifier` (GPU when there is one)."""
     from adverse_events.registry import get_registry
 
     cls = get_registry().resolve("classifier", "transformers")
-    classifier = cls(model_dir)
+    classifier = cls(model_dir, **model_options())
     classifier.open()
     return classifier
 
