@@ -1,6 +1,7 @@
 """Pipeline overhead: JSONL source -> mock classifier -> DuckDB sink, no model cost.
 
-    python benchmarks/pipeline_throughput.py --n 100000 --json benchmarks/results/pipeline_throughput.json
+    python benchmarks/pipeline_throughput.py --n 100000 \
+        --json benchmarks/results/pipeline_throughput.json
 
 Target (issue 2): >= 20,000 posts/s on a 2-core machine with 100k posts.
 """
@@ -23,8 +24,10 @@ from adverse_events.sinks import DuckDBSink
 from adverse_events.sources import JsonlSource
 from adverse_events.testing import MockClassifier
 
-WORDS = ("i started zoloft and now i cannot sleep headache nausea dizzy tired great better "
-         "worse pharmacy refill doctor week dose morning night").split()
+WORDS = (
+    "i started zoloft and now i cannot sleep headache nausea dizzy tired great better "
+    "worse pharmacy refill doctor week dose morning night"
+).split()
 
 
 def write_posts(path: Path, n: int, malformed_every: int = 50) -> None:
@@ -37,8 +40,18 @@ def write_posts(path: Path, n: int, malformed_every: int = 50) -> None:
                 continue
             text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 30)))
             created = (start + timedelta(minutes=i)).isoformat()
-            handle.write(json.dumps({"post_id": f"p{i}", "text": text, "created_at": created,
-                                     "lang": "en", "drug_mentions": ["zoloft"]}) + "\n")
+            handle.write(
+                json.dumps(
+                    {
+                        "post_id": f"p{i}",
+                        "text": text,
+                        "created_at": created,
+                        "lang": "en",
+                        "drug_mentions": ["zoloft"],
+                    }
+                )
+                + "\n"
+            )
 
 
 def run_once(posts: Path, db: Path, batch_size: int) -> tuple[float, dict[str, object]]:
@@ -72,16 +85,23 @@ def main() -> None:
                 gc.freeze()
             seconds, report = run_once(posts, Path(tmp) / f"{name}.duckdb", args.batch_size)
             gc.unfreeze()
-            runs[name] = {"seconds": round(seconds, 3),
-                          "posts_per_second": round(args.n / seconds), "report": report}
+            runs[name] = {
+                "seconds": round(seconds, 3),
+                "posts_per_second": round(args.n / seconds),
+                "report": report,
+            }
     result = {
         "benchmark": "pipeline_throughput",
         "posts": args.n,
         "batch_size": args.batch_size,
         "target_posts_per_second": 20_000,
         "runs": runs,
-        "machine": {"platform": platform.platform(), "python": platform.python_version(),
-                    "cpus": os.cpu_count(), "processor": platform.processor()},
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "processor": platform.processor(),
+        },
         "library_version": __version__,
         "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }

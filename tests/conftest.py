@@ -29,7 +29,9 @@ def keyword_registry(monkeypatch: pytest.MonkeyPatch):
     from adverse_events import registry
 
     monkeypatch.setitem(
-        registry.BUILTIN_BACKENDS["classifier"], "keyword", ("tests.helpers:KeywordClassifier", None)
+        registry.BUILTIN_BACKENDS["classifier"],
+        "keyword",
+        ("tests.helpers:KeywordClassifier", None),
     )
     registry.get_registry.cache_clear()
     yield registry.get_registry()

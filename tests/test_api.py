@@ -20,7 +20,13 @@ def test_subpackage_exports_resolve():
 
 def test_public_contract_imports():
     from adverse_events import (  # noqa: F401
-        AdverseEventRecord, Concept, DeadLetter, Mention, Pipeline, Post, Prediction,
+        AdverseEventRecord,
+        Concept,
+        DeadLetter,
+        Mention,
+        Pipeline,
+        Post,
+        Prediction,
     )
     from adverse_events.sinks import DuckDBSink  # noqa: F401
     from adverse_events.sources import JsonlSource  # noqa: F401

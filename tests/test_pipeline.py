@@ -37,16 +37,24 @@ def headache(text: str) -> list[Mention]:
 
 
 def posts(n: int, ae_every: int = 2) -> list[Post]:
-    return [make_post(f"p{i}", f"post {i} headache" if i % ae_every == 0 else f"post {i}")
-            for i in range(n)]
+    return [
+        make_post(f"p{i}", f"post {i} headache" if i % ae_every == 0 else f"post {i}")
+        for i in range(n)
+    ]
 
 
 def test_runs_end_to_end_and_extracts_only_adverse_events():
     extractor = MockExtractor(headache)
     sink = MemorySink()
-    report = Pipeline(MemorySource(posts(10)), MockClassifier(is_ae), extractor, sink,
-                      batch_size=4, **FAST).run()
-    assert (report.read, report.classified, report.adverse_events, report.written) == (10, 10, 5, 10)
+    report = Pipeline(
+        MemorySource(posts(10)), MockClassifier(is_ae), extractor, sink, batch_size=4, **FAST
+    ).run()
+    assert (report.read, report.classified, report.adverse_events, report.written) == (
+        10,
+        10,
+        5,
+        10,
+    )
     assert report.dead_lettered == 0 and report.batches == 3 and not report.failed
     assert sum(len(c) for c in extractor.calls) == 5
     assert all("headache" in t for call in extractor.calls for t in call)
@@ -80,8 +88,9 @@ def test_persistent_transient_errors_are_dead_lettered():
         raise TransientBackendError("503", backend="mock")
 
     sink = MemorySink()
-    report = Pipeline(MemorySource(posts(3)), MockClassifier(down), sink=sink, max_retries=2,
-                      **FAST).run()
+    report = Pipeline(
+        MemorySource(posts(3)), MockClassifier(down), sink=sink, max_retries=2, **FAST
+    ).run()
     assert report.written == 0 and report.dead_lettered == 3 and report.retries == 2
     reasons = {d.reason for d in sink.dead_letters.values()}
     assert reasons == {"still failing after 2 retries: [mock] 503"}
@@ -96,8 +105,9 @@ def test_permanent_errors_are_bisected_to_the_bad_item():
 
     items = posts(7) + [make_post("bad", "poison pill")]
     sink = MemorySink()
-    report = Pipeline(MemorySource(items), MockClassifier(picky), sink=sink, batch_size=8,
-                      **FAST).run()
+    report = Pipeline(
+        MemorySource(items), MockClassifier(picky), sink=sink, batch_size=8, **FAST
+    ).run()
     assert report.written == 7 and report.dead_lettered == 1
     [letter] = sink.dead_letters.values()
     assert letter.post_id == "bad" and "validation failed" in letter.reason
@@ -111,8 +121,9 @@ def test_extractor_failures_dead_letter_the_post_not_the_batch():
         return headache(text)
 
     sink = MemorySink()
-    report = Pipeline(MemorySource(posts(4)), MockClassifier(is_ae), MockExtractor(extract), sink,
-                      **FAST).run()
+    report = Pipeline(
+        MemorySource(posts(4)), MockClassifier(is_ae), MockExtractor(extract), sink, **FAST
+    ).run()
     assert set(sink.records) == {"p1", "p2", "p3"}
     assert [d.stage for d in sink.dead_letters.values()] == ["extract"]
     assert report.written == 3 and report.dead_lettered == 1
@@ -133,11 +144,15 @@ def test_resume_skips_what_the_sink_holds(tmp_path):
     path = tmp_path / "ae.duckdb"
     Pipeline(MemorySource(posts(5)), MockClassifier(is_ae), sink=DuckDBSink(path), **FAST).run()
     classifier = MockClassifier(is_ae)
-    report = Pipeline(MemorySource(posts(8)), classifier, sink=DuckDBSink(path), resume=True,
-                      **FAST).run()
+    report = Pipeline(
+        MemorySource(posts(8)), classifier, sink=DuckDBSink(path), resume=True, **FAST
+    ).run()
     assert report.skipped == 5 and report.written == 3
-    assert sorted(t for call in classifier.calls for t in call) == ["post 5", "post 6 headache",
-                                                                    "post 7"]
+    assert sorted(t for call in classifier.calls for t in call) == [
+        "post 5",
+        "post 6 headache",
+        "post 7",
+    ]
 
 
 def test_resume_needs_a_resumable_sink():
@@ -206,8 +221,9 @@ def test_sink_failure_fails_the_run_without_losing_the_report():
         def write(self, records):
             raise TransientBackendError("disk full", backend="broken")
 
-    report = Pipeline(MemorySource(posts(2)), MockClassifier(is_ae), sink=Broken(), max_retries=1,
-                      **FAST).run()
+    report = Pipeline(
+        MemorySource(posts(2)), MockClassifier(is_ae), sink=Broken(), max_retries=1, **FAST
+    ).run()
     assert report.failed and "disk full" in (report.error or "")
 
 
@@ -220,8 +236,9 @@ def test_writes_overlap_with_classification():
             threads.add(threading.current_thread().name)
             super().write(records)
 
-    Pipeline(MemorySource(posts(4)), MockClassifier(is_ae), sink=Recording(), batch_size=2,
-             **FAST).run()
+    Pipeline(
+        MemorySource(posts(4)), MockClassifier(is_ae), sink=Recording(), batch_size=2, **FAST
+    ).run()
     assert all(name.startswith("ae-sink") for name in threads)
 
 
@@ -233,8 +250,11 @@ def test_bad_options():
 # -- the invariant: every valid post written exactly once, every bad line dead-lettered -------
 
 line = st.one_of(
-    st.builds(lambda i, ae: {"post_id": f"p{i}", "text": f"post {i}" + (" headache" if ae else "")},
-              st.integers(0, 40), st.booleans()).map(json.dumps),
+    st.builds(
+        lambda i, ae: {"post_id": f"p{i}", "text": f"post {i}" + (" headache" if ae else "")},
+        st.integers(0, 40),
+        st.booleans(),
+    ).map(json.dumps),
     st.sampled_from(["{broken", '{"post_id": "e", "text": ""}', '{"text": "no id"}', "[1, 2]"]),
 )
 
@@ -244,7 +264,9 @@ line = st.one_of(
     failures=st.lists(st.booleans(), max_size=30),
     batch_size=st.integers(1, 9),
 )
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 def test_no_loss_no_duplicates(tmp_path_factory, lines, failures, batch_size):
     path = tmp_path_factory.mktemp("prop") / "posts.jsonl"
     path.write_text("\n".join(lines) + "\n")
@@ -256,8 +278,15 @@ def test_no_loss_no_duplicates(tmp_path_factory, lines, failures, batch_size):
         return is_ae(text)
 
     sink = MemorySink()
-    report = Pipeline(JsonlSource(path), MockClassifier(flaky), MockExtractor(headache), sink,
-                      batch_size=batch_size, max_retries=len(failures) + 1, **FAST).run()
+    report = Pipeline(
+        JsonlSource(path),
+        MockClassifier(flaky),
+        MockExtractor(headache),
+        sink,
+        batch_size=batch_size,
+        max_retries=len(failures) + 1,
+        **FAST,
+    ).run()
     valid = {}
     bad_lines = set()
     for number, raw in enumerate(lines, start=1):
@@ -274,4 +303,6 @@ def test_no_loss_no_duplicates(tmp_path_factory, lines, failures, batch_size):
     assert {d.line for d in sink.dead_letters.values()} == bad_lines
     assert all(isinstance(d, DeadLetter) and d.reason for d in sink.dead_letters.values())
     assert report.read == len(lines) and report.dead_lettered == len(bad_lines)
-    assert all((r.ae_type == "headache") == ("headache" in r.post.text) for r in sink.records.values())
+    assert all(
+        (r.ae_type == "headache") == ("headache" in r.post.text) for r in sink.records.values()
+    )

@@ -16,7 +16,9 @@ def test_every_builtin_resolves_or_names_its_extra():
     for info in get_registry().entries():
         if info.installed:
             cls = get_registry().resolve(info.role, info.name)
-            assert cls.name == info.name, f"{cls} has name {cls.name!r}, registered as {info.name!r}"
+            assert cls.name == info.name, (
+                f"{cls} has name {cls.name!r}, registered as {info.name!r}"
+            )
 
 
 def test_unknown_name_lists_valid_ones():
@@ -66,7 +68,10 @@ def test_plugins_add_backends():
 
 def test_entry_points_are_loaded(monkeypatch):
     loaded = []
-    monkeypatch.setattr(pluggy.PluginManager, "load_setuptools_entrypoints",
-                        lambda self, group, name=None: loaded.append(group) or 0)
+    monkeypatch.setattr(
+        pluggy.PluginManager,
+        "load_setuptools_entrypoints",
+        lambda self, group, name=None: loaded.append(group) or 0,
+    )
     make_plugin_manager()
     assert loaded == ["adverse_events"]

@@ -10,7 +10,7 @@ import gc
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -63,9 +63,9 @@ def _setup(
 def run(
     config: Annotated[Path, typer.Argument(help="Pipeline TOML file.")],
     resume: Annotated[
-        Optional[bool], typer.Option("--resume/--no-resume", help="Skip posts already stored.")
+        bool | None, typer.Option("--resume/--no-resume", help="Skip posts already stored.")
     ] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="Posts per batch.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Posts per batch.")] = None,
 ) -> None:
     """Run the pipeline a TOML file describes and print its report."""
     from adverse_events.config import load_config
@@ -273,9 +273,9 @@ LabelColumn = Annotated[str, typer.Option(help="Column holding the label.")]
 GroupColumn = Annotated[str, typer.Option(
     help="Column naming the document (post, review, article) a text came from; 'auto' tries "
          "group, post_id, pmid, ...; 'none' makes each text its own group.")]
-PositiveLabel = Annotated[Optional[str], typer.Option(
+PositiveLabel = Annotated[str | None, typer.Option(
     help="The adverse-event label (after --label-name mapping); default adverse_event.")]
-LabelName = Annotated[Optional[list[str]], typer.Option(
+LabelName = Annotated[list[str] | None, typer.Option(
     "--label-name", help="Map a raw label to a name, RAW=NAME (repeat); unmapped = bad row.")]
 
 
@@ -297,7 +297,7 @@ def train(
     max_seq_length: Annotated[int, typer.Option(help="Transformers: tokens per text.")] = 128,
     learning_rate: Annotated[float, typer.Option(help="Transformers: peak learning rate.")] = 5e-5,
     seed: Annotated[int, typer.Option(help="Seed of the split and the training.")] = 42,
-    target_recall: Annotated[Optional[float], typer.Option(
+    target_recall: Annotated[float | None, typer.Option(
         help="Choose the threshold for this recall on validation data (default: best F1).")
     ] = None,
     cross_fit: Annotated[int, typer.Option(
@@ -339,14 +339,14 @@ def train(
 def evaluate(
     model_dir: Annotated[Path, typer.Argument(help="A model directory written by train.")],
     data: DataArg,
-    output: Annotated[Optional[Path], typer.Option(
+    output: Annotated[Path | None, typer.Option(
         help="Where to write metrics.json and pr_curve.png (default MODEL_DIR/eval).")] = None,
     text_column: TextColumn = "text",
     label_column: LabelColumn = "label",
     group_column: GroupColumn = "auto",
     positive_label: PositiveLabel = None,
     label_name: LabelName = None,
-    threshold: Annotated[Optional[float], typer.Option(
+    threshold: Annotated[float | None, typer.Option(
         help="Override the model's threshold.")] = None,
     batch_size: Annotated[int, typer.Option(help="Texts per classify call.")] = 64,
 ) -> None:

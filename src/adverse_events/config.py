@@ -112,11 +112,14 @@ class PipelineConfig(BaseModel):
 
 def _expand_env(value: Any, where: str) -> Any:
     if isinstance(value, str):
+
         def lookup(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in os.environ:
-                raise ConfigError(f"{where}: environment variable {name} is not set; "
-                                  f"export {name}=... before running")
+                raise ConfigError(
+                    f"{where}: environment variable {name} is not set; "
+                    f"export {name}=... before running"
+                )
             return os.environ[name]
 
         return _ENV.sub(lookup, value)
@@ -169,8 +172,10 @@ def _stage(table: str, value: Any, where: str) -> StageConfig:
     if not isinstance(value, dict):
         raise ConfigError(f"{where}: [{table}] must be a table")
     if "type" not in value:
-        raise ConfigError(f"{where}: [{table}] needs a 'type' key naming the backend "
-                          "(run `adverse-events backends` to list them)")
+        raise ConfigError(
+            f"{where}: [{table}] needs a 'type' key naming the backend "
+            "(run `adverse-events backends` to list them)"
+        )
     options = _expand_env({k: v for k, v in value.items() if k != "type"}, f"[{table}]")
     return StageConfig(type=value["type"], options=options)
 
@@ -183,8 +188,11 @@ def accepted_options(cls: type[Any]) -> tuple[list[str], bool]:
         if init is None:
             continue
         params = list(inspect.signature(init).parameters.values())[1:]
-        names += [p.name for p in params
-                  if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in names]
+        names += [
+            p.name
+            for p in params
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in names
+        ]
         if not any(p.kind is p.VAR_KEYWORD for p in params):
             return names, False
     return names, True
@@ -212,4 +220,6 @@ def build_backend(
     except ConfigError as exc:
         raise ConfigError(f"[{table}] {exc}") from exc
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"[{table}] {role} {stage.type!r}: {exc}; valid options: {names}") from exc
+        raise ConfigError(
+            f"[{table}] {role} {stage.type!r}: {exc}; valid options: {names}"
+        ) from exc

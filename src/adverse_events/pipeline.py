@@ -307,7 +307,7 @@ class Pipeline:
         """Run `call` on `posts` with retries; bisect permanent failures down to single posts."""
         try:
             results = self._retrying(report)(call, posts)
-            return list(zip(posts, results)), []
+            return list(zip(posts, results, strict=True)), []
         except TransientBackendError as exc:
             reason = f"still failing after {self.max_retries} retries: {exc}"
             return [], [_letter(stage, post, reason) for post in posts]

@@ -50,8 +50,14 @@ def test_jsonl_compacts_and_cuts_torn_line(tmp_path):
 def test_duckdb_persists_and_keeps_children_in_step(tmp_path):
     from adverse_events import Concept, Mention
 
-    mention = Mention(text="headache", start=20, end=28, category="ADVERSE_EVENT", score=0.9,
-                      concepts=(Concept(system="ICD-10-CM", code="R51.9", score=0.8),))
+    mention = Mention(
+        text="headache",
+        start=20,
+        end=28,
+        category="ADVERSE_EVENT",
+        score=0.9,
+        concepts=(Concept(system="ICD-10-CM", code="R51.9", score=0.8),),
+    )
     with DuckDBSink(tmp_path / "ae.duckdb") as sink:
         sink.write([make_record("a", mentions=[mention]), make_dead_letter()])
         sink.write([make_record("a", mentions=[mention])])
@@ -71,8 +77,11 @@ def test_record_supersedes_its_dead_letter(tmp_path):
     for sink in (MemorySink(), DuckDBSink(tmp_path / "x.duckdb")):
         sink.write([letter])
         sink.write([make_record("a")])
-        letters = sink.read_dead_letters() if hasattr(sink, "read_dead_letters") else list(
-            sink.dead_letters.values())
+        letters = (
+            sink.read_dead_letters()
+            if hasattr(sink, "read_dead_letters")
+            else list(sink.dead_letters.values())
+        )
         assert letters == []
         sink.close()
 
@@ -104,5 +113,9 @@ def test_parquet_layout_is_partitioned_and_idempotent_across_days(tmp_path):
         sink.write([make_record("a", score=0.2, processed_at=day2)])
     rows = duckdb.sql(
         f"SELECT post_id, score, dt FROM read_parquet('{tmp_path}/pq/adverse_events/*/*.parquet',"
-        " hive_partitioning=true) ORDER BY post_id").fetchall()
-    assert [(r[0], r[1], str(r[2])) for r in rows] == [("a", 0.2, "2024-01-02"), ("b", 0.9, "2024-01-01")]
+        " hive_partitioning=true) ORDER BY post_id"
+    ).fetchall()
+    assert [(r[0], r[1], str(r[2])) for r in rows] == [
+        ("a", 0.2, "2024-01-02"),
+        ("b", 0.9, "2024-01-01"),
+    ]

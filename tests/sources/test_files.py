@@ -8,8 +8,15 @@ from adverse_events.sources import CsvSource, JsonlSource, MemorySource
 from adverse_events.testing import SourceConformance
 
 LINES = [
-    json.dumps({"post_id": "a", "text": "prozac gave me headaches", "created_at": "2024-03-01T10:00:00Z",
-                "drug_mentions": ["prozac"], "rating": 2}),
+    json.dumps(
+        {
+            "post_id": "a",
+            "text": "prozac gave me headaches",
+            "created_at": "2024-03-01T10:00:00Z",
+            "drug_mentions": ["prozac"],
+            "rating": 2,
+        }
+    ),
     "{not json",
     "",
     json.dumps({"post_id": "b", "text": ""}),
@@ -77,8 +84,14 @@ def test_epoch_timestamps(jsonl_path):
 def test_custom_fields_and_derived_ids(tmp_path):
     path = tmp_path / "r.jsonl"
     path.write_text(json.dumps({"comment": "zoloft made me dizzy", "date": "3/1/2012"}) + "\n")
-    source = JsonlSource(path, id_field="", text_field="comment", time_field="date",
-                         time_format="%m/%d/%Y", source_name="psytar")
+    source = JsonlSource(
+        path,
+        id_field="",
+        text_field="comment",
+        time_field="date",
+        time_format="%m/%d/%Y",
+        source_name="psytar",
+    )
     [post] = list(source.read())
     assert post.post_id.startswith("psytar:") and post.created_at.year == 2012
     assert [p.post_id for p in source.read()] == [post.post_id]
@@ -89,7 +102,11 @@ def test_csv_line_numbers_follow_multiline_rows(tmp_path):
     path.write_text('post_id,text\n1,"a\nb"\n2,\n3,ok,extra\n4,fine\n')
     items = list(CsvSource(path).read())
     assert [(type(i).__name__, getattr(i, "line", None)) for i in items] == [
-        ("Post", None), ("DeadLetter", 4), ("DeadLetter", 5), ("Post", None)]
+        ("Post", None),
+        ("DeadLetter", 4),
+        ("DeadLetter", 5),
+        ("Post", None),
+    ]
 
 
 def test_missing_file_is_a_config_error(tmp_path):

@@ -56,7 +56,9 @@ class _JsonlFile:
                     if good_bytes + len(raw) < size:
                         raise PermanentBackendError(
                             f"{self.path} line {line_no} is not a record written by this sink; "
-                            "fix or move the file", backend="jsonl")
+                            "fix or move the file",
+                            backend="jsonl",
+                        )
                     break
                 self.dirty |= key in self.keys
                 self.keys.add(key)
@@ -103,14 +105,19 @@ def _dumps(row: dict[str, object]) -> str:
 
 
 class JsonlSink(Backend):
-    """Records to `path`, dead letters to `dead_letter_path` (default: ``<stem>.dead_letters.jsonl``)."""
+    """Records to `path`; dead letters to `dead_letter_path`.
+
+    The dead-letter file defaults to ``<stem>.dead_letters.jsonl`` beside `path`.
+    """
 
     name = "jsonl"
 
     def __init__(self, path: str | os.PathLike[str], dead_letter_path: str | None = None):
         self.path = Path(path)
-        letters = Path(dead_letter_path) if dead_letter_path else self.path.with_name(
-            f"{self.path.stem}.dead_letters.jsonl"
+        letters = (
+            Path(dead_letter_path)
+            if dead_letter_path
+            else self.path.with_name(f"{self.path.stem}.dead_letters.jsonl")
         )
         self._records = _JsonlFile(self.path, "post_id")
         self._letters = _JsonlFile(letters, "dead_letter_id")
@@ -122,14 +129,21 @@ class JsonlSink(Backend):
     def write(self, records: Sequence[AdverseEventRecord | DeadLetter]) -> None:
         good, letters = split_latest(records)
         if good:
-            self._records.append([(r.post_id, _dumps({"post_id": r.post_id,
-                                                      **r.model_dump(mode="json")}))
-                                  for r in good])
+            self._records.append(
+                [
+                    (r.post_id, _dumps({"post_id": r.post_id, **r.model_dump(mode="json")}))
+                    for r in good
+                ]
+            )
         if letters:
             self._letters.append(
-                [(d.dead_letter_id, _dumps({"dead_letter_id": d.dead_letter_id,
-                                            **d.model_dump(mode="json")}))
-                 for d in letters]
+                [
+                    (
+                        d.dead_letter_id,
+                        _dumps({"dead_letter_id": d.dead_letter_id, **d.model_dump(mode="json")}),
+                    )
+                    for d in letters
+                ]
             )
 
     def existing_ids(self, post_ids: Sequence[str]) -> set[str]:
@@ -139,8 +153,10 @@ class JsonlSink(Backend):
     def read_records(self) -> list[AdverseEventRecord]:
         """The stored records, newest per post id."""
         rows = {row["post_id"]: row for row in self._records.lines()}
-        return [AdverseEventRecord.model_validate({k: v for k, v in row.items() if k != "post_id"})
-                for row in rows.values()]
+        return [
+            AdverseEventRecord.model_validate({k: v for k, v in row.items() if k != "post_id"})
+            for row in rows.values()
+        ]
 
     def read_dead_letters(self) -> list[DeadLetter]:
         rows = {row["dead_letter_id"]: row for row in self._letters.lines()}

@@ -82,8 +82,9 @@ class ParquetSink(Backend):
         for record in records:
             by_day[record.processed_at.strftime("%Y-%m-%d")].append(record)
         targets = {
-            day: self.records_dir / f"dt={day}" / "part-{}.parquet".format(
-                _digest([r.post_id for r in group], day))
+            day: self.records_dir
+            / f"dt={day}"
+            / f"part-{_digest([r.post_id for r in group], day)}.parquet"
             for day, group in by_day.items()
         }
         self._remove_older([r.post_id for r in records], set(targets.values()))
@@ -121,8 +122,11 @@ class ParquetSink(Backend):
 
     def read_dead_letters(self) -> list[DeadLetter]:
         files = sorted(self.letters_dir.glob("part-*.parquet"))
-        rows = {row["dead_letter_id"]: row for f in files
-                for row in pq.read_table(f, schema=DEAD_LETTER_SCHEMA).to_pylist()}
+        rows = {
+            row["dead_letter_id"]: row
+            for f in files
+            for row in pq.read_table(f, schema=DEAD_LETTER_SCHEMA).to_pylist()
+        }
         return [DeadLetter.from_row(row) for row in rows.values()]
 
     def close(self) -> None:

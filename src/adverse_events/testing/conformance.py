@@ -77,7 +77,7 @@ class ClassifierConformance:
         batch = classifier.classify(list(texts))
         assert len(batch) == len(texts)
         singles = [classifier.classify([t])[0] for t in texts]
-        for together, alone in zip(batch, singles):
+        for together, alone in zip(batch, singles, strict=True):
             assert together.label == alone.label
             assert together.score == pytest.approx(alone.score, abs=1e-3)
 
@@ -111,7 +111,7 @@ class ExtractorConformance:
         found = extractor.extract(list(texts))
         assert len(found) == len(texts)
         assert any(found), "the fixture texts must hold at least one mention"
-        for text, mentions in zip(texts, found):
+        for text, mentions in zip(texts, found, strict=True):
             for mention in mentions:
                 assert 0 <= mention.start <= mention.end <= len(text)
                 assert text[mention.start:mention.end] == mention.text

@@ -66,7 +66,9 @@ class MockExtractor(Backend):
         return [list(self.fn(text)) for text in texts]
 
 
-def make_post(post_id: str = "p1", text: str = "this drug gave me a headache", **fields: object) -> Post:
+def make_post(
+    post_id: str = "p1", text: str = "this drug gave me a headache", **fields: object
+) -> Post:
     """A valid post with sensible defaults."""
     defaults: dict[str, object] = {
         "source": "memory",
