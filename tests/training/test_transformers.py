@@ -34,7 +34,7 @@ def test_fine_tune_saves_a_model_directory_the_classifier_loads(
     result = train(data, str(tiny), tmp_path / "ft", split="grouped", seed=0,
                    test_size=0.25, validation_size=0.25,
                    options={"epochs": 2, "batch_size": 8, "max_seq_length": 32,
-                            "learning_rate": 1e-3, "progress": False, "device": "cpu"})
+                            "learning_rate": 1e-3, "progress": False, "device": "auto"})
     out = result.output
     for name in ("config.json", "model.safetensors", "tokenizer.json", "adverse_events.json",
                  "metrics.json", "pr_curve.png", "split/manifest.json"):

@@ -133,6 +133,8 @@ def fine_tune(
         report_to="none",
         disable_tqdm=not options.progress,
         use_cpu=options.device == "cpu",
+        # pinned memory only helps host-to-GPU copies; without a GPU torch warns about it
+        dataloader_pin_memory=options.device != "cpu" and torch.cuda.is_available(),
         **precision,
     )
     callbacks: list[Any] = []
