@@ -83,7 +83,10 @@ def run(
     # garbage collector's scans makes record-heavy runs about 15% faster.
     gc.collect()
     gc.freeze()
-    report = pipeline.run()
+    try:
+        report = pipeline.run()
+    finally:
+        gc.unfreeze()
     print_mapping(f"run report: {config}", report.to_dict())
     if report.interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)

@@ -1,0 +1,57 @@
+"""Issue 8's acceptance path: `adverse-events run examples/local.toml`, then `adverse-events
+dashboard`, opened in headless Chromium: every chart drawn from the example's real output."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.browser.test_dashboard import CHARTS, browser, js  # noqa: F401 (fixture)
+from tests.conftest import REPO
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def example_report(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+    from adverse_events.cli import app
+
+    root = tmp_path_factory.mktemp("example")
+    shutil.copytree(REPO / "examples", root / "examples")
+    config = (root / "examples" / "local.toml").read_text()
+    (root / "examples" / "local.toml").write_text(config.replace("../shared/data", str(shared_data)))
+    runner = CliRunner()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        result = runner.invoke(app, ["run", "examples/local.toml"])
+        assert result.exit_code == 0, result.output
+        result = runner.invoke(app, ["dashboard", "--db", "out/adverse_events.duckdb",
+                                     "--output", "out/report.html"])
+        assert result.exit_code == 0, result.output
+    return root / "out" / "report.html"
+
+
+def test_example_run_gives_a_dashboard_that_renders(
+    browser: Any, example_report: Path, tmp_path: Path  # noqa: F811
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(example_report.as_uri())
+    WebDriverWait(browser, 30).until(
+        lambda d: d.execute_script("return document.body.dataset.ready === 'true'"))
+    for chart in CHARTS:
+        assert browser.find_element(By.ID, chart).find_elements(By.CSS_SELECTOR, ".main-svg")
+        assert js(browser, "return document.getElementById(arguments[0]).data.length", chart) > 0
+    assert len(js(browser, "return dashboard.DATA.drugs")) >= 10
+    provenance = browser.find_element(By.ID, "provenance-table").text
+    assert "tfidf" in provenance and "lexicon" in provenance
+    dead = browser.find_element(By.TAG_NAME, "body").text
+    assert "malformed JSON" in dead
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors
+    assert browser.save_screenshot(str(tmp_path / "example.png"))
