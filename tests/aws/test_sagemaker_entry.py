@@ -125,9 +125,9 @@ def _check_handlers(model_dir, size, threshold):
     assert len(out) == size
     expected = reference_scores(model_dir, texts)
     if size > 1:  # the scores differ, so a shuffled or repeated result would be caught
-        assert max(expected) - min(expected) > 0.01
+        assert len({f"{s:.3g}" for s in expected}) >= 3, expected
     for result, score in zip(out, expected, strict=True):
-        assert result["score"] == pytest.approx(score, abs=1e-4)
+        assert result["score"] == pytest.approx(score, rel=1e-3, abs=1e-6)
         assert result["label"] == ("adverse_event" if score >= threshold else "not_adverse_event")
         assert sum(result["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
         assert result["probabilities"]["adverse_event"] == pytest.approx(result["score"])
