@@ -306,3 +306,28 @@ def test_no_loss_no_duplicates(tmp_path_factory, lines, failures, batch_size):
     assert all(
         (r.ae_type == "headache") == ("headache" in r.post.text) for r in sink.records.values()
     )
+
+
+def test_backends_open_before_reading_and_a_failed_open_fails_the_run():
+    events: list[str] = []
+
+    class Tracking(MockClassifier):
+        def open(self):
+            events.append("classifier.open")
+
+    class Source(MemorySource):
+        def read(self):
+            events.append("source.read")
+            return super().read()
+
+    Pipeline(Source(posts(1)), Tracking(is_ae), **FAST).run()
+    assert events == ["classifier.open", "source.read"]
+
+    class Broken(MockClassifier):
+        def open(self):
+            raise ConfigError("model_dir 'm' holds no model")
+
+    sink = MemorySink()
+    report = Pipeline(MemorySource(posts(2)), Broken(is_ae), sink=sink, **FAST).run()
+    assert report.failed and "holds no model" in (report.error or "")
+    assert report.read == 0 and sink.closed

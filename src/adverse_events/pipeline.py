@@ -13,6 +13,8 @@ Semantics (see docs/concepts.md):
   flight: bounded memory, backpressure on the source).
 * ``resume=True`` skips posts the sink already holds; sinks are idempotent by post id, so a
   killed and restarted run loses nothing and duplicates nothing.
+* Every backend is opened before the first read (models load or train, connections open), so
+  a broken setup fails at once and ``seconds`` measures processing only.
 * Ctrl-C stops reading, finishes the write in flight, closes the backends and returns the report
   with ``interrupted=True``.
 """
@@ -166,6 +168,14 @@ class Pipeline:
     def run(self) -> RunReport:
         """Run until the source is exhausted (or Ctrl-C); return what happened."""
         report = RunReport()
+        try:
+            self._open()
+        except AdverseEventsError as exc:
+            report.failed, report.error = True, str(exc)
+            log.error("could not start: %s", exc)
+            self._close()
+            self.hooks.after_run(report=report)
+            return report
         started = time.perf_counter()
         pending: Future[None] | None = None
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ae-sink") as writer, \
@@ -208,10 +218,21 @@ class Pipeline:
         while batch := list(islice(items, self.batch_size)):
             yield batch
 
+    def _backends(self) -> list[object]:
+        found = [self.source, self.classifier, self.extractor, self.sink, self.dead_letter]
+        return [b for i, b in enumerate(found) if b is not None and b not in found[:i]]
+
+    def _open(self) -> None:
+        """Open every backend first: load (or train) models, connect, fail before reading."""
+        for backend in self._backends():
+            opener = getattr(backend, "open", None)
+            if opener is not None:
+                opener()
+
     def _close(self) -> None:
         if not self.close_backends:
             return
-        for backend in (self.source, self.classifier, self.extractor, self.sink, self.dead_letter):
+        for backend in self._backends():
             close = getattr(backend, "close", None)
             if close is not None:
                 try:
