@@ -29,18 +29,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from adverse_events.aws.sagemaker_entry import DEFAULTS as ENTRY_DEFAULTS
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-#: The hyperparameters of the reference design (passed to the entry point as --name value).
-HYPERPARAMETERS: dict[str, Any] = {
-    "model_name": "distilbert-base-uncased",
-    "text_column": "text",
-    "label_column": "label",
-    "epochs": 3,
-    "train_batch_size": 32,
-    "max_seq_length": 128,
-    "learning_rate": 5e-5,
-}
+#: The hyperparameters of the reference design (passed to the entry point as --name value):
+#: the entry point's own defaults, so the two cannot drift apart.
+HYPERPARAMETERS: dict[str, Any] = dict(ENTRY_DEFAULTS)
 
 #: Metrics the training job prints as ``name=value;`` (see sagemaker_entry.train).
 METRICS = ("test_f1", "test_precision", "test_recall", "test_pr_auc", "validation_f1")
