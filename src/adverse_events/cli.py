@@ -530,8 +530,11 @@ def export(
     db: Annotated[Path, typer.Option(help="DuckDB file written by the duckdb sink.")],
     output: Annotated[Path, typer.Option(help="Directory for the Parquet files.")],
 ) -> None:
-    """Export a DuckDB sink to Parquet: records partitioned by processing date (dt=YYYY-MM-DD,
-    the S3/Athena layout), plus mentions, concepts and dead letters."""
+    """Export a DuckDB sink to Parquet in the S3/Athena layout (dt= partitions).
+
+    Records are partitioned by processing date (dt=YYYY-MM-DD); mentions, concepts and dead
+    letters go to one Parquet file each.
+    """
     import duckdb
 
     if not db.is_file():
