@@ -31,10 +31,10 @@ import numpy as np
 from adverse_events.training.datasets import Dataset
 from adverse_events.training.mention_features import (
     FEATURE_NAMES,
+    TEXT_FEATURE_NAMES,
     mention_features,
     span_examples_for,
     text_features,
-    TEXT_FEATURE_NAMES,
 )
 from adverse_events.training.metrics import choose_threshold, evaluate
 from adverse_events.training.splits import kfold
@@ -44,8 +44,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _union(parts: list[Dataset]) -> Dataset:
-    return Dataset([e for p in parts for e in p.examples], parts[0].labels,
-                   parts[0].positive_label)
+    return Dataset([e for p in parts for e in p.examples], parts[0].labels, parts[0].positive_label)
+
+
+#: train the lexicon's second-stage span filter too (`--span-filter`; about twice the CRF time)
+SPAN_FILTER = False
 
 
 def _crf(spans, train: Dataset, exclude: list[str]):
@@ -53,7 +56,7 @@ def _crf(spans, train: Dataset, exclude: list[str]):
 
     examples = span_examples_for(spans, {e.group for e in train.examples}, exclude)
     with tempfile.TemporaryDirectory() as tmp:
-        return train_lexicon(examples, Path(tmp) / "crf")
+        return train_lexicon(examples, Path(tmp) / "crf", span_filter=SPAN_FILTER)
 
 
 def fold_arrays(corpus: str, training: Dataset, test: Dataset, spans) -> dict[str, np.ndarray]:
@@ -72,10 +75,14 @@ def fold_arrays(corpus: str, training: Dataset, test: Dataset, spans) -> dict[st
     model = fit_tfidf(training.texts, training.y, training.labels, options)
     crf = _crf(spans, training, test.texts)
     return {
-        "oof_p": oof_p, "oof_m": oof_m, "oof_t": text_features(training.texts),
-        "y": np.asarray(training.binary), "groups": np.asarray([e.group for e in training.examples]),
+        "oof_p": oof_p,
+        "oof_m": oof_m,
+        "oof_t": text_features(training.texts),
+        "y": np.asarray(training.binary),
+        "groups": np.asarray([e.group for e in training.examples]),
         "test_p": model.predict_proba(test.texts)[:, pos],
-        "test_m": mention_features(crf, test.texts), "test_t": text_features(test.texts),
+        "test_m": mention_features(crf, test.texts),
+        "test_t": text_features(test.texts),
         "test_y": np.asarray(test.binary),
     }
 
@@ -129,13 +136,20 @@ def main() -> None:
     parser.add_argument("--corpora", nargs="+", default=["psytar", "ade_corpus_v2"])
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "tfidf_mentions"))
+    parser.add_argument("--span-filter", action="store_true")
     args = parser.parse_args()
+    global SPAN_FILTER
+    SPAN_FILTER = args.span_filter
     root = Path(os.environ.get("ADVERSE_EVENTS_DATA", ROOT / ".." / "shared" / "data"))
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
     loaders = {
-        "psytar": (lambda: load_data([root / "psytar" / "sentences.csv"], label_column="ADR",
-                                     group_column="post_id"), lambda: load_psytar(root)),
+        "psytar": (
+            lambda: load_data(
+                [root / "psytar" / "sentences.csv"], label_column="ADR", group_column="post_id"
+            ),
+            lambda: load_psytar(root),
+        ),
         "ade_corpus_v2": (lambda: load_data([root / "ade_corpus_v2"]), lambda: load_ade(root)),
     }
     results_file = ROOT / "benchmarks" / "results" / "tfidf_mentions.json"
@@ -146,7 +160,7 @@ def main() -> None:
             spans = spans + _ade_negatives(data)
         scores: dict[str, list[dict[str, float]]] = defaultdict(list)
         for i, split in enumerate(kfold(data, args.folds, "grouped", seed=42)):
-            file = cache / f"{corpus}_{i}.npz"
+            file = cache / f"{corpus}{'_filter' if SPAN_FILTER else ''}_{i}.npz"
             if file.exists():
                 arrays = dict(np.load(file))
             else:
@@ -157,19 +171,43 @@ def main() -> None:
                 print(f"{corpus} fold {i}: features in {time.time() - start:.0f} s", flush=True)
             for variant in VARIANTS:
                 scores[variant].append(stack(arrays, variant))
-        rows = [r for r in rows if r["corpus"] != corpus]
+        crf = "CRF + span filter" if SPAN_FILTER else "CRF"
+        rows = [r for r in rows if (r["corpus"], r.get("crf", "CRF")) != (corpus, crf)]
         for variant, metrics in scores.items():
             f1 = [m["f1"] for m in metrics]
-            rows.append({"corpus": corpus, "variant": variant, "f1_mean": float(np.mean(f1)),
-                         "f1_sd": statistics.pstdev(f1), "f1_folds": f1,
-                         "roc_auc_mean": float(np.mean([m["roc_auc"] for m in metrics]))})
+            rows.append(
+                {
+                    "corpus": corpus,
+                    "crf": crf,
+                    "variant": variant,
+                    "f1_mean": float(np.mean(f1)),
+                    "f1_sd": statistics.pstdev(f1),
+                    "f1_folds": f1,
+                    "roc_auc_mean": float(np.mean([m["roc_auc"] for m in metrics])),
+                }
+            )
             print(rows[-1], flush=True)
-    results_file.write_text(json.dumps({"folds": args.folds, "seed": 42, "protocol": "grouped",
-                                        "features": list(FEATURE_NAMES) + list(TEXT_FEATURE_NAMES),
-                                        "rows": rows}, indent=2) + "\n")
-    lines = ["| variant | corpus | F1 (mean ± sd) | ROC-AUC |", "|---|---|---|---|"]
-    lines += [f"| {r['variant']} | {r['corpus']} | {r['f1_mean']:.3f} ± {r['f1_sd']:.3f} | "
-              f"{r['roc_auc_mean']:.3f} |" for r in rows]
+    results_file.write_text(
+        json.dumps(
+            {
+                "folds": args.folds,
+                "seed": 42,
+                "protocol": "grouped",
+                "features": list(FEATURE_NAMES) + list(TEXT_FEATURE_NAMES),
+                "rows": rows,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    lines = ["| variant | mention model | corpus | F1 (mean ± sd) | ROC-AUC |"]
+    lines += ["|---|---|---|---|---|"]
+    lines += [
+        f"| {r['variant']} | {r.get('crf', 'CRF')} | {r['corpus']} | "
+        f"{r['f1_mean']:.3f} ± {r['f1_sd']:.3f} | "
+        f"{r['roc_auc_mean']:.3f} |"
+        for r in rows
+    ]
     results_file.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
@@ -177,8 +215,11 @@ def main() -> None:
 def _ade_negatives(data: Dataset):
     from adverse_events.extractors.corpora import SpanExample
 
-    return [SpanExample(e.text, (), e.group.removeprefix("pmid:"), "ade")
-            for e in data.examples if e.label != data.positive_label]
+    return [
+        SpanExample(e.text, (), e.group.removeprefix("pmid:"), "ade")
+        for e in data.examples
+        if e.label != data.positive_label
+    ]
 
 
 if __name__ == "__main__":
