@@ -453,10 +453,6 @@ def train_extractor(
     from adverse_events.extractors.corpora import split
     from adverse_events.extractors.lexicon import train_lexicon
 
-    if spans is None:
-        spans = []
-    if corpus is None:
-        corpus = []
     try:
         corpora = _span_corpora(data_dir, corpus, spans)
         examples: list[Any] = []
@@ -495,10 +491,6 @@ def evaluate_extractor_command(
     from adverse_events.extractors.evaluation import evaluate_extractor
     from adverse_events.extractors.lexicon import LexiconExtractor, LexiconModel, train_lexicon
 
-    if spans is None:
-        spans = []
-    if corpus is None:
-        corpus = []
     try:
         corpora = _span_corpora(data_dir, corpus, spans)
         splits = {name: split(examples, test_fraction) for name, examples in corpora.items()}
