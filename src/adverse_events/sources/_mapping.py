@@ -71,6 +71,12 @@ class FieldMap:
                  self.lang_field, self.url_field, self.drugs_field)  # fmt: skip
         object.__setattr__(self, "mapped", frozenset(n for n in names if n))
 
+    @classmethod
+    def from_options(cls, source: str, text_field: str = "text", **fields: str | None) -> FieldMap:
+        """A map from source options, where an empty optional field name means "no such field"."""
+        return cls(source=source, text_field=text_field,
+                   **{name: value or None for name, value in fields.items()})
+
     def _post_id(self, row: Mapping[str, Any], line: int | None) -> str:
         if self.id_field is None:
             digest = hashlib.sha1(f"{self.source}:{line}".encode()).hexdigest()[:16]

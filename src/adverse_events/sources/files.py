@@ -44,16 +44,16 @@ class _FileSource(Backend):
         if not self.path.is_file():
             raise ConfigError(f"{self.name} source: no such file {str(self.path)!r}")
         self.encoding = encoding
-        self.fields = FieldMap(
-            source=source_name or self.name,
-            id_field=id_field or None,
+        self.fields = FieldMap.from_options(
+            source_name or self.name,
+            id_field=id_field,
             text_field=text_field,
-            time_field=time_field or None,
+            time_field=time_field,
             time_format=time_format,
-            author_field=author_field or None,
-            lang_field=lang_field or None,
-            url_field=url_field or None,
-            drugs_field=drugs_field or None,
+            author_field=author_field,
+            lang_field=lang_field,
+            url_field=url_field,
+            drugs_field=drugs_field,
         )
 
     def _post_or_letter(self, row: Any, raw: str, line: int) -> Post | DeadLetter:

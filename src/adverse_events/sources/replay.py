@@ -122,16 +122,11 @@ class ReplaySource(Backend):
         try:
             import pyarrow.parquet as pq
         except ImportError as exc:
-            raise ConfigError("replaying Parquet needs: pip install 'adverse-events[duckdb]'") \
+            raise ConfigError("replaying Parquet needs: pip install 'adverse-events[parquet]'") \
                 from exc
-        opts = self.options
-        fields = FieldMap(
-            source=opts["source_name"], id_field=opts["id_field"] or None,
-            text_field=opts["text_field"], time_field=opts["time_field"],
-            time_format=opts["time_format"], author_field=opts["author_field"] or None,
-            lang_field=opts["lang_field"] or None, url_field=opts["url_field"] or None,
-            drugs_field=opts["drugs_field"] or None,
-        )
+        fields = FieldMap.from_options(**{
+            k: v for k, v in self.options.items() if k not in ("source_name", "encoding")
+        }, source=self.options["source_name"])
         row_number = 0
         for batch in pq.ParquetFile(self.path).iter_batches(batch_size=4096):
             for row in batch.to_pylist():
