@@ -110,7 +110,8 @@ class Pipeline:
         batch_size: posts per batch through every stage.
         resume: skip posts the sink already holds (needs a sink with ``existing_ids``).
         max_retries: retries of a transient failure before its items are dead-lettered.
-        backoff_initial / backoff_max: seconds of the exponential backoff (jitter added).
+        backoff_initial: first wait of the exponential backoff, in seconds (jitter added).
+        backoff_max: longest wait of the exponential backoff, in seconds.
         progress: show a progress bar (default: when stderr is a terminal).
         plugins: objects with `adverse_events.hooks.hookimpl` methods (metrics, audit logs).
         close: close every backend when the run ends.

@@ -13,6 +13,7 @@ from adverse_events.extractors.lexicon import LexiconExtractor, LexiconModel
 from adverse_events.pipeline import Pipeline
 from adverse_events.registry import get_registry
 from adverse_events.testing import ExtractorConformance, MemorySink, MemorySource, MockClassifier
+from adverse_events.vocabulary import DrugVocabulary
 
 TEXTS = [
     "Zoloft gave me terrible headaches and I can't sleep.",
@@ -54,6 +55,19 @@ def test_builtin_vocabulary_finds_drugs_misspellings_and_lay_events() -> None:
         ("brain zaps", "ADVERSE_EVENT"),
         ("can't sleep", "ADVERSE_EVENT"),
     } <= found
+
+
+@pytest.mark.unit
+def test_saved_model_names_add_to_the_user_vocabulary(tiny_model: Path, tmp_path: Path) -> None:
+    path = tmp_path / "drugs.json"
+    path.write_text(json.dumps({"drugs": [{"generic": "newdrugumab", "brands": ["Zorbiqa"]}]}))
+    plain = LexiconModel.load(tiny_model)
+    model = LexiconModel.load(tiny_model, DrugVocabulary.load(path))
+    assert plain.drug_names == model.drug_names and plain.drug_names
+    for name in model.drug_names:  # names from the training spans stay known
+        assert model.drugs.lookup(name)
+    assert model.drugs.lookup("zorbiqa") == "newdrugumab" and not plain.drugs.lookup("zorbiqa")
+    assert model.drugs.lookup("Zoloft") == "sertraline"  # built-in vocabulary still there
 
 
 @pytest.mark.unit

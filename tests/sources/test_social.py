@@ -55,7 +55,22 @@ def test_user_vocabulary_extends_or_replaces(tmp_path) -> None:
     assert only.find("Flux and Prozac and zoloft") == ("fluoxetine",)
 
 
-@pytest.mark.parametrize("content", ["[1]", '{"drugs": [{"brands": ["x"]}]}', "{not json"])
+def test_misspellings_tag_posts_but_never_become_rule_terms(tmp_path) -> None:
+    path = tmp_path / "vocab.json"
+    path.write_text(json.dumps({"drugs": [{"generic": "fluoxetine", "misspellings": ["prozak"]}]}))
+    vocab = DrugVocabulary.load(path)
+    assert vocab.find("prozak and zolft") == ("fluoxetine", "sertraline")  # user + built-in
+    assert vocab.generic("prozak") == "fluoxetine"
+    assert vocab.generic("prozak", misspellings=False) is None
+    assert not {"prozak", "zolft"} & set(vocab.terms)
+    assert "zolft" not in " ".join(build_queries(vocab.terms, "lang:en", 512))
+
+
+@pytest.mark.parametrize("content", [
+    "[1]", '{"drugs": [{"brands": ["x"]}]}', "{not json",
+    '{"drugs": [{"generic": "x", "misspellings": "y"}]}',
+    '{"drugs": [{"generic": "x", "brands": [1]}]}',
+])
 def test_bad_vocabulary_file_is_a_config_error(tmp_path, content: str) -> None:
     path = tmp_path / "vocab.json"
     path.write_text(content)

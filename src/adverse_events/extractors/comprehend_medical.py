@@ -168,7 +168,8 @@ class ComprehendMedicalExtractor(Backend):
             ``exclude_traits=()``) reproduces the reference design, which ignores them.
         max_tps: client-side rate limit per operation (default quota: 100).
         max_attempts: tries per call on throttling / 5xx / connection errors.
-        backoff_initial, backoff_max: exponential backoff bounds in seconds (full jitter).
+        backoff_initial: first bound of the exponential backoff, in seconds (full jitter).
+        backoff_max: largest bound of the exponential backoff, in seconds.
         max_chunk_bytes: largest chunk sent, in UTF-8 bytes.
         meddra_path: a MedDRA ASCII release folder to code events to MedDRA as well.
     """

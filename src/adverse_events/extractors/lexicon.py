@@ -1,14 +1,15 @@
 """`LexiconExtractor`: local drug and adverse-event mentions, no cloud, no pretrained weights.
 
 A linear-chain CRF (python-crfsuite) over word, affix, shape and context features, plus two
-gazetteers: a drug vocabulary (built-in brands/generics + misspellings + drug names from the
-training spans, with an edit-distance-1 matcher) and adverse-event phrases (built-in lay terms
-such as "brain zaps" or "can't sleep", plus every event mention in the training spans). Drug
-names found by the vocabulary are always reported, whatever the CRF says. Assertion traits
-(`adverse_events.extractors.assertion`) are added to event mentions and, by default, mentions
-that are negated, hypothetical or about a relative are dropped (``exclude_traits``;
-``keep_excluded=True`` keeps them, flagged). Event mentions are coded to ICD-10-CM locally and,
-when ``meddra_path`` points at a MedDRA release, to MedDRA LLT/PT/SOC.
+gazetteers: a drug vocabulary (`adverse_events.vocabulary`, the file the social-media sources
+use too: generics, brands, synonyms and misspellings; plus the user's ``drug_vocabulary`` file
+and drug names from the training spans; with an edit-distance-1 matcher) and adverse-event
+phrases (built-in lay terms such as "brain zaps" or "can't sleep", plus every event mention in
+the training spans). Drug names found by the vocabulary are always reported, whatever the CRF
+says. Assertion traits (`adverse_events.extractors.assertion`) are added to event mentions and,
+by default, mentions that are negated, hypothetical or about a relative are dropped
+(``exclude_traits``; ``keep_excluded=True`` keeps them, flagged). Event mentions are coded to
+ICD-10-CM locally and, when ``meddra_path`` points at a MedDRA release, to MedDRA LLT/PT/SOC.
 
 Where the model comes from:
 
@@ -46,6 +47,7 @@ from adverse_events.extractors.assertion import apply_traits, filter_mentions
 from adverse_events.extractors.corpora import SpanExample, _is_test, load_corpus
 from adverse_events.protocols import Backend
 from adverse_events.records import EXCLUDING_TRAITS, Concept, Mention
+from adverse_events.vocabulary import DrugVocabulary
 
 __all__ = ["LexiconExtractor", "LexiconModel", "train_lexicon"]
 
@@ -273,6 +275,7 @@ class LexiconModel:
         meta: dict[str, Any] | None = None,
         phrase_stats: dict[str, list[int]] | None = None,
         span_filter: SpanFilter | None = None,
+        vocabulary: DrugVocabulary | None = None,
     ):
         self.crf_path = crf_path
         self.event_phrases = events
@@ -287,7 +290,7 @@ class LexiconModel:
         self.sure_events = self._sure_events()
         self._sure = _PhraseSet(self.sure_events)
         self._sure_score = {tuple(p.split(" ")): v for p, v in self.sure_events.items()}
-        self.drugs = DrugMatcher(drugs)
+        self.drugs = DrugMatcher(drugs, vocabulary=vocabulary)
         self._tagger: Any = None
         if crf_path is not None:
             self._tagger = _crfsuite().Tagger()
@@ -304,12 +307,15 @@ class LexiconModel:
         )
 
     @classmethod
-    def builtin(cls) -> LexiconModel:
-        """No CRF: the built-in drug vocabulary and lay adverse-event phrases only."""
-        return cls(None, [], [], {"trained": False})
+    def builtin(cls, vocabulary: DrugVocabulary | None = None) -> LexiconModel:
+        """No CRF: the drug vocabulary (default: built-in) and lay adverse-event phrases only."""
+        return cls(None, [], [], {"trained": False}, vocabulary=vocabulary)
 
     @classmethod
-    def load(cls, model_dir: str | os.PathLike[str]) -> LexiconModel:
+    def load(
+        cls, model_dir: str | os.PathLike[str], vocabulary: DrugVocabulary | None = None
+    ) -> LexiconModel:
+        """The model in `model_dir`; its drug names add to `vocabulary` (default: built-in)."""
         folder = Path(model_dir)
         try:
             data = json.loads((folder / LEXICON_FILE).read_text(encoding="utf-8"))
@@ -332,6 +338,7 @@ class LexiconModel:
             data.get("meta", {}),
             data.get("phrase_stats", {}),
             SpanFilter.from_json(span_filter) if span_filter else None,
+            vocabulary,
         )
 
     def save(self, model_dir: str | os.PathLike[str]) -> Path:
@@ -508,12 +515,17 @@ def sure_phrases(
 
 
 def _train_crf(
-    examples: Sequence[SpanExample], path: Path, c1: float, c2: float, max_iterations: int
+    examples: Sequence[SpanExample],
+    path: Path,
+    c1: float,
+    c2: float,
+    max_iterations: int,
+    vocabulary: DrugVocabulary | None = None,
 ) -> None:
     """Train the CRF. The event gazetteer feature of a training sentence comes from the *other*
     half of the examples (two folds), so the CRF learns how far to trust a gazetteer hit on
     unseen text instead of copying it."""
-    drug_matcher = DrugMatcher(sorted(_phrases(examples, "DRUG")))
+    drug_matcher = DrugMatcher(sorted(_phrases(examples, "DRUG")), vocabulary=vocabulary)
     folds = [examples[0::2], examples[1::2]]
     builtin = _builtin_phrases()
     trainer = _crfsuite().Trainer(verbose=False)
@@ -531,13 +543,20 @@ def _train_crf(
     trainer.train(str(path))
 
 
-def _model_on(examples: Sequence[SpanExample], crf: Path, settings: dict[str, Any]) -> LexiconModel:
+def _model_on(
+    examples: Sequence[SpanExample],
+    crf: Path,
+    settings: dict[str, Any],
+    vocabulary: DrugVocabulary | None = None,
+) -> LexiconModel:
     """A filter-less model from a trained CRF file and the phrase statistics of `examples`."""
     events_seen = sorted(_phrases(examples, "ADVERSE_EVENT"))
     counts = phrase_counts(examples, _PhraseSet([*_builtin_phrases(), *events_seen]))
     stats = {" ".join(k): [h, n] for k, (h, n) in counts.items()}
     drugs_seen = sorted(_phrases(examples, "DRUG"))
-    return LexiconModel(crf, events_seen, drugs_seen, {"trained": True, **settings}, stats)
+    return LexiconModel(
+        crf, events_seen, drugs_seen, {"trained": True, **settings}, stats, vocabulary=vocabulary
+    )
 
 
 def _train_span_filter(
@@ -560,7 +579,7 @@ def _train_span_filter(
         for n, fold in enumerate(folds):
             crf = Path(tmp) / f"fold{n}.crfsuite"
             _train_crf(folds[1 - n], crf, **crf_options)
-            model = _model_on(folds[1 - n], crf, settings)
+            model = _model_on(folds[1 - n], crf, settings, crf_options.get("vocabulary"))
             for example in fold:
                 if "ADVERSE_EVENT" not in example.annotated:
                     continue
@@ -600,6 +619,7 @@ def train_lexicon(
     span_filter_c: float = 1.0,
     calibrate_on: Sequence[str] | None = ("psytar", "user"),
     meta: dict[str, Any] | None = None,
+    vocabulary: DrugVocabulary | None = None,
 ) -> LexiconModel:
     """Train the CRF (and the span filter) on `examples`; saved to `model_dir` when given.
 
@@ -610,14 +630,18 @@ def train_lexicon(
     `span_filter` trains the second-stage filter on out-of-fold candidates (about twice the
     training time) with its threshold calibrated on the `calibrate_on` corpora (patient text
     by default). Defaults were chosen on a development split of the training portion, never
-    on the held-out test split.
+    on the held-out test split. `vocabulary` (default: built-in) silver-labels drugs in corpora
+    without drug annotations and feeds the drug gazetteer feature; the saved model keeps only
+    the drug names of its training spans, so pass the same vocabulary when loading it.
     """
     if not any(ex.spans for ex in examples):
         raise ConfigError("no annotated spans to train on")
     started = time.perf_counter()
     folder = Path(model_dir) if model_dir else Path(tempfile.mkdtemp(prefix="ae-lexicon-"))
     folder.mkdir(parents=True, exist_ok=True)
-    crf_options: dict[str, Any] = {"c1": c1, "c2": c2, "max_iterations": max_iterations}
+    crf_options: dict[str, Any] = {
+        "c1": c1, "c2": c2, "max_iterations": max_iterations, "vocabulary": vocabulary
+    }
     settings = {
         "o_threshold": o_threshold,
         "dictionary_union": dictionary_union,
@@ -625,7 +649,7 @@ def train_lexicon(
         "sure_min_precision": sure_min_precision,
     }
     _train_crf(examples, folder / MODEL_FILE, **crf_options)
-    model = _model_on(examples, folder / MODEL_FILE, settings)
+    model = _model_on(examples, folder / MODEL_FILE, settings, vocabulary)
     if span_filter:
         model.span_filter = _train_span_filter(
             examples, settings, crf_options, span_filter_c, calibrate_on
@@ -658,6 +682,9 @@ class LexiconExtractor(Backend):
         exclude_traits: mentions with any of these traits are dropped ...
         keep_excluded: ... unless this is true (they are kept, flagged by their traits).
         min_score: lowest mention score kept.
+        drug_vocabulary: a JSON drug vocabulary file (the format the X source's ``vocabulary``
+            takes: ``generic``, ``brands``, ``synonyms``, ``misspellings``) that extends the
+            built-in one; its names are always reported as DRUG mentions.
     """
 
     name = "lexicon"
@@ -673,6 +700,7 @@ class LexiconExtractor(Backend):
         exclude_traits: Sequence[str] = EXCLUDING_TRAITS,
         keep_excluded: bool = False,
         min_score: float = 0.0,
+        drug_vocabulary: str | os.PathLike[str] | None = None,
     ):
         self.model_dir = Path(model_dir) if model_dir else None
         self.train_data = Path(train_data) if train_data else None
@@ -695,6 +723,7 @@ class LexiconExtractor(Backend):
         self.exclude_traits = tuple(exclude_traits)
         self.keep_excluded = keep_excluded
         self.min_score = min_score
+        self.drug_vocabulary = DrugVocabulary.load(drug_vocabulary)
         self._model: LexiconModel | None = None
         self._icd10: Any = None
         self._meddra: Any = None
@@ -714,12 +743,15 @@ class LexiconExtractor(Backend):
 
     def _load_model(self) -> LexiconModel:
         if self.model_dir is not None and (self.model_dir / LEXICON_FILE).is_file():
-            return LexiconModel.load(self.model_dir)
+            return LexiconModel.load(self.model_dir, self.drug_vocabulary)
         if self.train_data is not None:
             return train_lexicon(
-                self._training_examples(), self.model_dir, meta={"train_data": str(self.train_data)}
+                self._training_examples(),
+                self.model_dir,
+                meta={"train_data": str(self.train_data)},
+                vocabulary=self.drug_vocabulary,
             )
-        return LexiconModel.builtin()
+        return LexiconModel.builtin(self.drug_vocabulary)
 
     def _training_examples(self) -> list[SpanExample]:
         assert self.train_data is not None

@@ -1,8 +1,8 @@
 """What every social-media source shares: the drug vocabulary, rules, and post normalisation.
 
-* `DrugVocabulary`: generic drug names with their brand names and synonyms (a built-in file plus
-  the user's own), word-boundary matching of mentions, brand -> generic normalisation, and the
-  terms from which X stream rules and search queries are built (`build_queries`).
+* `DrugVocabulary` (from `adverse_events.vocabulary`, the one vocabulary the lexicon extractor
+  uses too): drug names, word-boundary matching of mentions, normalisation to the generic name,
+  and the terms from which X stream rules and search queries are built (`build_queries`).
 * `Pseudonymiser`: a keyed hash (HMAC-SHA256) of author ids. Without a key, authors are dropped.
 * `XPostNormaliser`: one X API v2 tweet (plus the response's ``includes``) -> `Post`, or ``None``
   when configuration filters it out (retweets, quotes, other languages).
@@ -15,14 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -31,6 +27,7 @@ from adverse_events.errors import ConfigError, InputError
 from adverse_events.records import Post
 from adverse_events.sources._mapping import parse_timestamp
 from adverse_events.sources._places import reduce_location, reduce_place
+from adverse_events.vocabulary import DrugVocabulary
 
 __all__ = [
     "PSEUDONYM_KEY_ENV",
@@ -42,103 +39,6 @@ __all__ = [
 
 #: Environment variable read when no pseudonym key is configured.
 PSEUDONYM_KEY_ENV = "ADVERSE_EVENTS_PSEUDONYM_KEY"
-_WORD = r"[^\W_]"  # a letter or digit: what may not touch either end of a matched term
-
-
-class DrugVocabulary:
-    """Drug names: ``generic -> (brands and synonyms)``, matched case-insensitively on word edges.
-
-    Files are JSON: ``{"drugs": [{"generic": "fluoxetine", "brands": ["Prozac", "Sarafem"]}]}``
-    (``synonyms`` is accepted as another list of names).
-    """
-
-    def __init__(self, drugs: Mapping[str, Iterable[str]]):
-        self.drugs: dict[str, tuple[str, ...]] = {}
-        self._generic: dict[str, str] = {}
-        for generic, names in drugs.items():
-            key = generic.strip().lower()
-            if not key:
-                raise ConfigError("drug vocabulary: an entry has an empty generic name")
-            others = tuple(dict.fromkeys(n.strip() for n in names if n.strip()))
-            self.drugs[key] = tuple(dict.fromkeys((*self.drugs.get(key, ()), *others)))
-            for term in (key, *others):
-                self._generic.setdefault(term.lower(), key)
-
-    @classmethod
-    def builtin(cls) -> DrugVocabulary:
-        """The small vocabulary shipped with the package (common drugs, brand + generic)."""
-        text = resources.files("adverse_events.sources").joinpath(
-            "data/drug_vocabulary.json").read_text(encoding="utf-8")
-        return cls(_parse_vocabulary(json.loads(text), "built-in vocabulary"))
-
-    @classmethod
-    def from_file(cls, path: str | os.PathLike[str]) -> DrugVocabulary:
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"drug vocabulary file {str(path)!r} not found") from None
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"drug vocabulary {path}: not valid JSON: {exc}") from exc
-        return cls(_parse_vocabulary(data, str(path)))
-
-    @classmethod
-    def load(
-        cls, path: str | os.PathLike[str] | None = None, include_builtin: bool = True
-    ) -> DrugVocabulary:
-        """The built-in vocabulary, extended by (or, with ``include_builtin=False``, replaced by)
-        the file at `path`."""
-        parts: list[Mapping[str, Iterable[str]]] = []
-        if include_builtin:
-            parts.append(cls.builtin().drugs)
-        if path is not None:
-            parts.append(cls.from_file(path).drugs)
-        if not parts:
-            raise ConfigError("drug vocabulary: include_builtin is false and no file was given")
-        merged: dict[str, list[str]] = {}
-        for drugs in parts:
-            for generic, names in drugs.items():
-                merged.setdefault(generic, []).extend(names)
-        return cls(merged)
-
-    @property
-    def terms(self) -> list[str]:
-        """Every name (generic first, then brands) once, in vocabulary order."""
-        out: list[str] = []
-        for generic, names in self.drugs.items():
-            out += [generic, *names]
-        return list(dict.fromkeys(out))
-
-    def generic(self, term: str) -> str | None:
-        """The generic name of `term` (a brand, synonym or generic), or None."""
-        return self._generic.get(term.strip().lower())
-
-    @cached_property
-    def _pattern(self) -> re.Pattern[str]:
-        names = sorted(self._generic, key=len, reverse=True)  # longest first: "effexor xr"
-        alternation = "|".join(re.escape(n).replace(r"\ ", r"\s+") for n in names)
-        return re.compile(rf"(?<!{_WORD})(?:{alternation})(?!{_WORD})", re.IGNORECASE)
-
-    def find(self, text: str) -> tuple[str, ...]:
-        """Generic names of the drugs `text` mentions, in order of first mention, once each."""
-        found = (self._generic[" ".join(m.group(0).lower().split())]
-                 for m in self._pattern.finditer(text))
-        return tuple(dict.fromkeys(found))
-
-
-def _parse_vocabulary(data: Any, where: str) -> dict[str, list[str]]:
-    entries = data.get("drugs") if isinstance(data, dict) else None
-    if not isinstance(entries, list):
-        raise ConfigError(f"drug vocabulary {where}: expected {{\"drugs\": [...]}}")
-    drugs: dict[str, list[str]] = {}
-    for number, entry in enumerate(entries, start=1):
-        if not isinstance(entry, dict) or not isinstance(entry.get("generic"), str):
-            raise ConfigError(f"drug vocabulary {where}: entry {number} needs a 'generic' name")
-        names = [*entry.get("brands", []), *entry.get("synonyms", [])]
-        if not all(isinstance(n, str) for n in names):
-            raise ConfigError(f"drug vocabulary {where}: entry {number}: names must be strings")
-        drugs.setdefault(entry["generic"], []).extend(names)
-    return drugs
 
 
 def _quote(term: str) -> str:
