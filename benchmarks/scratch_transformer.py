@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from adverse_events.testing.tiny import make_tiny_transformer
+from adverse_events.testing.tiny_models import make_tiny_transformer
 from adverse_events.training.splits import make_split
 from adverse_events.training.workflow import load_data, train
 

@@ -14,7 +14,7 @@ from adverse_events.classifiers.transformers import TransformersClassifier  # no
 from adverse_events.errors import ConfigError  # noqa: E402
 from adverse_events.registry import get_registry  # noqa: E402
 from adverse_events.testing import ClassifierConformance  # noqa: E402
-from adverse_events.testing.tiny import make_tiny_transformer  # noqa: E402
+from adverse_events.testing.tiny_models import make_tiny_transformer  # noqa: E402
 
 TEXTS = ["the drug gave me a rash", "I take it with food", "dizzy and sick all day", ""]
 

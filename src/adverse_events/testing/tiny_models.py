@@ -1,10 +1,11 @@
 """Build small transformers classifiers locally, with no download: for tests and benchmarks.
 
-`build_classifier_dir` trains a WordPiece tokenizer on the given texts with `tokenizers`, makes
-a DistilBERT sequence classifier of the requested size, optionally trains it for a few steps,
-and writes a model directory that `TransformersClassifier` loads (``save_pretrained`` files,
-tokenizer, ``adverse_events.json``). `synthetic_texts` gives labelled fixture sentences.
-Needs ``pip install 'adverse-events[torch]'``.
+`make_tiny_transformer` trains a WordPiece tokenizer on the given texts with `tokenizers` and
+saves a randomly initialised DistilBERT sequence classifier of the requested size next to it
+(``save_pretrained``): a base model to fine-tune, in tests or as a from-scratch experiment.
+`build_classifier_dir` does the same, optionally trains it for a few steps, and writes a model
+directory that `TransformersClassifier` loads (with ``adverse_events.json``). `synthetic_texts`
+gives labelled fixture sentences. Needs ``pip install 'adverse-events[torch]'``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ from typing import Any
 
 from adverse_events.classifiers._model_dir import ModelInfo, write_model_info
 
-__all__ = ["LABELS", "build_classifier_dir", "build_tokenizer", "synthetic_texts"]
+__all__ = [
+    "LABELS",
+    "build_classifier_dir",
+    "build_tokenizer",
+    "make_tiny_transformer",
+    "synthetic_texts",
+]
 
 #: Label names of the models built here: index 1 is the adverse-event class.
 LABELS = ("not_adverse_event", "adverse_event")
@@ -67,6 +74,62 @@ def build_tokenizer(texts: Sequence[str], vocab_size: int = 2000, max_length: in
     )
 
 
+def make_tiny_transformer(
+    directory: str | os.PathLike[str],
+    texts: Sequence[str],
+    labels: Sequence[str] = LABELS,
+    seed: int = 0,
+    *,
+    vocab_size: int = 400,
+    dim: int = 32,
+    n_layers: int = 2,
+    n_heads: int = 2,
+    hidden_dim: int | None = None,
+    max_length: int = 64,
+    max_positions: int | None = None,
+) -> Path:
+    """Write a randomly initialised sequence classifier + tokenizer to `directory`; return it.
+
+    The tokenizer's vocabulary is learnt from `texts`; `hidden_dim` defaults to ``4 * dim`` and
+    the position embeddings to `max_length` (the tokenizer's maximum).
+    """
+    _save_base(directory, texts, labels, seed, vocab_size=vocab_size, dim=dim,
+               n_layers=n_layers, n_heads=n_heads, hidden_dim=hidden_dim or 4 * dim,
+               max_length=max_length, max_positions=max_positions or max_length)  # fmt: skip
+    return Path(directory)
+
+
+def _save_base(
+    directory: str | os.PathLike[str],
+    texts: Sequence[str],
+    labels: Sequence[str],
+    seed: int,
+    **size: int,
+) -> tuple[Any, Any]:
+    """Tokenizer + random DistilBERT classifier of `size`, saved to `directory` and returned."""
+    import torch
+    from transformers import DistilBertConfig, DistilBertForSequenceClassification
+
+    torch.manual_seed(seed)
+    tokenizer = build_tokenizer(texts, vocab_size=size["vocab_size"],
+                                max_length=size["max_length"])  # fmt: skip
+    config = DistilBertConfig(
+        vocab_size=max(size["vocab_size"], len(tokenizer)),
+        dim=size["dim"],
+        n_layers=size["n_layers"],
+        n_heads=size["n_heads"],
+        hidden_dim=size["hidden_dim"],
+        max_position_embeddings=size["max_positions"],
+        id2label=dict(enumerate(labels)),  # sets num_labels too
+        label2id={label: i for i, label in enumerate(labels)},
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    model = DistilBertForSequenceClassification(config)
+    model.eval().save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return model, tokenizer
+
+
 def build_classifier_dir(
     out: str | os.PathLike[str],
     texts: Sequence[str],
@@ -88,31 +151,17 @@ def build_classifier_dir(
 
     With ``dim=768, n_layers=6, n_heads=12, hidden_dim=3072, vocab_size=30522`` the network
     has the architecture of ``distilbert-base-uncased`` (the vocabulary is what the texts give).
+    `max_length` truncates the training batches; the model keeps 512 positions.
     """
-    import torch
-    from transformers import DistilBertConfig, DistilBertForSequenceClassification
-
-    torch.manual_seed(seed)
+    if steps and labels is None:
+        raise ValueError("training steps need labels")
     out = Path(out)
-    tokenizer = build_tokenizer(texts, vocab_size=vocab_size)
-    config = DistilBertConfig(
-        vocab_size=max(vocab_size, len(tokenizer)),
-        dim=dim,
-        n_layers=n_layers,
-        n_heads=n_heads,
-        hidden_dim=hidden_dim,
-        num_labels=len(LABELS),
-        id2label=dict(enumerate(LABELS)),
-        label2id={label: i for i, label in enumerate(LABELS)},
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    model = DistilBertForSequenceClassification(config)
-    if steps:
-        if labels is None:
-            raise ValueError("training steps need labels")
+    model, tokenizer = _save_base(out, texts, LABELS, seed, vocab_size=vocab_size, dim=dim,
+                                  n_layers=n_layers, n_heads=n_heads, hidden_dim=hidden_dim,
+                                  max_length=512, max_positions=512)  # fmt: skip
+    if steps and labels is not None:
         _train(model, tokenizer, texts, labels, steps, batch_size, lr, max_length, seed, progress)
-    model.eval().save_pretrained(out)
-    tokenizer.save_pretrained(out)
+        model.eval().save_pretrained(out)
     write_model_info(
         out,
         ModelInfo(
