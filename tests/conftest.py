@@ -36,3 +36,25 @@ def keyword_registry(monkeypatch: pytest.MonkeyPatch):
     registry.get_registry.cache_clear()
     yield registry.get_registry()
     registry.get_registry.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def local_example(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+    """A copy of `examples/` after the README's `adverse-events run examples/local.toml`:
+    `out/models/` holds the trained TF-IDF and lexicon models, `out/` the DuckDB file."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from adverse_events.cli import app
+
+    root = tmp_path_factory.mktemp("example")
+    shutil.copytree(REPO / "examples", root / "examples")
+    config = (root / "examples" / "local.toml").read_text()
+    (root / "examples" / "local.toml").write_text(config.replace("../shared/data",
+                                                                 str(shared_data)))  # fmt: skip
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        result = CliRunner().invoke(app, ["run", "examples/local.toml"])
+    assert result.exit_code == 0, result.output
+    return root

@@ -3,7 +3,6 @@ dashboard`, opened in headless Chromium: every chart drawn from the example's re
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -11,29 +10,20 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.browser.test_dashboard import CHARTS, browser, js  # noqa: F401 (fixture)
-from tests.conftest import REPO
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def example_report(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+def example_report(local_example: Path) -> Path:
     from adverse_events.cli import app
 
-    root = tmp_path_factory.mktemp("example")
-    shutil.copytree(REPO / "examples", root / "examples")
-    config = (root / "examples" / "local.toml").read_text()
-    config = config.replace("../shared/data", str(shared_data))
-    (root / "examples" / "local.toml").write_text(config)
-    runner = CliRunner()
     with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(root)
-        result = runner.invoke(app, ["run", "examples/local.toml"])
-        assert result.exit_code == 0, result.output
-        result = runner.invoke(app, ["dashboard", "--db", "out/adverse_events.duckdb",
-                                     "--output", "out/report.html"])
-        assert result.exit_code == 0, result.output
-    return root / "out" / "report.html"
+        patch.chdir(local_example)
+        result = CliRunner().invoke(app, ["dashboard", "--db", "out/adverse_events.duckdb",
+                                          "--output", "out/report.html"])
+    assert result.exit_code == 0, result.output
+    return local_example / "out" / "report.html"
 
 
 def test_example_run_gives_a_dashboard_that_renders(
