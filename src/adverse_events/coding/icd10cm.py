@@ -62,6 +62,7 @@ class ICD10CMCoder:
         self._exact: dict[str, str] = {}
         self._vectorizer: Any = None
         self._matrix: Any = None
+        self._postings: Any = None
         self._cached = lru_cache(maxsize=50_000)(self._code_normalized)
 
     def _build(self) -> None:
@@ -80,6 +81,7 @@ class ICD10CMCoder:
             analyzer="char_wb", ngram_range=(3, 3), sublinear_tf=True, dtype=np.float32
         )
         self._matrix = self._vectorizer.fit_transform([normalize(d) for d in self._descriptions])
+        self._postings = self._matrix.T.tocsr()
 
     def code(self, text: str, min_score: float | None = None) -> list[Concept]:
         """The best concepts for `text`, highest score first (empty when nothing scores enough)."""
@@ -105,15 +107,18 @@ class ICD10CMCoder:
     def _fuzzy(self, key: str) -> list[Concept]:
         from rapidfuzz import fuzz
 
-        query = self._vectorizer.transform([key])
-        sims = (self._matrix @ query.T).toarray().ravel()
-        top = sims.argsort()[::-1][:20]
+        import numpy as np
+
+        # query x (trigram -> descriptions) touches only the postings of the query's trigrams
+        sims = (self._vectorizer.transform([key]) @ self._postings).tocoo()
+        best = np.argpartition(-sims.data, 19)[:20] if sims.nnz > 20 else np.arange(sims.nnz)
+        order = best[np.lexsort((-sims.col[best], -sims.data[best]))]  # ties: later code first
         scored = []
-        for i in top:
+        for sim, i in zip(sims.data[order], sims.col[order]):
             ratio = fuzz.token_set_ratio(
                 key, _UNSPECIFIED.sub("", normalize(self._descriptions[i]))
             )
-            scored.append(((float(sims[i]) + ratio / 100.0) / 2.0, int(i)))
+            scored.append(((float(sim) + ratio / 100.0) / 2.0, int(i)))
         scored.sort(reverse=True)
         return [
             Concept(

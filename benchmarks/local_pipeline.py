@@ -1,0 +1,96 @@
+"""The embedded default end to end, on patient sentences: how many posts a laptop screens.
+
+JSONL source -> TF-IDF classifier -> lexicon extractor (CRF, assertion traits, ICD-10-CM) ->
+DuckDB sink, with the models that `adverse-events run examples/local.toml` trains into
+`out/models/` (run that once first). The posts are PsyTAR review sentences from
+`../shared/data`, cycled to `--n` posts with distinct ids.
+
+    python benchmarks/local_pipeline.py --n 20000 --json benchmarks/results/local_pipeline.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gc
+import itertools
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from adverse_events import Pipeline, __version__
+from adverse_events.classifiers.tfidf import TfidfClassifier
+from adverse_events.extractors.lexicon import LexiconExtractor
+from adverse_events.sinks import DuckDBSink
+from adverse_events.sources import JsonlSource
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_posts(sentences: Path, out: Path, n: int) -> float:
+    """`n` posts cycling through the sentences; returns their mean length in characters."""
+    with sentences.open(encoding="utf-8") as handle:
+        texts = [row["text"] for row in csv.DictReader(handle) if row["text"].strip()]
+    total = 0
+    with out.open("w", encoding="utf-8") as handle:
+        for i, text in zip(range(n), itertools.cycle(texts)):
+            handle.write(json.dumps({"post_id": f"s{i}", "text": text}) + "\n")
+            total += len(text)
+    return total / n
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=20_000)
+    parser.add_argument("--batch-size", type=int, default=512)
+    parser.add_argument("--models", type=Path, default=Path("out/models"),
+                        help="folder with tfidf/ and lexicon/ (default: out/models)")
+    parser.add_argument("--json", type=Path, default=None, help="write results here")
+    args = parser.parse_args()
+    missing = [p for p in (args.models / "tfidf", args.models / "lexicon") if not p.is_dir()]
+    if missing:
+        sys.exit(f"no model at {missing[0]}: run `adverse-events run examples/local.toml` first "
+                 "or pass --models")  # fmt: skip
+    data = Path(os.environ.get("ADVERSE_EVENTS_DATA", ROOT / ".." / "shared" / "data"))
+    with tempfile.TemporaryDirectory() as tmp:
+        posts = Path(tmp) / "posts.jsonl"
+        chars = write_posts(data / "psytar" / "sentences.csv", posts, args.n)
+        pipeline = Pipeline(
+            JsonlSource(posts),
+            TfidfClassifier(args.models / "tfidf"),
+            LexiconExtractor(args.models / "lexicon"),
+            sink=DuckDBSink(Path(tmp) / "out.duckdb"),
+            batch_size=args.batch_size,
+            progress=False,
+        )
+        gc.collect()
+        gc.freeze()  # as `adverse-events run` does
+        started = time.perf_counter()
+        report = pipeline.run()
+        seconds = time.perf_counter() - started
+    result = {
+        "benchmark": "local_pipeline",
+        "posts": args.n,
+        "mean_chars_per_post": round(chars, 1),
+        "batch_size": args.batch_size,
+        "seconds": round(seconds, 2),
+        "posts_per_second": round(args.n / seconds),
+        "report": report.to_dict(),
+        "machine": {"platform": platform.platform(), "python": platform.python_version(),
+                    "cpus": os.cpu_count()},  # fmt: skip
+        "library_version": __version__,
+        "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    print(json.dumps(result, indent=2))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
