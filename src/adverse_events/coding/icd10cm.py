@@ -105,16 +105,15 @@ class ICD10CMCoder:
         return self._fuzzy(stripped or key)
 
     def _fuzzy(self, key: str) -> list[Concept]:
-        from rapidfuzz import fuzz
-
         import numpy as np
+        from rapidfuzz import fuzz
 
         # query x (trigram -> descriptions) touches only the postings of the query's trigrams
         sims = (self._vectorizer.transform([key]) @ self._postings).tocoo()
         best = np.argpartition(-sims.data, 19)[:20] if sims.nnz > 20 else np.arange(sims.nnz)
         order = best[np.lexsort((-sims.col[best], -sims.data[best]))]  # ties: later code first
         scored = []
-        for sim, i in zip(sims.data[order], sims.col[order]):
+        for sim, i in zip(sims.data[order], sims.col[order], strict=True):
             ratio = fuzz.token_set_ratio(
                 key, _UNSPECIFIED.sub("", normalize(self._descriptions[i]))
             )
