@@ -16,14 +16,14 @@ import gc
 import itertools
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
-from adverse_events import Pipeline, __version__
+from pipeline_throughput import finish  # benchmarks/ is sys.path[0] when run as a script
+
+from adverse_events import Pipeline
 from adverse_events.classifiers.tfidf import TfidfClassifier
 from adverse_events.extractors.lexicon import LexiconExtractor
 from adverse_events.sinks import DuckDBSink
@@ -81,16 +81,8 @@ def main() -> None:
         "seconds": round(seconds, 2),
         "posts_per_second": round(args.n / seconds),
         "report": report.to_dict(),
-        "machine": {"platform": platform.platform(), "python": platform.python_version(),
-                    "cpus": os.cpu_count()},  # fmt: skip
-        "library_version": __version__,
-        "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    print(json.dumps(result, indent=2))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
-
+    finish(result, args.json)
 
 if __name__ == "__main__":
     main()

@@ -96,20 +96,24 @@ def main() -> None:
         "batch_size": args.batch_size,
         "target_posts_per_second": 20_000,
         "runs": runs,
-        "machine": {
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "processor": platform.processor(),
-        },
-        "library_version": __version__,
-        "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    print(json.dumps(result, indent=2))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    finish(result, args.json)
 
+
+def finish(result: dict[str, object], path: Path | None) -> None:
+    """Add the machine, library version and time to `result`, print it, write it to `path`."""
+    result["machine"] = {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "processor": platform.processor(),
+    }
+    result["library_version"] = __version__
+    result["measured_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    print(json.dumps(result, indent=2))
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result, indent=2) + "\n")
 
 if __name__ == "__main__":
     main()
