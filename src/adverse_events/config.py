@@ -58,9 +58,13 @@ _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class PipelineOptions(BaseModel):
-    """The ``[pipeline]`` table: options of `adverse_events.Pipeline`."""
+    """The ``[pipeline]`` table: options of `adverse_events.Pipeline`.
 
-    model_config = ConfigDict(extra="forbid")
+    Strict: TOML has types, so ``batch_size = true`` or ``"10"`` is a mistake to name, not to
+    coerce (pydantic would make ``true`` a batch of 1).
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     batch_size: int = Field(default=64, ge=1)
     resume: bool = False
