@@ -57,14 +57,26 @@ def test_resume_flag_skips_stored_posts(config, keyword_registry):
          "type='memory'\n", "no such file"),
         ("[source]\ntype='jsonl'\n", "missing [classifier]"),
         ("not toml at all [", "not valid TOML"),
+        ("[source]\ntype=1\n[classifier]\ntype='keyword'\n[sink]\ntype='memory'\n",
+         "[source] type must be a backend name"),
+        ("[source]\ntype='jsonl'\npath='{posts}'\n[classifier]\ntype='keyword'\n[sink]\n"
+         "type='dynamodb'\ntable=5\n", "sink 'dynamodb'"),
     ],
 )
 def test_bad_config_is_one_clear_line_and_exit_2(tmp_path, keyword_registry, text, message):
     path = tmp_path / "bad.toml"
-    path.write_text(text)
+    posts = tmp_path / "posts.jsonl"
+    posts.write_text('{"post_id": "1", "text": "x"}\n')
+    path.write_text(text.replace("{posts}", str(posts)))
     result = runner.invoke(app, ["run", str(path)])
     assert result.exit_code == 2
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_config_path_that_is_a_directory_is_one_clear_line_and_exit_2(tmp_path):
+    result = runner.invoke(app, ["run", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "cannot read config file" in result.output and "Traceback" not in result.output
 
 
 def test_backends_lists_roles_and_install_state():

@@ -60,6 +60,9 @@ def test_builds_a_pipeline(tmp_path, posts, keyword_registry):
         (('keywords = ["headache"]', 'keyword = ["headache"]'),
          "unknown option(s) ['keyword'] for classifier 'keyword'; valid options: ['keywords'"),
         (("batch_size = 8", "batch_size = 0"), "[pipeline] batch_size"),
+        (("batch_size = 8", "batch_size = true"), "[pipeline] batch_size: Input should be a valid"),
+        (("batch_size = 8", 'batch_size = "10"'), "[pipeline] batch_size: Input should be a valid"),
+        (("resume = true", "resume = 1"), "[pipeline] resume: Input should be a valid boolean"),
         (("batch_size = 8", "batchsize = 8"), "valid keys: ['backoff_initial'"),
         (('type = "jsonl"\npath', 'path'), "[source] needs a 'type' key"),
     ],
@@ -102,3 +105,30 @@ def test_accepted_options_follow_kwargs_up_the_mro():
 
     names, open_ended = accepted_options(CsvSource)
     assert {"delimiter", "path", "text_field", "time_format"} <= set(names) and not open_ended
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda t: "pipeline = 5\n" + t.split("[pipeline]")[0], "[pipeline] must be a table"),
+        (lambda t: t.replace('type = "duckdb"', "type = 5"),
+         "[sink] type must be a backend name (text), got 5"),
+        (lambda t: t.replace('type = "duckdb"\npath = "{db}"', 'type = "dynamodb"\ntable = 5'),
+         "[sink] sink 'dynamodb': "),
+    ],
+)
+def test_wrongly_typed_tables_and_options_are_config_errors(tmp_path, posts, keyword_registry,
+                                                            edit, message):
+    text = edit(GOOD).format(posts=posts, db=tmp_path / "ae.duckdb", letters=tmp_path / "dl")
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text)).build()
+    assert message in str(info.value)
+
+
+def test_unreadable_config_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_config(tmp_path)  # a directory
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"\xff\xfe[source]\n")
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_config(binary)

@@ -331,3 +331,27 @@ def test_backends_open_before_reading_and_a_failed_open_fails_the_run():
     report = Pipeline(MemorySource(posts(2)), Broken(is_ae), sink=sink, **FAST).run()
     assert report.failed and "holds no model" in (report.error or "")
     assert report.read == 0 and sink.closed
+
+
+@pytest.mark.parametrize("make_sink", [JsonlSink, DuckDBSink], ids=["jsonl", "duckdb"])
+def test_a_lone_surrogate_from_json_does_not_crash_the_run(tmp_path, make_sink):
+    """JSON may escape half an emoji ("\\ud83d", a truncated tweet); UTF-8 sinks cannot store it."""
+    source = tmp_path / "posts.jsonl"
+    source.write_text('{"post_id": "a", "text": "ok"}\n'
+                      '{"post_id": "b", "text": "cut \\ud83d headache", "meta": ["\\udc00"]}\n')
+    sink = make_sink(tmp_path / "out")
+    report = Pipeline(JsonlSource(source), MockClassifier(is_ae), sink=sink, **FAST).run()
+    assert not report.failed and report.written == 2
+    assert {r.post_id: r.post.text for r in sink.read_records()} == {
+        "a": "ok", "b": "cut \ufffd headache"}
+
+
+def test_a_sink_that_cannot_flush_on_close_fails_the_run():
+    """A buffering sink (S3) stores on close(); a failure there must not report success."""
+
+    class Buffering(MemorySink):
+        def close(self):
+            raise TransientBackendError("flush failed: 503", backend="buffering")
+
+    report = Pipeline(MemorySource(posts(2)), MockClassifier(is_ae), sink=Buffering(), **FAST).run()
+    assert report.failed and "flush failed" in (report.error or "")

@@ -58,9 +58,13 @@ _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class PipelineOptions(BaseModel):
-    """The ``[pipeline]`` table: options of `adverse_events.Pipeline`."""
+    """The ``[pipeline]`` table: options of `adverse_events.Pipeline`.
 
-    model_config = ConfigDict(extra="forbid")
+    Strict: TOML has types, so ``batch_size = true`` or ``"10"`` is a mistake to name, not to
+    coerce (pydantic would make ``true`` a batch of 1).
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     batch_size: int = Field(default=64, ge=1)
     resume: bool = False
@@ -137,6 +141,8 @@ def load_config(path: str | os.PathLike[str]) -> PipelineConfig:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"config file {str(path)!r} not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {str(path)!r}: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     return parse_config(data, path)
@@ -156,8 +162,11 @@ def parse_config(data: Mapping[str, Any], path: Path | None = None) -> PipelineC
     for table in STAGES:
         if table in data:
             stages[table] = _stage(table, data[table], where)
+    pipeline = data.get("pipeline", {})
+    if not isinstance(pipeline, dict):
+        raise ConfigError(f"{where}: [pipeline] must be a table")
     try:
-        options = PipelineOptions(**data.get("pipeline", {}))
+        options = PipelineOptions(**pipeline)
     except ValidationError as exc:
         error = exc.errors()[0]
         key = ".".join(str(p) for p in error["loc"])
@@ -175,6 +184,10 @@ def _stage(table: str, value: Any, where: str) -> StageConfig:
         raise ConfigError(
             f"{where}: [{table}] needs a 'type' key naming the backend "
             "(run `adverse-events backends` to list them)"
+        )
+    if not isinstance(value["type"], str):
+        raise ConfigError(
+            f"{where}: [{table}] type must be a backend name (text), got {value['type']!r}"
         )
     options = _expand_env({k: v for k, v in value.items() if k != "type"}, f"[{table}]")
     return StageConfig(type=value["type"], options=options)
@@ -219,7 +232,7 @@ def build_backend(
         return cls(**stage.options)
     except ConfigError as exc:
         raise ConfigError(f"[{table}] {exc}") from exc
-    except (TypeError, ValueError) as exc:
+    except (AttributeError, TypeError, ValueError) as exc:  # an option of the wrong type
         raise ConfigError(
             f"[{table}] {role} {stage.type!r}: {exc}; valid options: {names}"
         ) from exc

@@ -174,7 +174,7 @@ class Pipeline:
         except AdverseEventsError as exc:
             report.failed, report.error = True, str(exc)
             log.error("could not start: %s", exc)
-            self._close()
+            self._close(report)
             self.hooks.after_run(report=report)
             return report
         started = time.perf_counter()
@@ -201,7 +201,7 @@ class Pipeline:
             finally:
                 report.seconds = time.perf_counter() - started
                 bar.update(report)
-                self._close()
+                self._close(report)
         self.hooks.after_run(report=report)
         return report
 
@@ -230,7 +230,9 @@ class Pipeline:
             if opener is not None:
                 opener()
 
-    def _close(self) -> None:
+    def _close(self, report: RunReport) -> None:
+        """Close every backend; a sink that fails to close (a buffering sink's last flush) may
+        not have stored what the report counts as written, so the run failed."""
         if not self.close_backends:
             return
         for backend in self._backends():
@@ -238,8 +240,10 @@ class Pipeline:
             if close is not None:
                 try:
                     close()
-                except Exception:  # noqa: BLE001 - closing must not hide the run's outcome
+                except Exception as exc:  # noqa: BLE001 - closing must not hide the run's outcome
                     log.exception("closing %r failed", backend)
+                    if backend in (self.sink, self.dead_letter) and not report.failed:
+                        report.failed, report.error = True, f"closing {backend!r}: {_describe(exc)}"
 
     # -- one batch ------------------------------------------------------------------------------
     def _process(

@@ -43,6 +43,27 @@ def utc(value: datetime) -> datetime:
     return value.astimezone(timezone.utc)
 
 
+def _valid_unicode(value: Any) -> Any:
+    """`value` with lone surrogates replaced by U+FFFD (length kept).
+
+    JSON can escape half an emoji (``"\\ud83d"``, a truncated tweet); no UTF-8 file, database
+    or service can store it, so one such post would otherwise fail every sink's write.
+    """
+    if isinstance(value, str):
+        if value.isascii():
+            return value
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        return value
+    if isinstance(value, (list, tuple)):
+        return type(value)(_valid_unicode(v) for v in value)
+    if isinstance(value, dict):
+        return {_valid_unicode(k): _valid_unicode(v) for k, v in value.items()}
+    return value
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -91,6 +112,13 @@ class Post(_Frozen):
     url: str | None = None
     drug_mentions: tuple[str, ...] = ()
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator(
+        "post_id", "source", "text", "author_id", "lang", "url", "drug_mentions", "metadata"
+    )
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        return _valid_unicode(value)
 
     @field_validator("created_at")
     @classmethod

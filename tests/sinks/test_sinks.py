@@ -119,3 +119,60 @@ def test_parquet_layout_is_partitioned_and_idempotent_across_days(tmp_path):
         ("a", 0.2, "2024-01-02"),
         ("b", 0.9, "2024-01-01"),
     ]
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "duckdb", "parquet", "duckdb-not-a-database"])
+def test_file_sinks_turn_os_errors_into_backend_errors(tmp_path, kind):
+    """An output path under a regular file (or a file that is not a database) is a clear
+    BackendError the runner reports, not a foreign OSError that escapes it as a traceback."""
+    from adverse_events.errors import BackendError
+    from adverse_events.sinks import ParquetSink
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory, not a database\n")
+    sink = {
+        "jsonl": lambda: JsonlSink(blocker / "r.jsonl"),
+        "duckdb": lambda: DuckDBSink(blocker / "r.duckdb"),
+        "parquet": lambda: ParquetSink(blocker / "pq"),
+        "duckdb-not-a-database": lambda: DuckDBSink(blocker),
+    }[kind]()
+    with pytest.raises(BackendError, match="a-file"):
+        sink.write([make_record("a")])
+    sink.close()
+
+
+def test_jsonl_failed_append_leaves_no_torn_line_and_no_phantom_ids(tmp_path):
+    """A write that fails half-way (disk full) must not leave a torn line that a later append
+    buries mid-file, nor report ids as stored that are not (resume would skip them)."""
+    import errno
+
+    from adverse_events.errors import BackendError
+
+    path = tmp_path / "r.jsonl"
+    sink = JsonlSink(path)
+    sink.write([make_record("a")])
+
+    class DiskFull:
+        def __init__(self, real):
+            self.real = real
+
+        def write(self, text):
+            if '"post_id": "c"' in text:
+                self.real.write(text[:15])
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return self.real.write(text)
+
+        def __getattr__(self, name):
+            return getattr(self.real, name)
+
+    sink._records.handle = DiskFull(sink._records.handle)
+    with pytest.raises(BackendError, match="No space left"):
+        sink.write([make_record("b"), make_record("c")])
+    assert sink.existing_ids(["a", "b", "c"]) <= {"a", "b"}
+    assert "c" not in sink.existing_ids(["c"])
+    sink.write([make_record("c"), make_record("d")])
+    sink.close()
+    reopened = JsonlSink(path)
+    assert reopened.existing_ids(["a", "c", "d"]) == {"a", "c", "d"}
+    assert {r.post_id for r in reopened.read_records()} >= {"a", "c", "d"}
+    reopened.close()

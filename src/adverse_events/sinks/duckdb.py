@@ -103,10 +103,13 @@ class DuckDBSink(Backend):
     def connection(self) -> duckdb.DuckDBPyConnection:
         """The open connection (opened and schema-created on first use)."""
         if self._conn is None:
-            if self.path != ":memory:":
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             try:
+                if self.path != ":memory:":
+                    Path(self.path).parent.mkdir(parents=True, exist_ok=True)
                 conn = duckdb.connect(self.path)
+            except OSError as exc:
+                raise PermanentBackendError(f"cannot open {self.path!r}: {exc}",
+                                            backend=self.name) from exc
             except duckdb.IOException as exc:
                 raise TransientBackendError(
                     f"cannot open {self.path!r}: {exc} (is another process using it?)",

@@ -33,9 +33,13 @@ class _JsonlFile:
     def open(self) -> None:
         if self.handle is not None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._recover()
-        self.handle = self.path.open("a", encoding="utf-8")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._recover()
+            self.handle = self.path.open("a", encoding="utf-8")
+        except OSError as exc:
+            raise PermanentBackendError(f"cannot open {self.path}: {exc}", backend="jsonl") \
+                from exc
 
     def _recover(self) -> None:
         """Load the keys present and cut a torn last line left by a crash.
@@ -70,12 +74,28 @@ class _JsonlFile:
     def append(self, rows: list[tuple[str, str]]) -> None:
         self.open()
         assert self.handle is not None
-        for key, text in rows:
-            self.dirty |= key in self.keys
-            self.keys.add(key)
-            self.handle.write(text + "\n")
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
+        try:
+            for key, text in rows:
+                self.dirty |= key in self.keys
+                self.keys.add(key)
+                self.handle.write(text + "\n")
+            self.handle.flush()
+            os.fsync(self.handle.fileno())
+        except (OSError, ValueError) as exc:  # disk full, unencodable text
+            self._forget()
+            raise PermanentBackendError(f"cannot write {self.path}: {exc}", backend="jsonl") \
+                from exc
+
+    def _forget(self) -> None:
+        """After a failed append: drop the handle and the keys, so the next use re-reads the
+        file (`_recover` cuts the torn last line) instead of trusting ids never stored."""
+        handle, self.handle = self.handle, None
+        self.keys = set()
+        if handle is not None:
+            try:
+                handle.close()
+            except (OSError, ValueError):
+                pass
 
     def lines(self) -> Iterator[dict[str, object]]:
         if self.path.exists():

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from adverse_events.errors import PermanentBackendError
 from adverse_events.protocols import Backend
 from adverse_events.records import AdverseEventRecord, DeadLetter
 from adverse_events.sinks._arrow import (
@@ -68,6 +69,13 @@ class ParquetSink(Backend):
         return self._where
 
     def write(self, records: Sequence[AdverseEventRecord | DeadLetter]) -> None:
+        try:
+            self._write(records)
+        except OSError as exc:  # pyarrow's ArrowIOError is an OSError too
+            raise PermanentBackendError(f"cannot write under {self.path}: {exc}",
+                                        backend=self.name) from exc
+
+    def _write(self, records: Sequence[AdverseEventRecord | DeadLetter]) -> None:
         good, letters = split_latest(records)
         if good:
             self._write_records(good)
