@@ -196,6 +196,22 @@ def test_s3_failure_reports_the_whole_batch(world):
     assert result == {"batchItemFailures": [{"itemIdentifier": first}]}
 
 
+def test_backend_that_cannot_start_reports_the_whole_batch(world):
+    # The runner returns a failed report (it does not raise) when a backend cannot open; the
+    # batch must come back, not be acknowledged with nothing written.
+    server, runtime = world
+    event = _lambda_event(server, [_post_item(i) for i in range(3)])
+
+    class Unreachable(MockClassifier):
+        def open(self):
+            raise TransientBackendError("endpoint unreachable", backend="mock")
+
+    result = _run(server, runtime, event, classifier=Unreachable(lambda text: 0.1))
+    first = event["Records"][0]["dynamodb"]["SequenceNumber"]
+    assert result == {"batchItemFailures": [{"itemIdentifier": first}]}
+    assert _rows(server, "lambda_predictions/") == ([], [])
+
+
 def test_empty_event():
     assert handle({"Records": []}, settings=_settings(), classifier=None, extractor=None,
                   sink=None) == {"batchItemFailures": []}
