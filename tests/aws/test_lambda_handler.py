@@ -212,6 +212,26 @@ def test_backend_that_cannot_start_reports_the_whole_batch(world):
     assert _rows(server, "lambda_predictions/") == ([], [])
 
 
+def test_posts_written_by_the_post_store_reach_the_handler(world):
+    # docs/aws.md: fill the stack's table with DynamoDBPostStore(id_attribute="post_id"); its
+    # items are what the handler reads with its default settings.
+    from boto3.dynamodb.types import TypeSerializer
+
+    from adverse_events.sources.dynamodb_stream import DynamoDBPostStore
+    from adverse_events.testing import make_post
+
+    server, runtime = world
+    store = DynamoDBPostStore(TABLE, id_attribute="post_id")
+    typed = TypeSerializer().serialize
+    posts = [make_post(f"p:{i}", f"post {i}: this drug gave me a rash", lang="en")
+             for i in range(3)]
+    items = [{k: typed(v) for k, v in store.item(p).items()} for p in posts]
+    assert _run(server, runtime, _lambda_event(server, items)) == {"batchItemFailures": []}
+    _, rows = _rows(server, "lambda_predictions/")
+    assert sorted(r["post_id"] for r in rows) == ["p:0", "p:1", "p:2"]
+    assert all(r["is_adverse_event"] for r in rows)
+
+
 def test_empty_event():
     assert handle({"Records": []}, settings=_settings(), classifier=None, extractor=None,
                   sink=None) == {"batchItemFailures": []}
