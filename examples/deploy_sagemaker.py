@@ -45,9 +45,6 @@ import sys
 from adverse_events.aws.sagemaker_entry import main
 sys.exit(main())
 """
-_INFERENCE_PY = """\
-from adverse_events.aws.sagemaker_entry import input_fn, model_fn, output_fn, predict_fn  # noqa
-"""
 SMOKE_TEXTS = [
     "Started lexapro last week and the headaches and nausea are unbearable",
     "Zoloft has really helped my mood, no complaints",
@@ -132,12 +129,11 @@ def metric_definitions() -> list[dict[str, str]]:
 
 
 def stage_source(directory: Path) -> Path:
-    """A source dir for SageMaker: this library as a wheel, the launchers, requirements.txt."""
+    """A training source dir for SageMaker: this library as a wheel, train.py, requirements.txt."""
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
                     str(directory), str(REPO_ROOT)], check=True)
     [wheel] = directory.glob("adverse_events-*.whl")
     (directory / "train.py").write_text(_TRAIN_PY)
-    (directory / "inference.py").write_text(_INFERENCE_PY)
     # The Hugging Face images already hold torch and transformers: add only what they lack
     # (the `train` extra: scikit-learn, matplotlib, pyarrow, ...).
     (directory / "requirements.txt").write_text(f"./{wheel.name}[train]\n")
@@ -180,9 +176,11 @@ def train_and_deploy(args: argparse.Namespace) -> None:
         )
         estimator.fit({"train": args.data})
         print(f"model artifact: {estimator.model_data}")  # for the CDK app's model_data_url
-        model = HuggingFaceModel(
-            model_data=estimator.model_data, role=args.role, entry_point="inference.py",
-            source_dir=str(source), sagemaker_session=session, **serving)
+        # The archive's own code/ (inference.py, the wheel, requirements.txt naming it by its
+        # path on the endpoint) serves it: no repack with the training source, whose relative
+        # wheel path pip would read from the serving container's working directory.
+        model = HuggingFaceModel(model_data=estimator.model_data, role=args.role,
+                                 sagemaker_session=session, **serving)
         model.deploy(initial_instance_count=1, instance_type=args.endpoint_instance_type,
                      endpoint_name=args.endpoint_name)
     smoke_test(args)

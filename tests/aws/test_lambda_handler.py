@@ -196,6 +196,42 @@ def test_s3_failure_reports_the_whole_batch(world):
     assert result == {"batchItemFailures": [{"itemIdentifier": first}]}
 
 
+def test_backend_that_cannot_start_reports_the_whole_batch(world):
+    # The runner returns a failed report (it does not raise) when a backend cannot open; the
+    # batch must come back, not be acknowledged with nothing written.
+    server, runtime = world
+    event = _lambda_event(server, [_post_item(i) for i in range(3)])
+
+    class Unreachable(MockClassifier):
+        def open(self):
+            raise TransientBackendError("endpoint unreachable", backend="mock")
+
+    result = _run(server, runtime, event, classifier=Unreachable(lambda text: 0.1))
+    first = event["Records"][0]["dynamodb"]["SequenceNumber"]
+    assert result == {"batchItemFailures": [{"itemIdentifier": first}]}
+    assert _rows(server, "lambda_predictions/") == ([], [])
+
+
+def test_posts_written_by_the_post_store_reach_the_handler(world):
+    # docs/aws.md: fill the stack's table with DynamoDBPostStore(id_attribute="post_id"); its
+    # items are what the handler reads with its default settings.
+    from boto3.dynamodb.types import TypeSerializer
+
+    from adverse_events.sources.dynamodb_stream import DynamoDBPostStore
+    from adverse_events.testing import make_post
+
+    server, runtime = world
+    store = DynamoDBPostStore(TABLE, id_attribute="post_id")
+    typed = TypeSerializer().serialize
+    posts = [make_post(f"p:{i}", f"post {i}: this drug gave me a rash", lang="en")
+             for i in range(3)]
+    items = [{k: typed(v) for k, v in store.item(p).items()} for p in posts]
+    assert _run(server, runtime, _lambda_event(server, items)) == {"batchItemFailures": []}
+    _, rows = _rows(server, "lambda_predictions/")
+    assert sorted(r["post_id"] for r in rows) == ["p:0", "p:1", "p:2"]
+    assert all(r["is_adverse_event"] for r in rows)
+
+
 def test_empty_event():
     assert handle({"Records": []}, settings=_settings(), classifier=None, extractor=None,
                   sink=None) == {"batchItemFailures": []}

@@ -89,8 +89,11 @@ def test_inference_code_ships_the_wheel_when_there_is_one(tmp_path):
     entry.write_inference_code(tmp_path / "model", wheel_dir=wheels)
     code = tmp_path / "model" / "code"
     assert (code / "adverse_events-0.1.0-py3-none-any.whl").read_bytes() == b"PK"
+    # The serving toolkit runs `pip install -r /opt/ml/model/code/requirements.txt` from the
+    # container's working directory, and pip reads a relative path from there, not from the
+    # file's folder: the wheel is named where SageMaker unpacks the model archive.
     assert (code / "requirements.txt").read_text().splitlines()[0] == (
-        "./adverse_events-0.1.0-py3-none-any.whl")
+        "/opt/ml/model/code/adverse_events-0.1.0-py3-none-any.whl")
     entry.write_inference_code(tmp_path / "bare", wheel_dir=tmp_path / "none")
     assert (tmp_path / "bare" / "code" / "requirements.txt").read_text().startswith(
         "adverse-events==")

@@ -459,3 +459,40 @@ class TestConformance(ExtractorConformance):
     @pytest.fixture
     def texts(self) -> list[str]:
         return ["a headache and nausea", "nothing here", "more nausea"]
+
+
+def test_own_client_sends_each_attempt_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # This class retries throttling itself; botocore must not retry each attempt again.
+    import http.server
+    import threading
+
+    hits: list[str] = []
+
+    class Throttled(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the http.server API
+            hits.append(self.headers.get("X-Amz-Target", ""))
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            body = b'{"__type": "TooManyRequestsException", "Message": "slow down"}'
+            self.send_response(400)
+            self.send_header("Content-Type", "application/x-amz-json-1.1")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Throttled)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                           "AWS_ENDPOINT_URL": f"http://127.0.0.1:{server.server_port}"}.items():
+            monkeypatch.setenv(key, value)
+        extractor = ComprehendMedicalExtractor(region="us-east-1", max_attempts=2)
+        extractor.sleep = lambda _: None
+        with pytest.raises(TransientBackendError):
+            extractor.extract(["Zoloft gave me a headache"])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(hits) == 2, hits

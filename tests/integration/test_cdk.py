@@ -152,3 +152,39 @@ def test_least_privilege(templates, stack):
     for role in _resources(template, "AWS::IAM::Role").values():
         managed = json.dumps(role["Properties"].get("ManagedPolicyArns", []))
         assert "FullAccess" not in managed
+
+
+def test_lambda_image_is_built_for_the_functions_architecture(templates):
+    # Without a platform, `cdk deploy` on an arm64 machine (Apple silicon) builds an arm64
+    # image for an x86_64 function, which then fails to start ("exec format error").
+    app = templates[0]["AdverseEventsApp"]
+    [function] = [f for f in _resources(app, "AWS::Lambda::Function").values()
+                  if f["Properties"].get("PackageType") == "Image"]
+    assert function["Properties"].get("Architectures", ["x86_64"]) == ["x86_64"]
+    _, assembly = templates
+    manifest = json.loads((Path(assembly.directory) / "AdverseEventsApp.assets.json").read_text())
+    [image] = manifest["dockerImages"].values()
+    assert image["source"].get("platform") == "linux/amd64"
+
+
+def test_prefix_without_slash_still_locates_the_partitions(tmp_path):
+    # The sink writes PREFIX/dt=.../ whether or not PREFIX ends in "/"; the Glue table must
+    # look there too, not at PREFIXdt=.../.
+    sys.path.insert(0, str(CDK_DIR))
+    try:
+        from app import build_app
+        from aws_cdk.assertions import Template
+
+        app = build_app({"model_data_url": MODEL, "region": "eu-west-1",
+                         "account": "123456789012", "prefix": "predictions"},
+                        outdir=str(tmp_path))
+        app.synth()
+        template = Template.from_stack(app.node.find_child("AdverseEventsApp"))
+    finally:
+        sys.path.remove(str(CDK_DIR))
+        sys.modules.pop("app", None)
+    [table] = _resources(template, "AWS::Glue::Table").values()
+    text = json.dumps(table["Properties"]["TableInput"])
+    assert "/predictions/dt=${dt}/" in text and "predictionsdt=" not in text
+    location = json.dumps(table["Properties"]["TableInput"]["StorageDescriptor"]["Location"])
+    assert location.rstrip('"]}').endswith("/predictions/")

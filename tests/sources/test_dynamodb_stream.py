@@ -97,6 +97,17 @@ def test_lambda_event_records_become_posts() -> None:
     assert [sequence_number_of(p) for p in posts] == ["100", "101"]
 
 
+def test_lambda_event_binary_attributes_are_base64_text() -> None:
+    # Lambda delivers B / BS values as base64 strings (the stream API gives bytes): a post with
+    # a binary attribute anywhere in its image is still a post, not a dead letter.
+    image = {**IMAGE, "thumb": {"B": "aGVsbG8="}, "parts": {"BS": ["AQI=", "aGVsbG8="]},
+             "metadata": {"M": {"raw": {"B": "AQI="}}}}
+    [post] = list(DynamoDBStreamSource([_lambda_record("INSERT", image, "7")]).read())
+    assert isinstance(post, Post) and post.text == "Zoloft made me sleepy"
+    assert post.metadata["thumb"] == "aGVsbG8=" and post.metadata["raw"] == "AQI="
+    assert post.metadata["parts"] == ["AQI=", "aGVsbG8="]
+
+
 def test_attribute_names_are_configurable() -> None:
     image = {"tweet_id": {"S": "7"}, "tweet": {"S": "Prozac again"}, "ts": {"N": "1704067200"}}
     source = DynamoDBStreamSource([_lambda_record("INSERT", image, "1")], id_attribute="tweet_id",

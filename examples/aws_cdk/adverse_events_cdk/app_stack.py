@@ -14,6 +14,7 @@ from pathlib import Path
 from aws_cdk import Aws, CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_athena as athena
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -54,6 +55,12 @@ class AppStackProps:
 def _s3_object_arn(uri: str) -> str:
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     return f"arn:{Aws.PARTITION}:s3:::{bucket}/{key}"
+
+
+def _key_prefix(prefix: str) -> str:
+    """A key prefix as `S3Sink` writes it: no leading ``/``, one trailing ``/`` (or empty)."""
+    prefix = prefix.strip().strip("/")
+    return f"{prefix}/" if prefix else ""
 
 
 def _ecr_repository_arn(image_uri: str) -> str:
@@ -153,7 +160,10 @@ class AppStack(Stack):
             self, "StreamProcessor",
             code=lambda_.DockerImageCode.from_image_asset(
                 str(REPO_ROOT), file="examples/aws_cdk/lambda.Dockerfile",
-                exclude=_IMAGE_EXCLUDE),
+                exclude=_IMAGE_EXCLUDE,
+                # the function's architecture, whatever machine runs `cdk deploy`
+                platform=ecr_assets.Platform.LINUX_AMD64),
+            architecture=lambda_.Architecture.X86_64,
             memory_size=1024,
             timeout=Duration.minutes(5),
             log_group=log_group,
@@ -179,7 +189,7 @@ class AppStack(Stack):
         ))
         # Least privilege: write only under the two prefixes, call only this endpoint.
         for prefix in (props.prefix, props.dead_letter_prefix):
-            bucket.grant_put(fn, f"{prefix}*")
+            bucket.grant_put(fn, f"{_key_prefix(prefix)}*")
         fn.add_to_role_policy(iam.PolicyStatement(
             actions=["sagemaker:InvokeEndpoint"], resources=[self._endpoint_arn()]))
         if props.extractor == "comprehend-medical":
@@ -195,7 +205,7 @@ class AppStack(Stack):
         database = glue.CfnDatabase(
             self, "Database", catalog_id=Aws.ACCOUNT_ID,
             database_input=glue.CfnDatabase.DatabaseInputProperty(name=props.glue_database))
-        location = f"s3://{bucket.bucket_name}/{props.prefix}"
+        location = f"s3://{bucket.bucket_name}/{_key_prefix(props.prefix)}"
         from datetime import date
 
         parameters = {"classification": "parquet", "EXTERNAL": "TRUE",

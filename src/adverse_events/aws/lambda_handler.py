@@ -240,6 +240,9 @@ def handle(
                       batch_size=settings.batch_size, max_retries=settings.max_retries,
                       backoff_initial=settings.backoff_seconds, progress=False,
                       close=False).run()
+    if report.failed:  # a backend could not start: nothing was processed, retry it all
+        log.error("the pipeline failed, the batch will be retried: %s", report.error)
+        return _whole_batch(stream)
     letters = list(held.dead_letters.values())
     retry = [d for d in letters if d.reason.startswith(_TRANSIENT_PREFIX) and d.post_id]
     cut = min((position.get(d.post_id or "", 0) for d in retry), default=len(stream) + 1)
@@ -254,14 +257,19 @@ def handle(
         _write(sink, records, final)
     except AdverseEventsError as exc:
         log.error("writing to S3 failed, the batch will be retried: %s", exc)
-        first = _stream_sequence(stream[0])
-        return {"batchItemFailures": [{"itemIdentifier": first}] if first else []}
+        return _whole_batch(stream)
     log.info(json.dumps({
         "stream_records": len(stream), "written": len(records), "dead_lettered": len(final),
         "retry_from": failures[0] if failures else None, "adverse_events":
         report.adverse_events, "retries": report.retries, "seconds": round(report.seconds, 3),
     }))
     return {"batchItemFailures": [{"itemIdentifier": seq} for seq in failures]}
+
+
+def _whole_batch(stream: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The response that makes Lambda retry the batch from its first record."""
+    first = _stream_sequence(stream[0])
+    return {"batchItemFailures": [{"itemIdentifier": first}] if first else []}
 
 
 def _letter_position(letter: DeadLetter, position: Mapping[str, int],

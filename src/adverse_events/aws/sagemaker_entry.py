@@ -54,6 +54,9 @@ DEFAULTS: dict[str, Any] = {
     "learning_rate": 5e-5,
 }
 
+#: Where SageMaker unpacks the model archive's ``code/`` folder on an endpoint.
+SERVING_CODE_DIR = "/opt/ml/model/code"
+
 _INFERENCE_PY = '''\
 """SageMaker inference handlers (written by adverse_events.aws.sagemaker_entry)."""
 from adverse_events.aws.sagemaker_entry import input_fn, model_fn, output_fn, predict_fn  # noqa
@@ -171,7 +174,9 @@ def write_inference_code(
     wheels = sorted(Path(wheel_dir or Path.cwd()).glob("adverse_events-*.whl"))
     if wheels:
         shutil.copy2(wheels[-1], code / wheels[-1].name)
-        requirement = f"./{wheels[-1].name}"
+        # pip reads a relative path from its working directory, which the serving toolkit
+        # leaves as it is: name the wheel where SageMaker unpacks the model archive.
+        requirement = f"{SERVING_CODE_DIR}/{wheels[-1].name}"
     else:
         from adverse_events import __version__
 

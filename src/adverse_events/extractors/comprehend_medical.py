@@ -249,7 +249,8 @@ class ComprehendMedicalExtractor(Backend):
                 self._client = boto3.client(
                     "comprehendmedical",
                     region_name=self.region,
-                    config=Config(retries={"mode": "standard", "max_attempts": 1}),
+                    # max_attempts counts retries (1 would be 2 tries): total_max_attempts is tries
+                    config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
                 )
             except Exception as exc:  # NoRegionError and friends
                 raise PermanentBackendError(

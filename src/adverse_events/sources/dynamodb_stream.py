@@ -53,7 +53,22 @@ log = logging.getLogger(__name__)
 _THROTTLED = {"ThrottlingException", "ProvisionedThroughputExceededException",
               "LimitExceededException", "RequestLimitExceeded", "InternalServerError",
               "ServiceUnavailable"}
-_DESERIALIZER = TypeDeserializer()
+
+
+class _StreamDeserializer(TypeDeserializer):
+    """boto3's deserializer, also taking ``B`` values as base64 text (how Lambda events hold
+    them; the DynamoDB Streams API hands bytes)."""
+
+    def _deserialize_b(self, value: Any) -> Binary:
+        if isinstance(value, str):
+            try:
+                value = base64.b64decode(value, validate=True)
+            except ValueError as exc:
+                raise ValueError(f"binary value is not base64: {value[:40]!r}") from exc
+        return super()._deserialize_b(value)  # type: ignore[no-any-return]
+
+
+_DESERIALIZER = _StreamDeserializer()
 
 
 def sequence_number_of(item: Post | DeadLetter) -> str | None:
