@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from datetime import datetime
 
 import pytest
@@ -187,6 +188,42 @@ def test_transient_failure_is_reported_and_nothing_after_it_is_written(world):
     assert letters == []  # transient failures are retried, not dead-lettered
 
 
+def test_out_of_time_writes_what_was_done_and_retries_the_rest(world):
+    server, runtime = world
+    event = _lambda_event(server, [_post_item(i, f"post {i}") for i in range(10)])
+    seq = {r["dynamodb"]["NewImage"]["post_id"]["S"]: r["dynamodb"]["SequenceNumber"]
+           for r in event["Records"]}
+    seen = []
+
+    def slow(text):  # the deadline passes while the second chunk of 4 is classified
+        seen.append(text)
+        if text == "post 5":
+            time.sleep(1.5)
+        return 0.1
+
+    result = handle(event, settings=_settings(batch_size=4), classifier=MockClassifier(slow),
+                    extractor=None, sink=S3Sink(BUCKET, endpoint_url=server.url),
+                    deadline=time.monotonic() + 1.0)
+    # [0-3] and [4-7] are done and written; [8-9] were not started: retried from x:8
+    assert result == {"batchItemFailures": [{"itemIdentifier": seq["x:8"]}]}
+    assert len(seen) == 8
+    _, rows = _rows(server, "lambda_predictions/")
+    assert sorted(r["post_id"] for r in rows) == [f"x:{i}" for i in range(8)]
+
+
+def test_a_deadline_already_past_still_makes_progress(world):
+    server, runtime = world
+    event = _lambda_event(server, [_post_item(i, f"post {i}") for i in range(6)])
+    second = event["Records"][4]["dynamodb"]["SequenceNumber"]
+    result = handle(event, settings=_settings(batch_size=4),
+                    classifier=MockClassifier(lambda text: 0.1), extractor=None,
+                    sink=S3Sink(BUCKET, endpoint_url=server.url),
+                    deadline=time.monotonic() - 1)
+    assert result == {"batchItemFailures": [{"itemIdentifier": second}]}
+    _, rows = _rows(server, "lambda_predictions/")
+    assert len(rows) == 4  # one chunk, so a too-short timeout cannot stall the shard
+
+
 def test_s3_failure_reports_the_whole_batch(world):
     server, runtime = world
     event = _lambda_event(server, [_post_item(i) for i in range(5)])
@@ -246,7 +283,12 @@ def test_handler_reads_its_settings_from_the_environment(world, monkeypatch):
     event = _lambda_event(server, [_post_item(i) for i in range(4)])
     server.queue_sagemaker_results([json.dumps([
         {"label": "x", "score": s, "probabilities": {}} for s in (0.9, 0.1, 0.1, 0.1)])])
-    assert handler(event, None) == {"batchItemFailures": []}
+    class Context:  # what Lambda passes: 5 minutes left, far more than needed
+        @staticmethod
+        def get_remaining_time_in_millis():
+            return 300_000
+
+    assert handler(event, Context()) == {"batchItemFailures": []}
     keys, rows = _rows(server, "preds/")
     assert len(keys) == 1 and len(rows) == 4
     assert sorted(r["is_adverse_event"] for r in rows) == [False, False, False, True]

@@ -16,6 +16,10 @@ What happens to each stream record:
   everything before it is written exactly once.
 * If writing to S3 fails, the whole batch is reported, and the retry rewrites the same
   objects: object keys are digests of the input posts, so a redelivered batch adds no rows.
+* Posts are processed ``BATCH_SIZE`` at a time while the invocation has time left: when less
+  than ``TIME_MARGIN_SECONDS`` remain, the rest of the batch is reported from its first record
+  and what was done is written, so a slow endpoint ends in a partial retry, not in a timeout
+  that would redo (and re-bill) the whole batch.
 
 The event source mapping should enable ``ReportBatchItemFailures``, bisect on error, bounded
 retries and an on-failure destination (see ``examples/aws_cdk``).
@@ -26,6 +30,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -81,7 +86,9 @@ class Settings:
     (``parquet``), ``EXTRACTOR`` (``comprehend-medical``; ``none`` to skip extraction),
     ``BATCH_SIZE`` (64 texts per endpoint call), ``MAX_RETRIES`` (2 pipeline retries of a
     transient failure), ``BACKOFF_SECONDS`` (0.5), ``ID_ATTRIBUTE`` (``post_id``) and
-    ``TEXT_ATTRIBUTE`` (``text``): the table's attribute names.
+    ``TEXT_ATTRIBUTE`` (``text``): the table's attribute names. ``TIME_MARGIN_SECONDS`` (20):
+    stop taking new posts when less time than this remains in the invocation (writing to S3
+    must fit in it).
 
     Comprehend Medical (`ComprehendMedicalExtractor`): ``COMPREHEND_MEDICAL_REGION`` (default:
     the function's own region; the service runs in a few regions only),
@@ -109,6 +116,7 @@ class Settings:
     include_rxnorm: bool = True
     exclude_traits: tuple[str, ...] = EXCLUDING_TRAITS
     keep_excluded: bool = False
+    time_margin_seconds: float = 20.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -142,6 +150,7 @@ class Settings:
                 include_rxnorm=_flag(env, "INCLUDE_RXNORM", True),
                 exclude_traits=_traits(env),
                 keep_excluded=_flag(env, "KEEP_EXCLUDED", False),
+                time_margin_seconds=float(_env(env, "TIME_MARGIN_SECONDS", "20") or 20),
             )
         except ValueError as exc:
             raise ConfigError(f"bad number in the Lambda environment: {exc}") from exc
@@ -194,8 +203,11 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     """The Lambda entry point (configure it as ``adverse_events.aws.lambda_handler.handler``)."""
     settings = Settings.from_env()
     backends = _backends(settings)
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    deadline = (time.monotonic() + remaining() / 1000 - settings.time_margin_seconds
+                if callable(remaining) else None)  # fmt: skip
     return handle(event, settings=settings, classifier=backends.classifier,
-                  extractor=backends.extractor, sink=backends.sink)
+                  extractor=backends.extractor, sink=backends.sink, deadline=deadline)
 
 
 def _records_of(event: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -216,8 +228,12 @@ def handle(
     classifier: Any,
     extractor: Any,
     sink: Any,
+    deadline: float | None = None,
 ) -> dict[str, Any]:
-    """Process one stream batch; return ``{"batchItemFailures": [...]}`` (see the module doc)."""
+    """Process one stream batch; return ``{"batchItemFailures": [...]}`` (see the module doc).
+
+    `deadline` (a `time.monotonic` value): take no new posts after it; the rest is retried.
+    """
     from adverse_events.pipeline import Pipeline
     from adverse_events.registry import get_registry
     from adverse_events.sinks.memory import MemorySink
@@ -235,22 +251,31 @@ def handle(
                    if isinstance(item, Post)}
     position = {pid: order.get(seq or "", len(stream)) for pid, seq in sequence_of.items()}
 
-    held = MemorySink()
-    report = Pipeline(MemorySource(items), classifier, extractor, sink=held, dead_letter=held,
-                      batch_size=settings.batch_size, max_retries=settings.max_retries,
-                      backoff_initial=settings.backoff_seconds, progress=False,
-                      close=False).run()
-    if report.failed:  # a backend could not start: nothing was processed, retry it all
-        log.error("the pipeline failed, the batch will be retried: %s", report.error)
-        return _whole_batch(stream)
+    held, reports, done = MemorySink(), [], 0
+    while done < len(items) and not (done and _out_of_time(deadline, items[done], order)):
+        chunk = items[done:done + settings.batch_size]
+        reports.append(Pipeline(MemorySource(chunk), classifier, extractor, sink=held,
+                                dead_letter=held, batch_size=settings.batch_size,
+                                max_retries=settings.max_retries,
+                                backoff_initial=settings.backoff_seconds, progress=False,
+                                close=False).run())  # fmt: skip
+        if reports[-1].failed:  # a backend could not start: retry it all
+            log.error("the pipeline failed, the batch will be retried: %s", reports[-1].error)
+            return _whole_batch(stream)
+        done += len(chunk)
     letters = list(held.dead_letters.values())
     retry = [d for d in letters if d.reason.startswith(_TRANSIENT_PREFIX) and d.post_id]
     cut = min((position.get(d.post_id or "", 0) for d in retry), default=len(stream) + 1)
+    untouched = [str(sequence_number_of(items[done]))] if done < len(items) else []
+    if untouched:  # out of time: retry from the first post not processed
+        log.warning("%d posts left for the retry: the invocation is running out of time",
+                    len(items) - done)  # fmt: skip
+        cut = min(cut, order[untouched[0]])
     records = [r for r in held.records.values() if position.get(r.post_id, 0) < cut]
     final = [d for d in letters
              if d not in retry and _letter_position(d, position, order) < cut]
-    failures = sorted({seq for d in retry if (seq := sequence_of.get(d.post_id or ""))},
-                      key=lambda s: order.get(s, 0))
+    failures = sorted({seq for d in retry if (seq := sequence_of.get(d.post_id or ""))}
+                      | set(untouched), key=lambda s: order.get(s, 0))
     if retry and not failures:  # cannot name the record: retry the batch from its start
         failures = [s for s in (_stream_sequence(stream[0]),) if s]
     try:
@@ -260,10 +285,18 @@ def handle(
         return _whole_batch(stream)
     log.info(json.dumps({
         "stream_records": len(stream), "written": len(records), "dead_lettered": len(final),
-        "retry_from": failures[0] if failures else None, "adverse_events":
-        report.adverse_events, "retries": report.retries, "seconds": round(report.seconds, 3),
+        "retry_from": failures[0] if failures else None,
+        "adverse_events": sum(r.adverse_events for r in reports),
+        "retries": sum(r.retries for r in reports),
+        "seconds": round(sum(r.seconds for r in reports), 3),
     }))
     return {"batchItemFailures": [{"itemIdentifier": seq} for seq in failures]}
+
+
+def _out_of_time(deadline: float | None, item: Post | DeadLetter, order: Mapping[str, int]) -> bool:
+    """Past the deadline, and `item` names its stream record (so the retry can start there)."""
+    return (deadline is not None and time.monotonic() >= deadline
+            and sequence_number_of(item) in order)  # fmt: skip
 
 
 def _whole_batch(stream: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
