@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from adverse_events.errors import AdverseEventsError
+from adverse_events.errors import AdverseEventsError, ConfigError
 
 app = typer.Typer(
     name="adverse-events",
@@ -306,9 +306,12 @@ def train(
     cross_fit: Annotated[int, typer.Option(
         help="TF-IDF: threshold from k-fold out-of-fold scores of train + validation, then "
              "refit on both; 0 trains on train and thresholds on validation only.")] = 5,
+    folds: Annotated[int, typer.Option(
+        help="Also run the recipe on K cross-validation folds (K more trainings) and report "
+             "the test metrics' mean ± sd (cv.json); 0: off.")] = 0,
 ) -> None:
     """Train a model (TF-IDF or any transformers model) and save it with its metrics."""
-    from adverse_events.training.workflow import load_data
+    from adverse_events.training.workflow import cross_validate, load_data
     from adverse_events.training.workflow import train as train_model
 
     options: dict[str, Any] = {}
@@ -322,9 +325,13 @@ def train(
             label_names=_label_names(label_name), positive_label=positive_label,
             relations=split == "random",
         )
-        result = train_model(dataset, model, output, split=split, seed=seed,
-                             target_recall=target_recall, options=options,
-                             cross_fit=cross_fit or None)
+        if folds == 1 or folds < 0:
+            raise ConfigError(f"--folds must be 0 (off) or at least 2, not {folds}")
+        recipe = {"target_recall": target_recall, "options": options,
+                  "cross_fit": cross_fit or None}  # fmt: skip
+        result = train_model(dataset, model, output, split=split, seed=seed, **recipe)
+        cv = cross_validate(dataset, model, output, folds=folds, split=split, seed=seed,
+                            **recipe) if folds else None  # fmt: skip
     except AdverseEventsError as exc:
         raise _fail(exc) from None
     for report in dataset.reports:
@@ -335,7 +342,12 @@ def train(
     console.print(f"split: removed {manifest['removed'] or 'nothing'}; test texts also in "
                   f"train: {manifest['leaked_test_texts']}; groups on both sides: "
                   f"{manifest['shared_groups']}")
-    console.print(f"model saved to {result.output} (metrics.json, pr_curve.png, split/)")
+    if cv is not None:
+        mean, sd = cv["mean"], cv["sd"]
+        console.print(f"{folds}-fold {split} cross-validation (test parts): " + ", ".join(
+            f"{k} {mean[k]:.3f} ± {sd[k]:.3f}" for k in ("f1", "precision", "recall", "roc_auc")))
+    console.print(f"model saved to {result.output} (metrics.json, pr_curve.png, split/"
+                  f"{', cv.json' if cv else ''})")
 
 
 @app.command()

@@ -65,3 +65,33 @@ def test_bad_input_exits_2_without_traceback(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "Traceback" not in result.output
     result = runner.invoke(app, ["evaluate", str(tmp_path), str(tmp_path / "nope.csv")])
     assert result.exit_code == 2
+
+
+def test_folds_report_mean_and_sd_of_every_test_fold(tmp_path: Path) -> None:
+    data = tmp_path / "posts.csv"
+    words = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima".split()
+    rows = ["text,label,post_id"] + [
+        f"{t} {' '.join(random.Random(i).sample(words, 4))},{y},p{i % 20}"
+        for i in range(80) for t, y in (("this drug gave me a rash", 1), ("feeling fine", 0))
+    ]
+    data.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "m"
+    result = runner.invoke(app, ["train", str(data), "--model", "tfidf", "--output", str(out),
+                                 "--label-name", "1=adverse_event", "--label-name",
+                                 "0=not_adverse_event", "--folds", "4", "--cross-fit", "0"])
+    assert result.exit_code == 0, result.output
+    assert "4-fold grouped cross-validation" in result.output and "cv.json" in result.output
+    cv = json.loads((out / "cv.json").read_text())
+    assert cv["folds"] == 4 and len(cv["per_fold"]) == 4
+    removed = json.loads((out / "adverse_events.json").read_text())["split"]["removed"]
+    kept = 160 - sum(removed.values())  # duplicates and near-duplicates are dropped first
+    assert sum(f["examples"] for f in cv["per_fold"]) == kept  # each text tested exactly once
+    f1s = [f["f1"] for f in cv["per_fold"]]
+    assert cv["mean"]["f1"] == pytest.approx(sum(f1s) / 4)
+    assert (out / "adverse_events.json").is_file()  # the model itself is trained as usual
+
+
+def test_one_fold_is_refused(tmp_path: Path, csv_file: Path) -> None:
+    result = runner.invoke(app, ["train", str(csv_file), "--model", "tfidf", "--output",
+                                 str(tmp_path / "m"), "--folds", "1"])
+    assert result.exit_code == 2 and "--folds" in result.output

@@ -8,6 +8,7 @@ A model directory gets ``adverse_events.json``, ``metrics.json``, ``pr_curve.png
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -28,7 +29,7 @@ from adverse_events.training.metrics import (
 )
 from adverse_events.training.splits import Split, make_split, write_split
 
-__all__ = ["TrainResult", "evaluate_model", "load_data", "train"]
+__all__ = ["TrainResult", "cross_validate", "evaluate_model", "load_data", "train"]
 
 log = logging.getLogger(__name__)
 Scorer = Callable[[Sequence[str]], np.ndarray]
@@ -86,6 +87,7 @@ def train(
     validation_size: float = 0.1,
     options: Mapping[str, Any] | None = None,
     cross_fit: int | None = 5,
+    parts: Split | None = None,
 ) -> TrainResult:
     """Split `data`, fit `model` (``"tfidf"``, a hub id or a local path), choose the threshold
     without touching the test part, measure on test and save everything to `output`.
@@ -95,11 +97,12 @@ def train(
     out-of-fold scores of a k-fold split of train + validation (same protocol), then the model
     is refit on train + validation. Both use more data than one small validation part, which
     makes the threshold steadier (+0.01 F1 on PsyTAR, docs/benchmarks.md). ``cross_fit=None``
-    gives the plain train / validation recipe.
+    gives the plain train / validation recipe. `parts`: use this split instead of making one.
     """
     out = Path(output)
-    parts = make_split(data, split, seed=seed, test_size=test_size,
-                       validation_size=validation_size)  # fmt: skip
+    if parts is None:
+        parts = make_split(data, split, seed=seed, test_size=test_size,
+                           validation_size=validation_size)  # fmt: skip
     train_part, validation, test = (parts.part(p) for p in ("train", "validation", "test"))
     log.info("split %s: train %d, validation %d, test %d", split, len(train_part),
              len(validation), len(test))  # fmt: skip
@@ -140,6 +143,57 @@ def train(
     )
     write_model_info(out, info)
     return TrainResult(out, info, parts)
+
+
+#: the test metrics `cross_validate` summarises
+CV_METRICS = ("precision", "recall", "f1", "roc_auc", "pr_auc", "threshold")
+
+
+def cross_validate(
+    data: ds.Dataset,
+    model: str,
+    output: str | os.PathLike[str],
+    *,
+    folds: int = 5,
+    split: str = "grouped",
+    seed: int = 42,
+    validation_size: float = 0.1,
+    **train_options: Any,
+) -> dict[str, Any]:
+    """The `train` recipe on each of `folds` k-fold splits (every text in one test part; with
+    ``grouped``, whole documents); returns and writes ``cv.json`` in `output`: per fold and
+    mean / standard deviation of the test metrics.
+
+    One split's test part is small (PsyTAR: about 200 adverse-event sentences), so its F1
+    moves by a few hundredths with the seed; the mean over folds is the figure to compare
+    recipes by. The fold models are discarded.
+    """
+    import statistics
+    import tempfile
+
+    from adverse_events.training._progress import progress
+    from adverse_events.training.splits import kfold
+
+    rows = []
+    splits = list(kfold(data, folds, split, seed=seed, validation_size=validation_size))
+    with tempfile.TemporaryDirectory() as tmp, progress(f"{folds}-fold {split} cross-validation",
+                                                        total=folds) as advance:  # fmt: skip
+        for i, parts in enumerate(splits):
+            result = train(data, model, Path(tmp) / f"fold_{i}", split=split, seed=seed,
+                           parts=parts, **train_options)  # fmt: skip
+            rows.append({k: result.info.metrics["test"][k] for k in (*CV_METRICS, "examples",
+                                                                     "positives")})  # fmt: skip
+            advance(1)
+    summary = {
+        "model": model, "protocol": split, "folds": folds, "seed": seed,
+        "mean": {k: float(np.nanmean([r[k] for r in rows])) for k in CV_METRICS},
+        "sd": {k: statistics.pstdev([r[k] for r in rows]) for k in CV_METRICS},
+        "per_fold": rows,
+    }  # fmt: skip
+    out = Path(output)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "cv.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    return summary
 
 
 def _union(*parts: ds.Dataset) -> ds.Dataset:
