@@ -328,7 +328,7 @@ def train(
         if folds == 1 or folds < 0:
             raise ConfigError(f"--folds must be 0 (off) or at least 2, not {folds}")
         recipe: dict[str, Any] = {"target_recall": target_recall, "options": options,
-                  "cross_fit": cross_fit or None}  # fmt: skip
+                                  "cross_fit": cross_fit or None}  # fmt: skip
         result = train_model(dataset, model, output, split=split, seed=seed, **recipe)
         cv = cross_validate(dataset, model, output, folds=folds, split=split, seed=seed,
                             **recipe) if folds else None  # fmt: skip
