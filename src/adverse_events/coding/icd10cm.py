@@ -59,29 +59,34 @@ class ICD10CMCoder:
         self.min_score = min_score
         self._codes: list[str] = []
         self._descriptions: list[str] = []
+        self._plain: list[str] = []  # normalised descriptions without "unspecified"
         self._exact: dict[str, str] = {}
         self._vectorizer: Any = None
-        self._matrix: Any = None
-        self._postings: Any = None
+        self._postings: Any = None  # trigram -> descriptions (TF-IDF weights), built lazily
         self._cached = lru_cache(maxsize=50_000)(self._code_normalized)
 
     def _build(self) -> None:
         icd = _icd()
+        keys = []
         for code in icd.get_all_codes(True):
             if icd.is_leaf(code) and not code[0].isdigit() and "-" not in code:
                 text = icd.get_description(code)
+                key = normalize(text)
+                plain = _UNSPECIFIED.sub("", key)
+                keys.append(key)
                 self._codes.append(code)
                 self._descriptions.append(text)
-                for key in (normalize(text), _UNSPECIFIED.sub("", normalize(text))):
-                    self._exact.setdefault(key, code)
+                self._plain.append(plain)
+                for form in (key, plain):
+                    self._exact.setdefault(form, code)
         import numpy as np
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         self._vectorizer = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(3, 3), sublinear_tf=True, dtype=np.float32
         )
-        self._matrix = self._vectorizer.fit_transform([normalize(d) for d in self._descriptions])
-        self._postings = self._matrix.T.tocsr()
+        matrix = self._vectorizer.fit_transform(keys)
+        self._postings = matrix.T.tocsr()
 
     def code(self, text: str, min_score: float | None = None) -> list[Concept]:
         """The best concepts for `text`, highest score first (empty when nothing scores enough)."""
@@ -96,7 +101,7 @@ class ICD10CMCoder:
                 return [
                     Concept(system=SYSTEM, code=code, description=description(code), score=0.95)
                 ]
-        if self._matrix is None:
+        if self._postings is None:
             self._build()
         for candidate in (key, stripped):
             if candidate in self._exact:
@@ -114,9 +119,7 @@ class ICD10CMCoder:
         order = best[np.lexsort((-sims.col[best], -sims.data[best]))]  # ties: later code first
         scored = []
         for sim, i in zip(sims.data[order], sims.col[order], strict=True):
-            ratio = fuzz.token_set_ratio(
-                key, _UNSPECIFIED.sub("", normalize(self._descriptions[i]))
-            )
+            ratio = fuzz.token_set_ratio(key, self._plain[i])
             scored.append(((float(sim) + ratio / 100.0) / 2.0, int(i)))
         scored.sort(reverse=True)
         return [
