@@ -266,16 +266,16 @@ def handle(
     letters = list(held.dead_letters.values())
     retry = [d for d in letters if d.reason.startswith(_TRANSIENT_PREFIX) and d.post_id]
     cut = min((position.get(d.post_id or "", 0) for d in retry), default=len(stream) + 1)
-    untouched = [str(sequence_number_of(items[done]))] if done < len(items) else []
-    if untouched:  # out of time: retry from the first post not processed
+    left = str(sequence_number_of(items[done])) if done < len(items) else None
+    if left is not None:  # out of time: retry from the first post not processed
         log.warning("%d posts left for the retry: the invocation is running out of time",
                     len(items) - done)  # fmt: skip
-        cut = min(cut, order[untouched[0]])
+        cut = min(cut, order[left])
     records = [r for r in held.records.values() if position.get(r.post_id, 0) < cut]
     final = [d for d in letters
              if d not in retry and _letter_position(d, position, order) < cut]
     failures = sorted({seq for d in retry if (seq := sequence_of.get(d.post_id or ""))}
-                      | set(untouched), key=lambda s: order.get(s, 0))
+                      | ({left} if left else set()), key=lambda s: order.get(s, 0))
     if retry and not failures:  # cannot name the record: retry the batch from its start
         failures = [s for s in (_stream_sequence(stream[0]),) if s]
     try:
