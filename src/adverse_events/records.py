@@ -27,6 +27,10 @@ __all__ = [
     "Prediction",
     "ROW_COLUMNS",
     "DEAD_LETTER_COLUMNS",
+    "MAX_NESTING_DEPTH",
+    "MAX_PAYLOAD_BYTES",
+    "MAX_REASON_CHARS",
+    "bounded_payload",
     "utc",
 ]
 
@@ -43,25 +47,82 @@ def utc(value: datetime) -> datetime:
     return value.astimezone(timezone.utc)
 
 
-def _valid_unicode(value: Any) -> Any:
-    """`value` with lone surrogates replaced by U+FFFD (length kept).
+#: How deeply a post's metadata may nest (objects and arrays). Deeper input is refused (the
+#: source makes it a dead letter): recursive code everywhere downstream (JSON encoders, pydantic's
+#: serializer, Arrow) fails somewhere between 255 and 1,000 levels.
+MAX_NESTING_DEPTH = 64
+#: The largest dead-letter payload stored, in UTF-8 bytes (64 KiB). A longer one keeps its first
+#: bytes and a trailer with the original's size and SHA-256, so a dead letter always fits in any
+#: sink (DynamoDB's item limit is 400 KB).
+MAX_PAYLOAD_BYTES = 64 * 1024
+#: The longest dead-letter reason stored, in characters.
+MAX_REASON_CHARS = 2000
+
+
+def _storable(text: str) -> str:
+    """`text` with lone surrogates replaced by U+FFFD (length kept)."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
+def _scan(value: Any, max_depth: int) -> bool:
+    """Whether any text in `value` needs repair; `ValueError` when it nests past `max_depth`.
+
+    Iterative (an explicit stack), so any depth is measured without recursion.
+    """
+    needs_repair = False
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            needs_repair = needs_repair or _storable(item) is not item
+        elif isinstance(item, (list, tuple, dict)):
+            if depth >= max_depth:
+                raise ValueError(f"nested deeper than {max_depth} levels")
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return needs_repair
+
+
+def _repair(value: Any) -> Any:
+    if isinstance(value, str):
+        return _storable(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_repair(v) for v in value)
+    if isinstance(value, dict):
+        return {_repair(k): _repair(v) for k, v in value.items()}
+    return value
+
+
+def _valid_unicode(value: Any, max_depth: int = MAX_NESTING_DEPTH) -> Any:
+    """`value` with lone surrogates replaced by U+FFFD (length kept), anywhere inside it.
 
     JSON can escape half an emoji (``"\\ud83d"``, a truncated tweet); no UTF-8 file, database
-    or service can store it, so one such post would otherwise fail every sink's write.
+    or service can store it, so one such post would otherwise fail every sink's write. Raises
+    `ValueError` when `value` nests deeper than `max_depth` (the repair, recursive, runs only
+    on values the iterative scan has bounded).
     """
-    if isinstance(value, str):
-        if value.isascii():
-            return value
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-        return value
-    if isinstance(value, (list, tuple)):
-        return type(value)(_valid_unicode(v) for v in value)
-    if isinstance(value, dict):
-        return {_valid_unicode(k): _valid_unicode(v) for k, v in value.items()}
-    return value
+    return _repair(value) if _scan(value, max_depth) else value
+
+
+def bounded_payload(text: str, limit: int = MAX_PAYLOAD_BYTES) -> str:
+    """`text` if it fits in `limit` UTF-8 bytes, else its head and a trailer naming the original.
+
+    The trailer reads ``…[payload truncated: <size> bytes, sha256 <hex>]``; size and digest are
+    of the whole text as UTF-8, so the original can be found again in the source data.
+    """
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    digest = hashlib.sha256(data).hexdigest()
+    trailer = f"…[payload truncated: {len(data)} bytes, sha256 {digest}]"
+    head = data[: max(0, limit - len(trailer.encode("utf-8")))]
+    return head.decode("utf-8", errors="ignore") + trailer
 
 
 class _Frozen(BaseModel):
@@ -114,10 +175,12 @@ class Post(_Frozen):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator(
-        "post_id", "source", "text", "author_id", "lang", "url", "drug_mentions", "metadata"
+        "post_id", "source", "text", "author_id", "lang", "url", "drug_mentions", "metadata",
+        mode="before",
     )
     @classmethod
     def _storable_text(cls, value: Any) -> Any:
+        # before pydantic's own check, which refuses a str holding a lone surrogate
         return _valid_unicode(value)
 
     @field_validator("created_at")
@@ -284,7 +347,10 @@ class DeadLetter(_Frozen):
     """Input that could not be processed, kept with the reason so it can be fixed and replayed.
 
     `stage` is where it failed: ``"source"``, ``"classify"``, ``"extract"`` or ``"sink"``.
-    `payload` is the raw input (the line as read, or the post as JSON).
+    `payload` is the raw input (the line as read, or the post as JSON), with lone surrogates
+    replaced by U+FFFD and cut to `MAX_PAYLOAD_BYTES` (a trailer then names the original's size
+    and SHA-256); `reason` is cut to `MAX_REASON_CHARS`, and every text field is storable UTF-8,
+    so any sink can store any dead letter.
     """
 
     stage: str
@@ -301,12 +367,27 @@ class DeadLetter(_Frozen):
         if value is None:
             return ""
         if isinstance(value, bytes):
-            return value.decode("utf-8", errors="replace")
-        if isinstance(value, str):
+            text = value.decode("utf-8", errors="replace")
+        elif isinstance(value, str):
+            text = value
+        elif isinstance(value, BaseModel):
+            text = value.model_dump_json()
+        else:
+            text = _dumps_any(value)
+        return bounded_payload(_storable(text))
+
+    @field_validator("reason", mode="before")
+    @classmethod
+    def _bounded_reason(cls, value: Any) -> Any:
+        if not isinstance(value, str):
             return value
-        if isinstance(value, BaseModel):
-            return value.model_dump_json()
-        return json.dumps(value, sort_keys=True, default=str)
+        value = _storable(value)
+        return value if len(value) <= MAX_REASON_CHARS else value[: MAX_REASON_CHARS - 1] + "…"
+
+    @field_validator("stage", "post_id", "source", mode="before")
+    @classmethod
+    def _storable_ids(cls, value: Any) -> Any:
+        return _storable(value) if isinstance(value, str) else value
 
     @field_validator("failed_at")
     @classmethod
@@ -325,6 +406,14 @@ class DeadLetter(_Frozen):
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> DeadLetter:
         return cls(**{k: v for k, v in row.items() if k != "dead_letter_id"})
+
+
+def _dumps_any(value: Any) -> str:
+    """Any payload as JSON text; one JSON cannot hold (nested too deeply) as a marker."""
+    try:
+        return json.dumps(value, sort_keys=True, default=str)
+    except (ValueError, TypeError, RecursionError):
+        return f"<{type(value).__name__} that JSON cannot hold (nested too deeply?)>"
 
 
 #: Column order of `DeadLetter.to_row()`.

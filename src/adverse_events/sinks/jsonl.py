@@ -124,6 +124,16 @@ def _dumps(row: dict[str, object]) -> str:
     return json.dumps(row, ensure_ascii=False)
 
 
+def _serialised(key: str, value: str, item: AdverseEventRecord | DeadLetter) -> str:
+    """One JSON line; a record JSON cannot hold (built without validation, nested past
+    pydantic's serialisation depth) is a `PermanentBackendError`, so the runner dead-letters it."""
+    try:
+        return _dumps({key: value, **item.model_dump(mode="json")})
+    except (ValueError, RecursionError) as exc:
+        raise PermanentBackendError(f"cannot serialise {key} {value!r}: {exc}",
+                                    backend="jsonl") from exc
+
+
 class JsonlSink(Backend):
     """Records to `path`; dead letters to `dead_letter_path`.
 
@@ -150,20 +160,12 @@ class JsonlSink(Backend):
         good, letters = split_latest(records)
         if good:
             self._records.append(
-                [
-                    (r.post_id, _dumps({"post_id": r.post_id, **r.model_dump(mode="json")}))
-                    for r in good
-                ]
+                [(r.post_id, _serialised("post_id", r.post_id, r)) for r in good]
             )
         if letters:
             self._letters.append(
-                [
-                    (
-                        d.dead_letter_id,
-                        _dumps({"dead_letter_id": d.dead_letter_id, **d.model_dump(mode="json")}),
-                    )
-                    for d in letters
-                ]
+                [(d.dead_letter_id, _serialised("dead_letter_id", d.dead_letter_id, d))
+                 for d in letters]
             )
 
     def existing_ids(self, post_ids: Sequence[str]) -> set[str]:

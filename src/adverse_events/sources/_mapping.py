@@ -39,12 +39,27 @@ def parse_timestamp(value: Any, fmt: str | None = None) -> datetime | None:
     return parsed.astimezone(timezone.utc)
 
 
-def _as_tuple(value: Any) -> tuple[str, ...]:
+def _as_tuple(value: Any, name: str | None) -> tuple[str, ...]:
+    """Drug tags: ``"a|b"`` text or a list of texts; anything else is an `InputError`."""
     if value is None or value == "":
         return ()
     if isinstance(value, str):
         return tuple(v.strip() for v in value.split("|") if v.strip())
-    return tuple(str(v) for v in value)
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise InputError(f"field {name!r} must be text (a|b) or a list of texts, "
+                     f"got {_kind(value)}")
+
+
+def _kind(value: Any) -> str:
+    """A short description of a wrong value for a reason: its type and a clipped repr."""
+    text = repr(value)
+    return f"{type(value).__name__} {text[:60]}{'…' if len(text) > 60 else ''}"
+
+
+def _is_id(value: Any) -> bool:
+    """Ids are text or integers (JSON numbers such as 1234); never booleans, floats or objects."""
+    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
 
 
 @dataclass(frozen=True)
@@ -82,9 +97,12 @@ class FieldMap:
             digest = hashlib.sha1(f"{self.source}:{line}".encode()).hexdigest()[:16]
             return f"{self.source}:{digest}"
         value = row.get(self.id_field)
-        if value is None or str(value).strip() == "":
+        if value is None or (isinstance(value, str) and value.strip() == ""):
             raise InputError(f"missing id field {self.id_field!r}; set id_field to the column "
                              "that holds a unique post id (or id_field = \"\" to derive one)")
+        if not _is_id(value):
+            raise InputError(f"id field {self.id_field!r} must be text or an integer, "
+                             f"got {_kind(value)}")
         return str(value).strip()
 
     def _text(self, row: Mapping[str, Any]) -> str:
@@ -103,12 +121,19 @@ class FieldMap:
         except (ValueError, OverflowError, OSError) as exc:
             hint = f"format {self.time_format!r}" if self.time_format else "ISO 8601 or epoch"
             raise InputError(
-                f"bad timestamp in {self.time_field!r}: {value!r} ({hint} expected: {exc})"
+                f"bad timestamp in {self.time_field!r}: {_kind(value)} ({hint} expected: {exc})"
             ) from exc
 
-    def _optional(self, row: Mapping[str, Any], name: str | None) -> str | None:
+    def _optional(self, row: Mapping[str, Any], name: str | None, ids: bool = False
+                  ) -> str | None:
+        """An optional text field (`ids`: integers allowed too); other types are refused."""
         value = row.get(name) if name else None
-        return None if value is None or value == "" else str(value)
+        if value is None or value == "":
+            return None
+        if isinstance(value, str) or (ids and _is_id(value)):
+            return str(value)
+        kind = "text or an integer" if ids else "text"
+        raise InputError(f"field {name!r} must be {kind}, got {_kind(value)}")
 
     def to_post(self, row: Mapping[str, Any], line: int | None = None) -> Post:
         """Build a `Post`, raising `InputError` that says what is wrong with the row."""
@@ -121,10 +146,11 @@ class FieldMap:
                 source=self.source,
                 text=self._text(row),
                 created_at=self._time(row),
-                author_id=self._optional(row, self.author_field),
+                author_id=self._optional(row, self.author_field, ids=True),
                 lang=self._optional(row, self.lang_field),
                 url=self._optional(row, self.url_field),
-                drug_mentions=_as_tuple(row.get(self.drugs_field) if self.drugs_field else None),
+                drug_mentions=_as_tuple(row.get(self.drugs_field) if self.drugs_field else None,
+                                        self.drugs_field),
                 metadata={k: v for k, v in row.items() if k not in self.mapped},
             )
         except InputError as exc:

@@ -24,6 +24,7 @@ import base64
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
@@ -33,6 +34,7 @@ from typing import Any
 import boto3
 from boto3.dynamodb.types import Binary, TypeDeserializer
 from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
 
 from adverse_events.errors import (
     BackendError,
@@ -42,7 +44,7 @@ from adverse_events.errors import (
     TransientBackendError,
 )
 from adverse_events.protocols import Backend
-from adverse_events.records import DeadLetter, Post
+from adverse_events.records import MAX_NESTING_DEPTH, DeadLetter, Post
 from adverse_events.sources._mapping import FieldMap
 from adverse_events.sources._resilience import Backoff, JsonCheckpoint
 
@@ -79,8 +81,39 @@ def sequence_number_of(item: Post | DeadLetter) -> str | None:
     try:
         record = json.loads(item.payload)
         return str(record["dynamodb"]["SequenceNumber"])
-    except (json.JSONDecodeError, KeyError, TypeError):
-        return None
+    except (json.JSONDecodeError, KeyError, TypeError, RecursionError):
+        found = _SEQUENCE.search(item.payload[:4096])  # a payload cut to its size limit
+        return found.group(1) if found else None
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _record_text(record: Any) -> str:
+    """A record as dead-letter payload: JSON with its ids first, so a payload cut to
+    `MAX_PAYLOAD_BYTES` still names its sequence number (see `sequence_number_of`)."""
+    if not (isinstance(record, Mapping) and isinstance(record.get("dynamodb"), Mapping)):
+        return _json_or_marker(record)
+    change = record["dynamodb"]
+    first = {k: change[k] for k in ("SequenceNumber", "Keys") if k in change}
+    ordered = {k: record[k] for k in ("eventID", "eventName") if k in record}
+    text = _json_or_marker({**ordered, "dynamodb": {**first, **change}, **record})
+    if text.startswith("<"):  # too deep for JSON: keep the record without its images
+        note = "<left out: nested too deeply for JSON>"
+        images = {k: note for k in ("NewImage", "OldImage") if k in change}
+        text = _json_or_marker({**ordered, "dynamodb": {**first, **change, **images}})
+    return text
+
+
+def _json_or_marker(value: Any) -> str:
+    try:
+        return json.dumps(value, default=str)
+    except (ValueError, TypeError, RecursionError):
+        return f"<{type(value).__name__} that JSON cannot hold (nested too deeply?)>"
+
+
+_SEQUENCE = re.compile(r'"SequenceNumber": "(\d+)"')
 
 
 def _plain(value: Any) -> Any:
@@ -205,8 +238,11 @@ class DynamoDBStreamSource(Backend):
         try:
             return self._to_post(record)
         except InputError as exc:
-            return DeadLetter(stage="source", reason=exc.reason, payload=record,
-                              post_id=exc.post_id, source=self.fields.source, line=index)
+            reason, post_id = exc.reason, exc.post_id
+        except RecursionError:
+            reason, post_id = f"NewImage nested deeper than {MAX_NESTING_DEPTH} levels", None
+        return DeadLetter(stage="source", reason=reason, payload=_record_text(record),
+                          post_id=post_id, source=self.fields.source, line=index)
 
     def _to_post(self, record: Any) -> Post | None:
         if not isinstance(record, Mapping) or not isinstance(record.get("dynamodb"), Mapping):
@@ -228,9 +264,13 @@ class DynamoDBStreamSource(Backend):
         extra = row.pop(self.metadata_attribute, None) if self.metadata_attribute else None
         post = self.fields.to_post(row)
         metadata = {**(extra if isinstance(extra, dict) else {}), **post.metadata,
-                    "event_id": record.get("eventID"), "event_name": event_name,
-                    "sequence_number": change.get("SequenceNumber")}
-        return post.model_copy(update={"metadata": metadata})
+                    "event_id": _text_or_none(record.get("eventID")), "event_name": event_name,
+                    "sequence_number": _text_or_none(change.get("SequenceNumber"))}
+        try:  # validated again: the metadata attribute is input too (depth, unicode)
+            return Post.model_validate({**dict(post), "metadata": metadata})
+        except ValidationError as exc:
+            raise InputError(f"invalid post: {exc.errors()[0]['msg']}",
+                             post_id=post.post_id) from exc
 
     # -- reading --------------------------------------------------------------------------------
     def read(self) -> Iterator[Post | DeadLetter]:

@@ -11,11 +11,11 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from adverse_events.errors import ConfigError, InputError
 from adverse_events.protocols import Backend
-from adverse_events.records import DeadLetter, Post
+from adverse_events.records import MAX_NESTING_DEPTH, DeadLetter, Post
 from adverse_events.sources._mapping import FieldMap
 
 __all__ = ["CsvSource", "JsonlSource"]
@@ -77,26 +77,59 @@ class _FileSource(Backend):
 
 
 class JsonlSource(_FileSource):
-    """Posts from a JSON Lines file: one JSON object per line; blank lines are skipped."""
+    """Posts from a JSON Lines file: one JSON object per line; blank lines are skipped.
+
+    Lines end at ``\n`` only (a ``\r`` before it is dropped): a stray carriage return inside
+    a line neither splits it nor shifts the line numbers after it.
+    """
 
     name = "jsonl"
 
     def read(self) -> Iterator[Post | DeadLetter]:
-        with self.path.open(encoding=self.encoding, errors="replace") as handle:
+        with self.path.open(encoding=self.encoding, errors="replace", newline="\n") as handle:
             for line_no, raw in enumerate(handle, start=1):
                 if not raw.strip():
                     continue
+                line = raw.rstrip("\n").removesuffix("\r")
                 try:
-                    row = json.loads(raw)
+                    row = json.loads(line)
                 except json.JSONDecodeError as exc:
                     yield self._letter(f"malformed JSON ({exc.msg} at column {exc.colno})",
-                                       raw.rstrip("\n"), line_no)
+                                       line, line_no)
                     continue
-                yield self._post_or_letter(row, raw.rstrip("\n"), line_no)
+                except RecursionError:
+                    yield self._letter(f"JSON nested deeper than {MAX_NESTING_DEPTH} levels",
+                                       line, line_no)
+                    continue
+                yield self._post_or_letter(row, line, line_no)
+
+
+class _Recorder:
+    """Iterates a file's lines and keeps those read since `take()`: the raw text of a row."""
+
+    def __init__(self, handle: IO[str]):
+        self.handle, self.lines = handle, []
+
+    def __iter__(self) -> _Recorder:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.handle)
+        self.lines.append(line)
+        return line
+
+    def take(self) -> str:
+        text, self.lines = "".join(self.lines), []
+        return text
 
 
 class CsvSource(_FileSource):
-    """Posts from a CSV file with a header row; `delimiter` is configurable."""
+    """Posts from a CSV file with a header row; `delimiter` is configurable.
+
+    Records end at ``\n`` or ``\r\n``; a quoted cell may hold either. A row the CSV parser
+    refuses (a bare ``\r`` in an unquoted cell, a cell over the parser's size limit) becomes a
+    dead letter and reading goes on at the next line.
+    """
 
     name = "csv"
 
@@ -105,10 +138,26 @@ class CsvSource(_FileSource):
         self.delimiter = delimiter
 
     def read(self) -> Iterator[Post | DeadLetter]:
-        with self.path.open(encoding=self.encoding, errors="replace", newline="") as handle:
-            reader = csv.DictReader(handle, delimiter=self.delimiter)
+        with self.path.open(encoding=self.encoding, errors="replace", newline="\n") as handle:
+            lines = _Recorder(handle)
+            reader = csv.DictReader(lines, delimiter=self.delimiter)
+            try:
+                reader.fieldnames  # noqa: B018 - reads the header row
+            except csv.Error as exc:
+                yield self._letter(f"malformed CSV header ({exc})", lines.take(), 1)
+                return
+            lines.take()
             start = 2  # line 1 is the header
-            for row in reader:
+            while True:
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    yield self._letter(f"malformed CSV ({exc})", lines.take(), start)
+                    start = reader.line_num + 1
+                    continue
+                lines.take()
                 raw = json.dumps(row, ensure_ascii=False, default=str)
                 if None in row:  # more cells than the header has columns
                     yield self._letter("more cells than header columns", raw, start)
