@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from adverse_events.errors import InputError
+from adverse_events.privacy import Pseudonymiser
 from adverse_events.records import Post
 
 __all__ = ["FieldMap", "parse_timestamp"]
@@ -67,7 +68,8 @@ class FieldMap:
     """Which input fields hold which `Post` attributes.
 
     `id_field=None` derives a stable id from the source name and line number. Fields not mapped
-    go into `Post.metadata`.
+    go into `Post.metadata`. The author id is pseudonymised with `pseudonymiser` (platform: the
+    source name; dropped without a key), and `scrub` does the same to a dead-letter payload.
     """
 
     source: str
@@ -79,6 +81,7 @@ class FieldMap:
     lang_field: str | None = "lang"
     url_field: str | None = "url"
     drugs_field: str | None = "drug_mentions"
+    pseudonymiser: Pseudonymiser = field(default_factory=Pseudonymiser)
     mapped: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -132,8 +135,16 @@ class FieldMap:
             return None
         if isinstance(value, str) or (ids and _is_id(value)):
             return str(value)
-        kind = "text or an integer" if ids else "text"
-        raise InputError(f"field {name!r} must be {kind}, got {_kind(value)}")
+        if ids:  # an author id: its value stays out of the reason (privacy)
+            raise InputError(f"field {name!r} must be text or an integer, "
+                             f"got {type(value).__name__}")
+        raise InputError(f"field {name!r} must be text, got {_kind(value)}")
+
+    def scrub(self, payload: str) -> str:
+        """A dead-letter payload with the author field's values pseudonymised (JSON text)."""
+        if not self.author_field:
+            return payload
+        return self.pseudonymiser.scrub(payload, self.source, ids=(self.author_field,))
 
     def to_post(self, row: Mapping[str, Any], line: int | None = None) -> Post:
         """Build a `Post`, raising `InputError` that says what is wrong with the row."""
@@ -146,7 +157,8 @@ class FieldMap:
                 source=self.source,
                 text=self._text(row),
                 created_at=self._time(row),
-                author_id=self._optional(row, self.author_field, ids=True),
+                author_id=self.pseudonymiser.author(
+                    self.source, self._optional(row, self.author_field, ids=True)),
                 lang=self._optional(row, self.lang_field),
                 url=self._optional(row, self.url_field),
                 drug_mentions=_as_tuple(row.get(self.drugs_field) if self.drugs_field else None,

@@ -3,7 +3,8 @@
 * `DrugVocabulary` (from `adverse_events.vocabulary`, the one vocabulary the lexicon extractor
   uses too): drug names, word-boundary matching of mentions, normalisation to the generic name,
   and the terms from which X stream rules and search queries are built (`build_queries`).
-* `Pseudonymiser`: a keyed hash (HMAC-SHA256) of author ids. Without a key, authors are dropped.
+* `Pseudonymiser` (from `adverse_events.privacy`, the one pseudonymisation step of every
+  source): a keyed hash (HMAC-SHA256) of author ids. Without a key, authors are dropped.
 * `XPostNormaliser`: one X API v2 tweet (plus the response's ``includes``) -> `Post`, or ``None``
   when configuration filters it out (retweets, quotes, other languages).
 
@@ -13,9 +14,6 @@ and then only country and state.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from adverse_events.errors import ConfigError, InputError
+from adverse_events.privacy import PSEUDONYM_KEY_ENV, Pseudonymiser
 from adverse_events.records import Post
 from adverse_events.sources._mapping import parse_timestamp
 from adverse_events.sources._places import reduce_location, reduce_place
@@ -36,10 +35,6 @@ __all__ = [
     "XPostNormaliser",
     "build_queries",
 ]
-
-#: Environment variable read when no pseudonym key is configured.
-PSEUDONYM_KEY_ENV = "ADVERSE_EVENTS_PSEUDONYM_KEY"
-
 
 def _quote(term: str) -> str:
     """A term as an X query operand: exact phrase quotes when it is not one plain word."""
@@ -69,31 +64,6 @@ def build_queries(terms: Sequence[str], suffix: str, max_length: int) -> list[st
     if chunk:
         queries.append(f"({' OR '.join(chunk)}){tail}")
     return queries
-
-
-@dataclass(frozen=True)
-class Pseudonymiser:
-    """Keyed hash of author ids: stable for one key, not reversible without it.
-
-    `key=None` reads `PSEUDONYM_KEY_ENV`; with no key at all, `author()` returns None (authors are
-    dropped rather than stored in the clear).
-    """
-
-    key: str | None = field(default=None, repr=False)
-
-    def _key(self) -> bytes | None:
-        key = self.key if self.key is not None else os.environ.get(PSEUDONYM_KEY_ENV)
-        return key.encode("utf-8") if key else None
-
-    def author(self, platform: str, author_id: object) -> str | None:
-        key = self._key()
-        if key is None or author_id in (None, ""):
-            return None
-        digest = hmac.new(key, f"{platform}:{author_id}".encode(), hashlib.sha256).hexdigest()
-        return f"{platform}u_{digest[:32]}"
-
-    def __repr__(self) -> str:
-        return "Pseudonymiser(key=<hidden>)"
 
 
 def _by_id(items: Any) -> dict[str, Mapping[str, Any]]:
@@ -176,7 +146,7 @@ class XPostNormaliser:
                 drug_mentions=self.vocabulary.find(text),
                 metadata=self._metadata(tweet, includes or {}, matching_rules),
             )
-        except (ValueError, TypeError, OverflowError, ValidationError) as exc:
+        except (ValueError, TypeError, AttributeError, OverflowError, ValidationError) as exc:
             raise InputError(f"malformed tweet: {exc}", payload=tweet, post_id=post_id) from exc
         return post if self.keep(tweet) else None
 

@@ -241,7 +241,8 @@ class DynamoDBStreamSource(Backend):
             reason, post_id = exc.reason, exc.post_id
         except RecursionError:
             reason, post_id = f"NewImage nested deeper than {MAX_NESTING_DEPTH} levels", None
-        return DeadLetter(stage="source", reason=reason, payload=_record_text(record),
+        return DeadLetter(stage="source", reason=reason,
+                          payload=self.fields.scrub(_record_text(record)),
                           post_id=post_id, source=self.fields.source, line=index)
 
     def _to_post(self, record: Any) -> Post | None:

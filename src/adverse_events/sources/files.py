@@ -1,7 +1,9 @@
 """`JsonlSource` and `CsvSource`: posts from local files.
 
-A malformed line, a missing or empty text, or a bad timestamp becomes a `DeadLetter` carrying
-the 1-based line number and the reason; the run goes on.
+A malformed line, a missing or empty text, a field of the wrong type, JSON nested deeper than
+`MAX_NESTING_DEPTH` or a bad timestamp becomes a `DeadLetter` carrying the 1-based line number
+and the reason; the run goes on. Author ids are pseudonymised (`adverse_events.privacy`) in
+posts and in dead-letter payloads alike.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from adverse_events.errors import ConfigError, InputError
+from adverse_events.privacy import withheld
 from adverse_events.protocols import Backend
 from adverse_events.records import MAX_NESTING_DEPTH, DeadLetter, Post
 from adverse_events.sources._mapping import FieldMap
@@ -66,7 +69,7 @@ class _FileSource(Backend):
         return DeadLetter(
             stage="source",
             reason=f"{self.path.name} line {line}: {reason}",
-            payload=raw,
+            payload=self.fields.scrub(raw),
             post_id=post_id,
             source=self.fields.source,
             line=line,
@@ -105,10 +108,11 @@ class JsonlSource(_FileSource):
 
 
 class _Recorder:
-    """Iterates a file's lines and keeps those read since `take()`: the raw text of a row."""
+    """Iterates a file's lines and keeps those read since `take()`: the raw text of a row and
+    the line it starts on (blank lines before it, which the CSV reader skips, do not count)."""
 
     def __init__(self, handle: IO[str]):
-        self.handle, self.lines = handle, []
+        self.handle, self.lines, self.count = handle, [], 0
 
     def __iter__(self) -> _Recorder:
         return self
@@ -116,11 +120,16 @@ class _Recorder:
     def __next__(self) -> str:
         line = next(self.handle)
         self.lines.append(line)
+        self.count += 1
         return line
 
-    def take(self) -> str:
-        text, self.lines = "".join(self.lines), []
-        return text
+    def take(self) -> tuple[int, str]:
+        """(first line number, raw text) of the row read since the last call."""
+        lines, self.lines = self.lines, []
+        blank = 0
+        while blank < len(lines) - 1 and lines[blank] in ("\n", "\r\n"):
+            blank += 1
+        return self.count - len(lines) + 1 + blank, "".join(lines[blank:])
 
 
 class CsvSource(_FileSource):
@@ -128,7 +137,8 @@ class CsvSource(_FileSource):
 
     Records end at ``\n`` or ``\r\n``; a quoted cell may hold either. A row the CSV parser
     refuses (a bare ``\r`` in an unquoted cell, a cell over the parser's size limit) becomes a
-    dead letter and reading goes on at the next line.
+    dead letter and reading goes on at the next line; its raw text is withheld (size and
+    SHA-256 only) when the file has an author column, which could not be found to pseudonymise.
     """
 
     name = "csv"
@@ -144,23 +154,23 @@ class CsvSource(_FileSource):
             try:
                 reader.fieldnames  # noqa: B018 - reads the header row
             except csv.Error as exc:
-                yield self._letter(f"malformed CSV header ({exc})", lines.take(), 1)
+                yield self._letter(f"malformed CSV header ({exc})", withheld(lines.take()[1]), 1)
                 return
             lines.take()
-            start = 2  # line 1 is the header
             while True:
                 try:
                     row = next(reader)
                 except StopIteration:
                     return
                 except csv.Error as exc:
-                    yield self._letter(f"malformed CSV ({exc})", lines.take(), start)
-                    start = reader.line_num + 1
+                    start, raw = lines.take()
+                    if self.fields.author_field in (reader.fieldnames or ()):
+                        raw = withheld(raw)  # cannot find the author cell to pseudonymise it
+                    yield self._letter(f"malformed CSV ({exc})", raw, start)
                     continue
-                lines.take()
+                start = lines.take()[0]
                 raw = json.dumps(row, ensure_ascii=False, default=str)
                 if None in row:  # more cells than the header has columns
                     yield self._letter("more cells than header columns", raw, start)
                 else:
                     yield self._post_or_letter(row, raw, start)
-                start = reader.line_num + 1

@@ -136,7 +136,7 @@ class ReplaySource(Backend):
                 except InputError as exc:
                     yield DeadLetter(
                         stage="source", reason=f"{self.path.name} row {row_number}: {exc.reason}",
-                        payload=json.dumps(row, default=str, ensure_ascii=False),
+                        payload=fields.scrub(json.dumps(row, default=str, ensure_ascii=False)),
                         post_id=exc.post_id, source=fields.source, line=row_number)
 
     def _sorted(self) -> tuple[list[Post], list[DeadLetter]]:

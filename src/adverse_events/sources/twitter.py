@@ -51,7 +51,7 @@ from adverse_events.errors import (
     TransientBackendError,
 )
 from adverse_events.protocols import Backend
-from adverse_events.records import DeadLetter, Post
+from adverse_events.records import MAX_NESTING_DEPTH, DeadLetter, Post
 from adverse_events.sources._resilience import Backoff, JsonCheckpoint, RecentIds
 from adverse_events.sources._social import (
     DrugVocabulary,
@@ -68,6 +68,10 @@ log = logging.getLogger(__name__)
 OFFICIAL_API = "https://api.twitter.com"
 DEFAULT_TOKEN_REF = "env:X_BEARER_TOKEN"
 _PLACEHOLDER = "<set-by-adverse-events>"
+#: Fields of X objects that hold a user id (pseudonymised in dead letters) or a user's name,
+#: handle, profile text or location (redacted).
+_USER_IDS = ("author_id", "in_reply_to_user_id")
+_USER_NAMES = ("username", "name", "location", "description")
 _TWEET_FIELDS = "author_id,conversation_id,created_at,geo,lang,referenced_tweets"
 _KEEP_ALIVE = object()
 _NETWORK_ERRORS = (
@@ -356,8 +360,31 @@ class TwitterSource(Backend):
         return self._deadline is not None and self._clock() >= self._deadline
 
     def _letter(self, reason: str, payload: Any, post_id: str | None = None) -> DeadLetter:
-        return DeadLetter(stage="source", reason=reason, payload=payload, post_id=post_id,
+        return DeadLetter(stage="source", reason=reason, payload=self._scrub(payload),
+                          post_id=post_id,
                           source=self.name)
+
+    def _scrub(self, payload: Any) -> str:
+        """A dead letter's payload with no raw author id and no user data: ``includes`` (user
+        and place objects) left out, author and reply-to ids pseudonymised, names redacted."""
+        if isinstance(payload, (bytes, bytearray)):
+            text = bytes(payload).decode("utf-8", errors="replace")
+        elif isinstance(payload, str):
+            text = payload
+        else:
+            try:
+                text = json.dumps(payload, default=str)
+            except (ValueError, TypeError, RecursionError):
+                text = f"<{type(payload).__name__} that JSON cannot hold>"
+        try:
+            parsed = json.loads(text)
+            if isinstance(parsed, dict) and "includes" in parsed:
+                parsed.pop("includes")
+                text = json.dumps(parsed)
+        except (ValueError, RecursionError):
+            pass  # not JSON: scrubbed as text below
+        return self.normaliser.pseudonymiser.scrub(text, "x", ids=_USER_IDS, names=_USER_NAMES,
+                                                   cut=("includes",))
 
     def _normalise(
         self, tweet: Any, includes: Mapping[str, Any] | None, rules: Sequence[Any], raw: Any
@@ -524,6 +551,10 @@ class TwitterSource(Backend):
             message = json.loads(line)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             yield self._letter(f"malformed JSON on the stream: {exc}", line)
+            return
+        except RecursionError:
+            yield self._letter(f"stream record nested deeper than {MAX_NESTING_DEPTH} levels",
+                               line)
             return
         if not isinstance(message, dict) or not ("data" in message or "errors" in message):
             yield self._letter("stream message has neither 'data' nor 'errors'", line)
