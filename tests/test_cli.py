@@ -108,3 +108,17 @@ def test_export_names_a_missing_database(tmp_path):
     result = runner.invoke(app, ["export", "--db", str(tmp_path / "no.duckdb"),
                                  "--output", str(tmp_path / "o")])
     assert result.exit_code == 2 and "no DuckDB file" in result.output
+
+
+@pytest.mark.parametrize("name", ["it's", 'quo"te', "semi;colon -- x", "spaced out"])
+def test_export_takes_any_output_path(config, keyword_registry, tmp_path, name):
+    runner.invoke(app, ["run", str(config)])
+    out = tmp_path / "out" / name
+    result = runner.invoke(app, ["export", "--db", str(config.parent / "ae.duckdb"),
+                                 "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    assert list((out / "adverse_events").glob("dt=*/*.parquet"))
+    assert (out / "dead_letters.parquet").is_file() and (out / "mentions.parquet").is_file()
+    again = runner.invoke(app, ["export", "--db", str(config.parent / "ae.duckdb"),
+                                "--output", str(out)])
+    assert again.exit_code == 0, again.output

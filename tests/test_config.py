@@ -132,3 +132,36 @@ def test_unreadable_config_file_is_a_config_error(tmp_path):
     binary.write_bytes(b"\xff\xfe[source]\n")
     with pytest.raises(ConfigError, match="cannot read config file"):
         load_config(binary)
+
+
+SECRET_CONFIG = """
+[source]
+type = "twitter"
+mode = "search"
+bearer_token = "${X_BEARER_TOKEN}"
+pseudonym_key = "literal-pseudonym-key-42"
+[source.client]
+api_key = "nested-api-key-77"
+[classifier]
+type = "tfidf"
+[sink]
+type = "jsonl"
+path = "${OUT_DIR}/records.jsonl"
+"""
+
+
+def test_repr_and_dumps_of_a_config_never_show_secrets(tmp_path, monkeypatch):
+    monkeypatch.setenv("X_BEARER_TOKEN", "expanded-bearer-token-99")
+    monkeypatch.setenv("OUT_DIR", str(tmp_path / "private-dir"))
+    path = tmp_path / "secret.toml"
+    path.write_text(SECRET_CONFIG)
+    config = load_config(path)
+    assert config.source.options["bearer_token"] == "expanded-bearer-token-99"  # backends get it
+    assert config.source.options["pseudonym_key"] == "literal-pseudonym-key-42"
+    for shown in (repr(config), str(config), repr(config.source), str(config.model_dump()),
+                  config.model_dump_json(), config.source.model_dump_json()):
+        for secret in ("expanded-bearer-token-99", "literal-pseudonym-key-42",
+                       "nested-api-key-77", "private-dir"):
+            assert secret not in shown
+    assert "${OUT_DIR}/records.jsonl" in repr(config)
+    assert config.source.display_options()["bearer_token"] == "<redacted>"

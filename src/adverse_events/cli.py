@@ -7,7 +7,6 @@ problem and the fix, and exits 2; it never prints a traceback.
 from __future__ import annotations
 
 import gc
-import logging
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -50,13 +49,17 @@ def print_mapping(title: str, data: dict[str, Any]) -> None:
 
 @app.callback()
 def _setup(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
+    verbose: Annotated[int, typer.Option(
+        "--verbose", "-v", count=True,
+        help="-v: DEBUG for this library; -vv: DEBUG for every library (botocore included).",
+    )] = 0,
+    debug_logger: Annotated[list[str] | None, typer.Option(
+        help="A third-party logger to put at DEBUG (repeatable), e.g. --debug-logger urllib3.",
+    )] = None,
 ) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    from adverse_events.logs import configure_logging
+
+    configure_logging(verbose, debug_logger or ())
 
 
 @app.command()
@@ -536,8 +539,9 @@ def export(
 ) -> None:
     """Export a DuckDB sink to Parquet in the S3/Athena layout (dt= partitions).
 
-    Records are partitioned by processing date (dt=YYYY-MM-DD); mentions, concepts and dead
-    letters go to one Parquet file each.
+    Records are partitioned by processing date (dt=YYYY-MM-DD; the records folder is replaced);
+    mentions, concepts and dead letters go to one Parquet file each. Paths never enter SQL text:
+    DuckDB's own Parquet writer takes them as arguments, so any file name works.
     """
     import duckdb
 
@@ -545,12 +549,10 @@ def export(
         raise _fail(FileNotFoundError(f"no DuckDB file at {db}; run a pipeline with a duckdb sink"))
     output.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(db), read_only=True) as conn:
-        conn.execute(
-            f"COPY (SELECT *, strftime(processed_at, '%Y-%m-%d') AS dt FROM adverse_events) "
-            f"TO '{output / 'adverse_events'}' "
-            "(FORMAT parquet, PARTITION_BY (dt), OVERWRITE_OR_IGNORE true)"
-        )
-        for table in ("mentions", "concepts", "dead_letters"):
-            conn.execute(f"COPY {table} TO '{output / (table + '.parquet')}' (FORMAT parquet)")
+        conn.sql("SELECT *, strftime(processed_at, '%Y-%m-%d') AS dt FROM adverse_events"
+                 ).write_parquet(str(output / "adverse_events"), partition_by=["dt"],
+                                 overwrite=True)
+        for table in ("mentions", "concepts", "dead_letters"):  # fixed names, not input
+            conn.table(table).write_parquet(str(output / f"{table}.parquet"))
         count = conn.execute("SELECT count(*) FROM adverse_events").fetchone()
     console.print(f"exported {count[0] if count else 0:,} records to {output}")

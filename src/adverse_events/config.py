@@ -20,7 +20,10 @@ resume = true
 
 Tables: ``source``, ``classifier``, ``sink`` (required), ``extractor``, ``dead_letter`` (a sink)
 and ``pipeline`` (optional). Relative paths are relative to the working directory. A string
-``"${NAME}"`` is replaced by the environment variable NAME, so secrets stay out of the file.
+``"${NAME}"`` is replaced by the environment variable NAME, so secrets stay out of the file; the
+`repr`, `str` and dumps of a loaded config show ``${NAME}`` unexpanded and the values of
+secret-named options (``bearer_token``, ``pseudonym_key``, ``*_secret*``, ...) as
+``<redacted>``, so a config can be logged.
 Unknown tables, keys and backend names raise a `ConfigError` that lists what is valid.
 """
 
@@ -34,7 +37,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_serializer
 
 from adverse_events.errors import ConfigError, PluginError
 from adverse_events.registry import Registry, get_registry
@@ -74,13 +77,61 @@ class PipelineOptions(BaseModel):
     progress: bool | None = None
 
 
+#: Option names whose values are secrets wherever they come from (matched case-insensitively
+#: as whole words of the name: ``bearer_token``, ``pseudonym_key``, ``aws_secret_access_key``).
+_SECRET_NAME = re.compile(r"(^|_)(token|key|secret|password|passwd|credentials?|auth)(_|$)",
+                          re.IGNORECASE)
+REDACTED = "<redacted>"
+
+
+def _is_secret_name(name: str) -> bool:
+    return bool(_SECRET_NAME.search(name))
+
+
+def _redacted(value: Any, name: str = "") -> Any:
+    """`value` for display: secret-named options hidden; nested tables and lists walked."""
+    if _is_secret_name(name) and value not in (None, ""):
+        return REDACTED
+    if isinstance(value, dict):
+        return {k: _redacted(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    return value
+
+
 class StageConfig(BaseModel):
-    """One stage table: the backend's registry name and its options."""
+    """One stage table: the backend's registry name and its options.
+
+    `options` hold the values the backend gets (``${NAME}`` expanded); every display of a stage
+    (`repr`, `str`, `model_dump`, `model_dump_json`) shows the options as written instead, with
+    ``${NAME}`` references unexpanded and secret-named options (``*_token``, ``*_key``,
+    ``*secret*``, ``password``, ...) as ``<redacted>``.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     type: str
     options: dict[str, Any] = Field(default_factory=dict)
+    _written: dict[str, Any] | None = PrivateAttr(default=None)
+
+    @classmethod
+    def from_table(cls, type_: str, written: dict[str, Any], where: str) -> StageConfig:
+        """A stage from its table as written; ``${NAME}`` references are expanded here."""
+        stage = cls(type=type_, options=_expand_env(written, where))
+        stage._written = written
+        return stage
+
+    def display_options(self) -> dict[str, Any]:
+        """The options as they may be shown (logs, dumps): no expanded value, no secret."""
+        return _redacted(self._written if self._written is not None else self.options)
+
+    @field_serializer("options")
+    def _serialise_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        return self.display_options()
+
+    def __repr_args__(self) -> Any:
+        yield "type", self.type
+        yield "options", self.display_options()
 
 
 class PipelineConfig(BaseModel):
@@ -189,8 +240,8 @@ def _stage(table: str, value: Any, where: str) -> StageConfig:
         raise ConfigError(
             f"{where}: [{table}] type must be a backend name (text), got {value['type']!r}"
         )
-    options = _expand_env({k: v for k, v in value.items() if k != "type"}, f"[{table}]")
-    return StageConfig(type=value["type"], options=options)
+    written = {k: v for k, v in value.items() if k != "type"}
+    return StageConfig.from_table(value["type"], written, f"[{table}]")
 
 
 def accepted_options(cls: type[Any]) -> tuple[list[str], bool]:
