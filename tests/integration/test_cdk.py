@@ -188,3 +188,17 @@ def test_prefix_without_slash_still_locates_the_partitions(tmp_path):
     assert "/predictions/dt=${dt}/" in text and "predictionsdt=" not in text
     location = json.dumps(table["Properties"]["TableInput"]["StorageDescriptor"]["Location"])
     assert location.rstrip('"]}').endswith("/predictions/")
+
+
+def test_stream_processor_may_only_put_objects_under_its_two_prefixes(templates):
+    # bucket.grant_put used to add s3:Abort*, legal hold, retention and tagging: the S3 sink
+    # calls PutObject and nothing else.
+    app = templates[0]["AdverseEventsApp"]
+    prefixes = ("lambda_predictions/*", "lambda_dead_letters/*")
+    on_output = [s for s in _statements(app)
+                 if any(p in json.dumps(s.get("Resource")) for p in prefixes)]
+    assert on_output
+    for statement in on_output:
+        assert _as_list(statement["Action"]) == ["s3:PutObject"], statement
+    granted = json.dumps([s["Resource"] for s in on_output])
+    assert all(p in granted for p in prefixes)

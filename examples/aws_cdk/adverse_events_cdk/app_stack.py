@@ -187,9 +187,14 @@ class AppStack(Stack):
             max_record_age=Duration.days(1),
             on_failure=sources.SqsDlq(self.dead_letter_queue),
         ))
-        # Least privilege: write only under the two prefixes, call only this endpoint.
-        for prefix in (props.prefix, props.dead_letter_prefix):
-            bucket.grant_put(fn, f"{_key_prefix(prefix)}*")
+        # Least privilege: write only under the two prefixes, call only this endpoint. The S3
+        # sink only ever calls PutObject (one object per partition per flush), so that is the
+        # one S3 action granted (bucket.grant_put would add Abort*, legal hold, retention and
+        # tagging); the bucket is S3-managed encrypted, so no KMS grant is needed.
+        fn.add_to_role_policy(iam.PolicyStatement(
+            actions=["s3:PutObject"],
+            resources=[bucket.arn_for_objects(f"{_key_prefix(prefix)}*")
+                       for prefix in (props.prefix, props.dead_letter_prefix)]))
         fn.add_to_role_policy(iam.PolicyStatement(
             actions=["sagemaker:InvokeEndpoint"], resources=[self._endpoint_arn()]))
         if props.extractor == "comprehend-medical":
