@@ -229,3 +229,15 @@ def test_jsonl_sink_translates_a_record_too_deep_to_serialise(tmp_path):
                                                                  is_adverse_event=False))
     with JsonlSink(tmp_path / "out.jsonl") as sink, pytest.raises(PermanentBackendError):
         sink.write([record])
+
+
+def test_memory_source_dead_letters_any_mapping():
+    from adverse_events.sources import MemorySource
+
+    deep: list = []
+    for _ in range(5000):
+        deep = [deep]
+    items = list(MemorySource([{"post_id": "1", "text": "x", "m": deep},
+                               {"post_id": "2", "text": "x", "drug_mentions": 5},
+                               {"post_id": "3", "text": "ok"}]).read())
+    assert [type(i).__name__ for i in items] == ["DeadLetter", "DeadLetter", "Post"]

@@ -34,9 +34,15 @@ class MemorySource(Backend):
             try:
                 yield self.fields.to_post(item, index)
             except InputError as exc:
-                raw = json.dumps(item, sort_keys=True, default=str)
-                yield DeadLetter(stage="source", reason=exc.reason, payload=raw,
+                yield DeadLetter(stage="source", reason=exc.reason, payload=self._raw(item),
                                  post_id=exc.post_id, source=self.name, line=index)
+
+    def _raw(self, item: Any) -> str:
+        """The item as JSON with its author pseudonymised (a marker if JSON cannot hold it)."""
+        try:
+            return self.fields.scrub(json.dumps(item, sort_keys=True, default=str))
+        except (ValueError, TypeError, RecursionError):
+            return f"<{type(item).__name__} that JSON cannot hold (nested too deeply?)>"
 
     def __repr__(self) -> str:
         return f"MemorySource({len(self.items)} items)"
