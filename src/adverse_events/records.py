@@ -27,6 +27,7 @@ __all__ = [
     "Prediction",
     "ROW_COLUMNS",
     "DEAD_LETTER_COLUMNS",
+    "MAX_ID_CHARS",
     "MAX_NESTING_DEPTH",
     "MAX_PAYLOAD_BYTES",
     "MAX_REASON_CHARS",
@@ -57,6 +58,9 @@ MAX_NESTING_DEPTH = 64
 MAX_PAYLOAD_BYTES = 64 * 1024
 #: The longest dead-letter reason stored, in characters.
 MAX_REASON_CHARS = 2000
+#: The longest post id a source accepts (DynamoDB keys hold 2,048 bytes); a dead letter's
+#: longer id is cut and ends with a digest of the whole id.
+MAX_ID_CHARS = 256
 
 
 def _storable(text: str) -> str:
@@ -349,7 +353,8 @@ class DeadLetter(_Frozen):
     `stage` is where it failed: ``"source"``, ``"classify"``, ``"extract"`` or ``"sink"``.
     `payload` is the raw input (the line as read, or the post as JSON), with lone surrogates
     replaced by U+FFFD and cut to `MAX_PAYLOAD_BYTES` (a trailer then names the original's size
-    and SHA-256); `reason` is cut to `MAX_REASON_CHARS`, and every text field is storable UTF-8,
+    and SHA-256); `reason` is cut to `MAX_REASON_CHARS`, `post_id`, `source` and `stage` to
+    `MAX_ID_CHARS` (ending in a digest of the whole), and every text field is storable UTF-8,
     so any sink can store any dead letter.
     """
 
@@ -387,7 +392,13 @@ class DeadLetter(_Frozen):
     @field_validator("stage", "post_id", "source", mode="before")
     @classmethod
     def _storable_ids(cls, value: Any) -> Any:
-        return _storable(value) if isinstance(value, str) else value
+        if not isinstance(value, str):
+            return value
+        value = _storable(value)
+        if len(value) <= MAX_ID_CHARS:
+            return value
+        digest = hashlib.sha256(value.encode("utf-8")).hexdigest()[:16]
+        return f"{value[: MAX_ID_CHARS - 25]}…sha256:{digest}"
 
     @field_validator("failed_at")
     @classmethod

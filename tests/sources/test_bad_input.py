@@ -241,3 +241,15 @@ def test_memory_source_dead_letters_any_mapping():
                                {"post_id": "2", "text": "x", "drug_mentions": 5},
                                {"post_id": "3", "text": "ok"}]).read())
     assert [type(i).__name__ for i in items] == ["DeadLetter", "DeadLetter", "Post"]
+
+
+def test_overlong_ids_are_dead_letters_that_fit(tmp_path):
+    from adverse_events.records import MAX_ID_CHARS
+
+    path = _jsonl(tmp_path, {"post_id": "x" * 100_000, "text": "aspirin"},
+                  {"post_id": "ok", "text": "fine"})
+    posts, letters = _split(JsonlSource(path).read())
+    assert [p.post_id for p in posts] == ["ok"]
+    assert "longer than" in letters[0].reason and letters[0].post_id is None
+    letter = DeadLetter(stage="sink", reason="r", post_id="y" * 100_000)
+    assert len(letter.post_id) <= MAX_ID_CHARS and "sha256:" in letter.post_id

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from adverse_events.errors import InputError
 from adverse_events.privacy import Pseudonymiser
-from adverse_events.records import Post
+from adverse_events.records import MAX_ID_CHARS, Post
 
 __all__ = ["FieldMap", "parse_timestamp"]
 
@@ -106,7 +106,11 @@ class FieldMap:
         if not _is_id(value):
             raise InputError(f"id field {self.id_field!r} must be text or an integer, "
                              f"got {_kind(value)}")
-        return str(value).strip()
+        post_id = str(value).strip()
+        if len(post_id) > MAX_ID_CHARS:
+            raise InputError(f"id field {self.id_field!r} is longer than {MAX_ID_CHARS} "
+                             f"characters ({len(post_id)})")
+        return post_id
 
     def _text(self, row: Mapping[str, Any]) -> str:
         value = row.get(self.text_field)
