@@ -92,8 +92,8 @@ class FieldMap:
     @classmethod
     def from_options(cls, source: str, text_field: str = "text", **fields: str | None) -> FieldMap:
         """A map from source options, where an empty optional field name means "no such field"."""
-        return cls(source=source, text_field=text_field,
-                   **{name: value or None for name, value in fields.items()})
+        names: dict[str, Any] = {name: value or None for name, value in fields.items()}
+        return cls(source=source, text_field=text_field, **names)
 
     def _post_id(self, row: Mapping[str, Any], line: int | None) -> str:
         if self.id_field is None:

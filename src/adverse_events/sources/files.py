@@ -112,7 +112,8 @@ class _Recorder:
     the line it starts on (blank lines before it, which the CSV reader skips, do not count)."""
 
     def __init__(self, handle: IO[str]):
-        self.handle, self.lines, self.count = handle, [], 0
+        self.handle, self.count = handle, 0
+        self.lines: list[str] = []
 
     def __iter__(self) -> _Recorder:
         return self
