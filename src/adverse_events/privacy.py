@@ -94,6 +94,13 @@ def _replace_values(text: str, names: tuple[str, ...], replace: Callable[[str], 
     return "".join(parts) + text[at:]
 
 
+@lru_cache(maxsize=65536)
+def _pseudonym(key: bytes, platform: str, author_id: str) -> str:
+    """The HMAC, cached: authors repeat, and a file of posts has many per author."""
+    digest = hmac.new(key, f"{platform}:{author_id}".encode(), hashlib.sha256).hexdigest()
+    return f"{platform}u_{digest[:32]}"
+
+
 def withheld(text: str) -> str:
     """A payload that cannot be scrubbed: only its size and SHA-256 are kept."""
     data = text.encode("utf-8", errors="replace")
@@ -119,8 +126,7 @@ class Pseudonymiser:
         key = self._key()
         if key is None or author_id in (None, ""):
             return None
-        digest = hmac.new(key, f"{platform}:{author_id}".encode(), hashlib.sha256).hexdigest()
-        return f"{platform}u_{digest[:32]}"
+        return _pseudonym(key, platform, str(author_id))
 
     def scrub(
         self,

@@ -77,19 +77,24 @@ def _storable(text: str) -> str:
 def _scan(value: Any, max_depth: int) -> bool:
     """Whether any text in `value` needs repair; `ValueError` when it nests past `max_depth`.
 
-    Iterative (an explicit stack), so any depth is measured without recursion.
+    Iterative, one nesting level at a time, so any depth is measured without recursion.
     """
     needs_repair = False
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, str):
-            needs_repair = needs_repair or _storable(item) is not item
-        elif isinstance(item, (list, tuple, dict)):
-            if depth >= max_depth:
-                raise ValueError(f"nested deeper than {max_depth} levels")
-            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)
+    level, depth = [value], 0
+    while level:
+        if depth >= max_depth:
+            raise ValueError(f"nested deeper than {max_depth} levels")
+        deeper = []
+        for container in level:
+            items = [*container, *container.values()] if isinstance(container, dict) \
+                else container
+            for item in items:
+                if isinstance(item, str):
+                    if not item.isascii() and _storable(item) is not item:
+                        needs_repair = True
+                elif isinstance(item, (list, tuple, dict)):
+                    deeper.append(item)
+        level, depth = deeper, depth + 1
     return needs_repair
 
 
@@ -111,6 +116,10 @@ def _valid_unicode(value: Any, max_depth: int = MAX_NESTING_DEPTH) -> Any:
     `ValueError` when `value` nests deeper than `max_depth` (the repair, recursive, runs only
     on values the iterative scan has bounded).
     """
+    if isinstance(value, str):  # the common case, kept cheap: one check per field
+        return _storable(value)
+    if not isinstance(value, (list, tuple, dict)) or not value:
+        return value
     return _repair(value) if _scan(value, max_depth) else value
 
 
