@@ -174,6 +174,11 @@ class Mention(_Frozen):
         return not any(trait in EXCLUDING_TRAITS for trait in self.traits)
 
 
+#: The `Post` fields that hold input text (checked for lone surrogates and nesting depth).
+_TEXT_FIELDS = frozenset(
+    ("post_id", "source", "text", "author_id", "lang", "url", "drug_mentions", "metadata"))
+
+
 class Post(_Frozen):
     """One piece of user-written text, from any source."""
 
@@ -187,14 +192,14 @@ class Post(_Frozen):
     drug_mentions: tuple[str, ...] = ()
     metadata: dict[str, Any] = Field(default_factory=dict)
 
-    @field_validator(
-        "post_id", "source", "text", "author_id", "lang", "url", "drug_mentions", "metadata",
-        mode="before",
-    )
+    @model_validator(mode="before")
     @classmethod
-    def _storable_text(cls, value: Any) -> Any:
-        # before pydantic's own check, which refuses a str holding a lone surrogate
-        return _valid_unicode(value)
+    def _storable_text(cls, data: Any) -> Any:
+        # before pydantic's own check, which refuses a str holding a lone surrogate; one call
+        # per post (not one per field): this runs for every post of every source
+        if not isinstance(data, dict):
+            return data
+        return {k: (_valid_unicode(v) if k in _TEXT_FIELDS else v) for k, v in data.items()}
 
     @field_validator("created_at")
     @classmethod
