@@ -90,14 +90,26 @@ def test_nesting_up_to_the_limit_is_kept(tmp_path):
     assert isinstance(post, Post) and post.metadata["extra"] == nested
 
 
-def test_lone_surrogate_in_id_is_stored_by_every_file_sink(tmp_path):
+@pytest.mark.parametrize("kind", ["jsonl", "duckdb", "parquet"])
+def test_lone_surrogate_in_id_is_stored_by_every_local_sink(tmp_path, kind):
     text = '{"post_id": "a\\ud800", "text": ""}\n{"post_id": "b\\udfff", "text": "ok \\ud83d"}\n'
     posts, letters = _split(JsonlSource(_jsonl(tmp_path, text=text)).read())
     assert letters[0].post_id == "a\ufffd" and posts[0].post_id == "b\ufffd"
-    with JsonlSink(tmp_path / "out.jsonl") as sink:
+    assert posts[0].text == "ok \ufffd"
+    if kind == "jsonl":
+        make = lambda: JsonlSink(tmp_path / "out.jsonl")  # noqa: E731
+    elif kind == "duckdb":
+        from adverse_events.sinks.duckdb import DuckDBSink
+
+        make = lambda: DuckDBSink(tmp_path / "out.duckdb")  # noqa: E731
+    else:
+        from adverse_events.sinks.parquet import ParquetSink
+
+        make = lambda: ParquetSink(tmp_path / "parquet")  # noqa: E731
+    with make() as sink:
         sink.write(letters)
-    assert [d.post_id for d in JsonlSink(tmp_path / "out.jsonl").read_dead_letters()] == \
-        ["a\ufffd"]
+    with make() as sink:
+        assert [d.post_id for d in sink.read_dead_letters()] == ["a\ufffd"]
 
 
 def test_dead_letter_text_fields_are_storable_utf8():
