@@ -265,3 +265,11 @@ def test_overlong_ids_are_dead_letters_that_fit(tmp_path):
     assert "longer than" in letters[0].reason and letters[0].post_id is None
     letter = DeadLetter(stage="sink", reason="r", post_id="y" * 100_000)
     assert len(letter.post_id) <= MAX_ID_CHARS and "sha256:" in letter.post_id
+
+
+def test_replay_splits_lines_at_newlines_only(tmp_path):
+    text = ('{"post_id": "1", "text": "a", "created_at": "2024-01-02"}\r\n'
+            '{"post_id": "2", "te\rxt": "b", "created_at": "2024-01-01"}\n'
+            '{"post_id": "3", "text": "c", "created_at": "2024-01-03"}\n')
+    posts, letters = _split(ReplaySource(_jsonl(tmp_path, text=text)).read())
+    assert [p.post_id for p in posts] == ["1", "3"] and [d.line for d in letters] == [2]
