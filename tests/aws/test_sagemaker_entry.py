@@ -299,3 +299,33 @@ def test_handlers_serve_a_tfidf_model(tfidf_model, monkeypatch):
     model = entry.model_fn(str(tfidf_model))
     assert (model.threshold, model.batch_size) == (0.0, 2)
     assert {r["label"] for r in entry.predict_fn(texts, model)} == {"adverse_event"}
+
+
+def test_training_entry_point_trains_a_tfidf_model(tmp_path, monkeypatch, capsys):
+    """``--model_name tfidf``: a CPU-only job (the transformer hyperparameters do not apply)."""
+    pytest.importorskip("sklearn")
+    from adverse_events.classifiers._model_dir import read_model_info
+
+    for name in [n for n in __import__("os").environ if n.startswith("SM_")]:
+        monkeypatch.delenv(name)
+    import csv
+
+    from adverse_events.testing.tiny_models import synthetic_texts
+
+    (tmp_path / "train").mkdir()
+    with (tmp_path / "train" / "posts.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["sentence", "ADR"])
+        writer.writerows(zip(*synthetic_texts(120), strict=True))
+    monkeypatch.setenv("SM_CHANNEL_TRAIN", str(tmp_path / "train"))
+    monkeypatch.chdir(tmp_path)
+    code = entry.main(["--model_name", "tfidf", "--text_column", "sentence", "--label_column",
+                       "ADR", "--epochs", "3", "--learning_rate", "5e-05",
+                       "--model_dir", str(tmp_path / "model"),
+                       "--output_data_dir", str(tmp_path / "output")])
+    assert code == 0
+    assert read_model_info(tmp_path / "model").kind == "tfidf"
+    assert (tmp_path / "model" / "code" / "inference.py").is_file()
+    assert "test_f1=" in capsys.readouterr().out
+    model = entry.model_fn(str(tmp_path / "model"))
+    assert len(entry.predict_fn(AE_TEXTS + OK_TEXTS, model)) == 10

@@ -79,7 +79,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The hyperparameters (as SageMaker passes them) and the SageMaker directories."""
     p = argparse.ArgumentParser(description="Train an adverse-event classifier (SageMaker).")
     p.add_argument("--model_name", default=DEFAULTS["model_name"],
-                   help="Hugging Face model id or local path to fine-tune.")
+                   help="Hugging Face model id or local path to fine-tune, or tfidf (the "
+                        "TF-IDF model with its default settings: no GPU needed).")
     p.add_argument("--text_column", default=DEFAULTS["text_column"])
     p.add_argument("--label_column", default=DEFAULTS["label_column"])
     p.add_argument("--positive_label", default=None,
@@ -145,9 +146,10 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     data = workflow.load_data(data_files(args.data), text_column=args.text_column,
                               label_column=args.label_column,
                               positive_label=args.positive_label)
-    options = {"epochs": args.epochs, "batch_size": args.train_batch_size,
-               "max_seq_length": args.max_seq_length, "learning_rate": args.learning_rate,
-               "device": args.device, "progress": False}  # bars garble CloudWatch logs
+    options: dict[str, Any] = {} if args.model_name == "tfidf" else {  # TF-IDF: its defaults
+        "epochs": args.epochs, "batch_size": args.train_batch_size,
+        "max_seq_length": args.max_seq_length, "learning_rate": args.learning_rate,
+        "device": args.device, "progress": False}  # bars garble CloudWatch logs
     result = workflow.train(data, args.model_name, args.model_dir, split=args.split,
                             seed=args.seed, target_recall=args.target_recall,
                             test_size=args.test_size, validation_size=args.validation_size,
