@@ -98,3 +98,12 @@ class MotoServer:
         results = [{"Body": body, "ContentType": content_type} for body in bodies]
         self._post("/moto-api/static/sagemaker/endpoint-results",
                    {"region": self.region, "results": results})
+
+    def queue_sagemaker_async_results(self, bodies: Sequence[str]) -> None:
+        """Queue answers for the next distinct ``InvokeEndpointAsync`` requests, in order.
+
+        moto writes each answer to a new S3 object and returns its location as the call's
+        ``OutputLocation``; a request with the same ``InputLocation`` gets the same answer.
+        """
+        self._post("/moto-api/static/sagemaker/async-endpoint-results",
+                   {"region": self.region, "results": [{"data": body} for body in bodies]})
