@@ -56,6 +56,8 @@ BASE_NAME = "adverse-events"
 VARIANT = "AllTraffic"
 #: Most characters in a model or endpoint configuration name.
 NAME_LIMIT = 63
+#: The default images hold transformers 5.3 (training) and 5.5 (inference): the library's
+#: TransformersClassifier loads models with ``dtype=``, which transformers before 4.56 rejects.
 #: Where the serving toolkit finds the handlers (the archive's code/ folder).
 SERVING_ENV = {"SAGEMAKER_PROGRAM": "inference.py",
                "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
@@ -101,7 +103,7 @@ def _serving_options(command: argparse.ArgumentParser) -> None:
                          help="Name of the endpoint to create.")
     command.add_argument("--endpoint-instance-type", default="ml.m5.xlarge",
                          help="Instance type of a real-time or asynchronous endpoint.")
-    command.add_argument("--inference-transformers-version", default="4.49",
+    command.add_argument("--inference-transformers-version", default="5.5",
                          help="Hugging Face inference image: transformers version.")
     command.add_argument("--inference-pytorch-version", default="2.6",
                          help="Hugging Face inference image: PyTorch version.")
@@ -145,12 +147,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                        help="S3 URI for model artifacts (default: the session bucket).")
     train.add_argument("--train-instance-type", default="ml.g5.xlarge",
                        help="Instance type of the training job.")
-    train.add_argument("--transformers-version", default="4.49",
+    train.add_argument("--transformers-version", default="5.3",
                        help="Hugging Face training image: transformers version.")
-    train.add_argument("--pytorch-version", default="2.5",
+    train.add_argument("--pytorch-version", default="2.9",
                        help="Hugging Face training image: PyTorch version.")
-    train.add_argument("--py-version", default="py311",
+    train.add_argument("--py-version", default="py312",
                        help="Hugging Face training image: Python version.")
+    train.add_argument("--training-image", default=None,
+                       help="Train with this image URI instead (default: the Hugging Face "
+                            "PyTorch training image of the versions above).")
     train.add_argument("--max-run-hours", type=float, default=4.0,
                        help="Stop the training job after this long (a cost guard).")
     for name, default in HYPERPARAMETERS.items():
@@ -386,9 +391,9 @@ def as_request(kwargs: dict[str, Any]) -> dict[str, Any]:
 def trainer_settings(args: argparse.Namespace, region: str, source: Path) -> dict[str, Any]:
     """What the training job is made of (the ModelTrainer's inputs, as plain values)."""
     return {
-        "training_image": image_uri("training", region, args.transformers_version,
-                                    args.pytorch_version, args.py_version,
-                                    args.train_instance_type),
+        "training_image": args.training_image or image_uri(
+            "training", region, args.transformers_version, args.pytorch_version,
+            args.py_version, args.train_instance_type),
         "source_dir": str(source), "entry_script": "train.py",
         "requirements": "requirements.txt",
         "hyperparameters": {name: getattr(args, name) for name in HYPERPARAMETERS},

@@ -42,9 +42,9 @@ ACCOUNT = "123456789012"  # moto's
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/SageMakerExecution"
 DATA = "s3://rehearsal-data/train/"
 TRAINING_IMAGE = ("763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-training:"
-                  "2.5-transformers4.49.0-gpu-py311-cu124-ubuntu22.04")
+                  "2.9-transformers5.3.0-gpu-py312-cu130-ubuntu22.04")
 INFERENCE_IMAGE = ("763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-inference:"
-                   "2.6-transformers4.49.0-cpu-py312-ubuntu22.04")
+                   "2.6-transformers5.5.3-cpu-py312-ubuntu22.04")
 TRUST = {"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
     "Action": "sts:AssumeRole"}]}
@@ -239,6 +239,13 @@ def test_train_and_deploy_smoke_test_delete(script, aws, wheel, capsys):
                        "InitialInstanceCount": 1, "InstanceType": "ml.m5.xlarge"}
     check_invocations(aws, script)
     check_smoke_test(script, out, model_dir)
+
+    # What the job left in the SDK's default bucket (the source and driver channels) lies
+    # under the job's base name, as the teardown docs say.
+    with aws._muted():
+        listed = aws.moto.client("s3").list_objects_v2(Bucket=f"sagemaker-{REGION}-{ACCOUNT}")
+    keys = [item["Key"] for item in listed.get("Contents", [])]
+    assert keys and all(key.startswith("adverse-events/adverse-events-") for key in keys), keys
 
     # smoke-test on its own, then delete: the endpoint, its config and its model are gone.
     script.main(["smoke-test", "--region", REGION])
