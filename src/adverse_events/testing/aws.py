@@ -80,7 +80,10 @@ class MotoServer:
         data = json.dumps(payload).encode("utf-8") if payload is not None else b""
         request = urllib.request.Request(f"{self.url}{path}", data=data, method="POST",
                                          headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - local
+        # Straight to the local server: no proxy from the environment (nor the one urllib's
+        # shared opener captured from it when first used).
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(request, timeout=10) as response:  # noqa: S310 - local
             response.read()
 
     def reset(self) -> None:
