@@ -257,3 +257,75 @@ def test_model_fn_applies_the_environment(tiny_model, monkeypatch):
     monkeypatch.setenv("AE_DEVICE", "cpu")
     model = entry.model_fn(str(tiny_model))
     assert {r["label"] for r in entry.predict_fn(["a", "b c"], model)} == {"adverse_event"}
+
+
+def test_parse_args_skips_the_sdk_v3_channels(monkeypatch, tmp_path):
+    # ModelTrainer mounts the source (`code`) and its drivers (`sm_drivers`) as channels of
+    # every job: read as training data, the drivers' JSON files would become posts.
+    for name in [n for n in __import__("os").environ if n.startswith("SM_CHANNEL_")]:
+        monkeypatch.delenv(name)
+    for channel in ("TRAIN", "CODE", "SM_DRIVERS"):
+        monkeypatch.setenv(f"SM_CHANNEL_{channel}", str(tmp_path / channel.lower()))
+    assert entry.parse_args([]).data == [str(tmp_path / "train")]
+
+
+# -- the handlers on a TF-IDF model directory (the default model where torch is absent) ---------
+@pytest.fixture(scope="module")
+def tfidf_model(tmp_path_factory):
+    pytest.importorskip("sklearn")
+    from tests.aws.tiny_model import write_tfidf_model
+
+    return write_tfidf_model(tmp_path_factory.mktemp("tfidf-model"))
+
+
+def test_handlers_serve_a_tfidf_model(tfidf_model, monkeypatch):
+    from adverse_events.classifiers.tfidf import TfidfClassifier
+
+    texts = ["since starting zoloft I keep getting headaches", "my garden is lovely",
+             "lexapro gave me a rash and nausea"]
+    model = entry.model_fn(str(tfidf_model))
+    assert isinstance(model, TfidfClassifier)
+    body = json.dumps(texts).encode()  # what SageMakerClassifier sends
+    out = json.loads(entry.output_fn(entry.predict_fn(entry.input_fn(body, "application/json"),
+                                                      model), "application/json"))
+    with TfidfClassifier(tfidf_model) as reference:
+        expected = reference.classify(texts)
+    assert [r["score"] for r in out] == pytest.approx([p.score for p in expected])
+    assert [r["label"] for r in out] == [p.label for p in expected]
+    # Of the container's settings, a TF-IDF model takes the threshold (and batch size) only.
+    monkeypatch.setenv("AE_THRESHOLD", "0.0")
+    monkeypatch.setenv("AE_PRECISION", "auto")
+    monkeypatch.setenv("AE_BATCH_SIZE", "2")
+    model = entry.model_fn(str(tfidf_model))
+    assert (model.threshold, model.batch_size) == (0.0, 2)
+    assert {r["label"] for r in entry.predict_fn(texts, model)} == {"adverse_event"}
+
+
+def test_training_entry_point_trains_a_tfidf_model(tmp_path, monkeypatch, capsys):
+    """``--model_name tfidf``: a CPU-only job (the transformer hyperparameters do not apply)."""
+    pytest.importorskip("sklearn")
+    from adverse_events.classifiers._model_dir import read_model_info
+
+    for name in [n for n in __import__("os").environ if n.startswith("SM_")]:
+        monkeypatch.delenv(name)
+    import csv
+
+    from adverse_events.testing.tiny_models import synthetic_texts
+
+    (tmp_path / "train").mkdir()
+    with (tmp_path / "train" / "posts.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["sentence", "ADR"])
+        writer.writerows(zip(*synthetic_texts(120), strict=True))
+    monkeypatch.setenv("SM_CHANNEL_TRAIN", str(tmp_path / "train"))
+    monkeypatch.chdir(tmp_path)
+    code = entry.main(["--model_name", "tfidf", "--text_column", "sentence", "--label_column",
+                       "ADR", "--epochs", "3", "--learning_rate", "5e-05",
+                       "--model_dir", str(tmp_path / "model"),
+                       "--output_data_dir", str(tmp_path / "output")])
+    assert code == 0
+    assert read_model_info(tmp_path / "model").kind == "tfidf"
+    assert (tmp_path / "model" / "code" / "inference.py").is_file()
+    assert "test_f1=" in capsys.readouterr().out
+    model = entry.model_fn(str(tmp_path / "model"))
+    assert len(entry.predict_fn(AE_TEXTS + OK_TEXTS, model)) == 10

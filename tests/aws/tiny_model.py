@@ -64,3 +64,22 @@ def reference_scores(directory: Path, texts: list[str]) -> list[float]:
             batch = tokenizer([text], truncation=True, max_length=64, return_tensors="pt")
             scores.append(float(model(**batch).logits.softmax(-1)[0, 1]))
     return scores
+
+
+def write_tfidf_model(directory: Path, n: int = 120) -> Path:
+    """Train a TF-IDF model directory on synthetic labelled posts (a second or two, no torch)."""
+    import csv
+
+    from adverse_events.classifiers.tfidf import TfidfClassifier
+    from adverse_events.testing.tiny_models import synthetic_texts
+
+    directory.mkdir(parents=True, exist_ok=True)
+    texts, labels = synthetic_texts(n)
+    data = directory / "posts.csv"
+    with data.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"])
+        writer.writerows(zip(texts, labels, strict=True))
+    model = directory / "model"
+    TfidfClassifier(model, train_data=[data], group_column=None).open()
+    return model

@@ -1,20 +1,22 @@
 """One script for SageMaker: the training entry point and the inference handlers.
 
 Training (``python sagemaker_entry.py --epochs 3 ...``, what a SageMaker training job runs):
-reads every ``SM_CHANNEL_*`` directory as training data, the hyperparameters as command-line
-arguments, trains with `adverse_events.training` (split, fine-tune, choose the threshold on
-validation data, measure on test data), saves the model to ``SM_MODEL_DIR`` together with
-``code/inference.py`` so the model archive deploys as it is, and writes the metrics to
-``SM_OUTPUT_DATA_DIR/metrics.json`` and to the log as ``name=value;`` (for metric definitions).
+reads every ``SM_CHANNEL_*`` directory as training data (but the SDK's own ``code`` and
+``sm_drivers`` channels), the hyperparameters as command-line arguments, trains with
+`adverse_events.training` (split, fine-tune, choose the threshold on validation data, measure
+on test data), saves the model to ``SM_MODEL_DIR`` together with ``code/inference.py`` so the
+model archive deploys as it is, and writes the metrics to ``SM_OUTPUT_DATA_DIR/metrics.json``
+and to the log as ``name=value;`` (for metric definitions).
 
 Inference (what the SageMaker Hugging Face / PyTorch inference toolkit calls):
-`model_fn` loads the model directory with the fast `TransformersClassifier` (options from the
-container's ``AE_*`` environment variables, see `model_options`; fp32 by default); `input_fn`
-takes a JSON string or a JSON list of strings (or ``{"inputs": ...}``); `predict_fn` classifies
-the whole batch; `output_fn` answers a JSON list of ``{"label", "score", "probabilities"}``, one
-per input, in order. ``score`` is the probability of the adverse-event class; the model's
-threshold decides ``label``. Tensors never reach this module, so it runs the same on CPU and
-GPU instances.
+`model_fn` loads the model directory with the classifier its ``adverse_events.json`` names: the
+fast `TransformersClassifier` for a fine-tuned transformer (options from the container's
+``AE_*`` environment variables, see `model_options`; fp32 by default), `TfidfClassifier` for a
+TF-IDF model; `input_fn` takes a JSON string or a JSON list of strings (or
+``{"inputs": ...}``); `predict_fn` classifies the whole batch; `output_fn` answers a JSON list
+of ``{"label", "score", "probabilities"}``, one per input, in order. ``score`` is the
+probability of the adverse-event class; the model's threshold decides ``label``. Tensors never
+reach this module, so it runs the same on CPU and GPU instances.
 """
 
 from __future__ import annotations
@@ -63,6 +65,11 @@ from adverse_events.aws.sagemaker_entry import input_fn, model_fn, output_fn, pr
 '''
 
 
+#: Channels the SageMaker Python SDK v3 (``ModelTrainer``) adds to every job with source code:
+#: the source itself and its driver scripts. They are never training data.
+SDK_CHANNELS = frozenset({"SM_CHANNEL_CODE", "SM_CHANNEL_SM_DRIVERS"})
+
+
 # -- training ------------------------------------------------------------------------------------
 def _env_path(name: str, default: str) -> str:
     return os.environ.get(name, default)
@@ -72,7 +79,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The hyperparameters (as SageMaker passes them) and the SageMaker directories."""
     p = argparse.ArgumentParser(description="Train an adverse-event classifier (SageMaker).")
     p.add_argument("--model_name", default=DEFAULTS["model_name"],
-                   help="Hugging Face model id or local path to fine-tune.")
+                   help="Hugging Face model id or local path to fine-tune, or tfidf (the "
+                        "TF-IDF model with its default settings: no GPU needed).")
     p.add_argument("--text_column", default=DEFAULTS["text_column"])
     p.add_argument("--label_column", default=DEFAULTS["label_column"])
     p.add_argument("--positive_label", default=None,
@@ -94,13 +102,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--model_dir", default=_env_path("SM_MODEL_DIR", "model"))
     p.add_argument("--output_data_dir", default=_env_path("SM_OUTPUT_DATA_DIR", "output"))
     p.add_argument("--data", nargs="*", default=None,
-                   help="Training data (default: every SM_CHANNEL_* directory).")
+                   help="Training data (default: every SM_CHANNEL_* directory but the SDK's "
+                        "own code and sm_drivers channels).")
     args, unknown = p.parse_known_args(argv)
     if unknown:
         log.warning("ignoring unknown arguments: %s", " ".join(unknown))
     if not args.data:
         args.data = [path for name, path in sorted(os.environ.items())
-                     if name.startswith("SM_CHANNEL_")]
+                     if name.startswith("SM_CHANNEL_") and name not in SDK_CHANNELS]
     if not args.data:
         p.error("no training data: pass --data or run as a SageMaker job with a channel")
     return args
@@ -137,9 +146,10 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     data = workflow.load_data(data_files(args.data), text_column=args.text_column,
                               label_column=args.label_column,
                               positive_label=args.positive_label)
-    options = {"epochs": args.epochs, "batch_size": args.train_batch_size,
-               "max_seq_length": args.max_seq_length, "learning_rate": args.learning_rate,
-               "device": args.device, "progress": False}  # bars garble CloudWatch logs
+    options: dict[str, Any] = {} if args.model_name == "tfidf" else {  # TF-IDF: its defaults
+        "epochs": args.epochs, "batch_size": args.train_batch_size,
+        "max_seq_length": args.max_seq_length, "learning_rate": args.learning_rate,
+        "device": args.device, "progress": False}  # bars garble CloudWatch logs
     result = workflow.train(data, args.model_name, args.model_dir, split=args.split,
                             seed=args.seed, target_recall=args.target_recall,
                             test_size=args.test_size, validation_size=args.validation_size,
@@ -233,12 +243,25 @@ def model_options(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     return options
 
 
+#: `MODEL_ENV` options a TF-IDF model takes (the others tune the transformers engine).
+TFIDF_OPTIONS = ("threshold", "batch_size")
+
+
 def model_fn(model_dir: str, context: Any = None) -> Any:
-    """Load the model directory with `TransformersClassifier` (GPU when there is one)."""
+    """Load the model directory with the classifier its ``adverse_events.json`` names.
+
+    A fine-tuned transformer loads with `TransformersClassifier` (GPU when there is one), a
+    TF-IDF model (the shipped default where torch is absent) with `TfidfClassifier`, which
+    takes only ``AE_THRESHOLD`` and ``AE_BATCH_SIZE`` of the `MODEL_ENV` variables.
+    """
+    from adverse_events.classifiers._model_dir import read_model_info
     from adverse_events.registry import get_registry
 
-    cls = get_registry().resolve("classifier", "transformers")
-    classifier = cls(model_dir, **model_options())
+    kind = read_model_info(model_dir).kind
+    options = model_options()
+    if kind == "tfidf":
+        options = {key: value for key, value in options.items() if key in TFIDF_OPTIONS}
+    classifier = get_registry().resolve("classifier", kind)(model_dir, **options)
     classifier.open()
     return classifier
 

@@ -80,7 +80,10 @@ class MotoServer:
         data = json.dumps(payload).encode("utf-8") if payload is not None else b""
         request = urllib.request.Request(f"{self.url}{path}", data=data, method="POST",
                                          headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - local
+        # Straight to the local server: no proxy from the environment (nor the one urllib's
+        # shared opener captured from it when first used).
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(request, timeout=10) as response:  # noqa: S310 - local
             response.read()
 
     def reset(self) -> None:
@@ -98,3 +101,12 @@ class MotoServer:
         results = [{"Body": body, "ContentType": content_type} for body in bodies]
         self._post("/moto-api/static/sagemaker/endpoint-results",
                    {"region": self.region, "results": results})
+
+    def queue_sagemaker_async_results(self, bodies: Sequence[str]) -> None:
+        """Queue answers for the next distinct ``InvokeEndpointAsync`` requests, in order.
+
+        moto writes each answer to a new S3 object and returns its location as the call's
+        ``OutputLocation``; a request with the same ``InputLocation`` gets the same answer.
+        """
+        self._post("/moto-api/static/sagemaker/async-endpoint-results",
+                   {"region": self.region, "results": [{"data": body} for body in bodies]})
