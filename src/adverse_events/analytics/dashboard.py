@@ -18,7 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from adverse_events.analytics.queries import Queries, connect, fetch
-from adverse_events.analytics.signals import EVENT_KEYS, signals_from_counts
+from adverse_events.analytics.signals import (
+    EVENT_KEYS,
+    MIN_CASES,
+    disproportionality,
+    signals_from_counts,
+)
 from adverse_events.errors import ConfigError
 
 __all__ = ["build_dashboard_data", "render_dashboard", "write_dashboard"]
@@ -92,10 +97,16 @@ def build_dashboard_data(
     posts_per_pair: int = 10,
     recent_posts: int = 500,
     max_posts: int = 5000,
+    min_cases: int = MIN_CASES,
 ) -> dict[str, Any]:
-    """The JSON the page renders: aggregates per period, margins, a post sample, provenance."""
+    """The JSON the page renders: aggregates per period, margins, a post sample, provenance.
+
+    `min_cases` is the page's initial minimum case count of every screening rule (the reader
+    can change it on the page).
+    """
     if by != "auto" and by not in EVENT_KEYS:
         raise ConfigError(f"by must be auto or one of {', '.join(EVENT_KEYS)}, got {by!r}")
+    disproportionality(1, 1, 1, 1, min_cases=min_cases)  # validates min_cases
     queries = Queries()
     with connect(db) as conn:
         [summary] = fetch(conn, queries.summary())
@@ -111,13 +122,14 @@ def build_dashboard_data(
         dead_letters = fetch(conn, queries.dead_letter_counts())
         posts = fetch(conn, _posts_sql(by, posts_per_pair, recent_posts, max_posts))
     return _assemble(db, by, grain, summary, counts, volume, scores, provenance, dead_letters,
-                     posts, posts_per_pair)
+                     posts, posts_per_pair, min_cases)
 
 
 def _assemble(
     db: Any, by: str, grain: str, summary: dict[str, Any], counts: list[dict[str, Any]],
     volume: list[dict[str, Any]], scores: list[dict[str, Any]], provenance: list[dict[str, Any]],
     dead_letters: list[dict[str, Any]], posts: list[dict[str, Any]], posts_per_pair: int,
+    min_cases: int = MIN_CASES,
 ) -> dict[str, Any]:
     from adverse_events import __version__
 
@@ -149,7 +161,7 @@ def _assemble(
         totals[p] = r["n"]
         overall.setdefault((r["drug"], r["event"]), [0])[0] += r["a"]
     reference = _reference_signals(overall, drug_margin, event_margin, totals, drugs, events,
-                                   labels)
+                                   labels, min_cases)
     def normalise(key: str) -> str:
         return key.strip().lower() if by == "mention" else key
 
@@ -168,6 +180,7 @@ def _assemble(
             "generated_at": _iso(datetime.now(timezone.utc)),
             "library_version": __version__, "by": by, "by_label": _BY_LABEL[by], "grain": grain,
             "score_bins": _SCORE_BINS, "posts_per_pair": posts_per_pair,
+            "min_cases": min_cases,
             "summary": {**{k: _iso(v) for k, v in summary.items()}, "population": population},
             "provenance": [{k: _iso(v) for k, v in r.items()} for r in provenance],
             "dead_letters": [{k: _iso(v) for k, v in r.items()} for r in dead_letters],
@@ -205,7 +218,7 @@ def _period_of(created: datetime, grain: str, period_index: dict[str, int]) -> i
 def _reference_signals(
     overall: dict[tuple[str, str], list[int]], drug_margin: dict[tuple[int, int], int],
     event_margin: dict[tuple[int, int], int], totals: dict[int, int], drugs: list[str],
-    events: list[str], labels: dict[str, str],
+    events: list[str], labels: dict[str, str], min_cases: int = MIN_CASES,
 ) -> list[dict[str, Any]]:
     """Python-computed statistics over the whole axis (the page's default view), for checks."""
     n_drug: dict[int, int] = defaultdict(int)
@@ -221,8 +234,9 @@ def _reference_signals(
             for (d, e), [a] in overall.items()]
     return [{"drug": s.drug, "event": s.event, "a": s.stats.a, "prr": s.stats.prr,
              "prr_lower": s.stats.prr_lower, "ror": s.stats.ror, "chi2": s.stats.chi2,
-             "ic": s.stats.ic, "ic025": s.stats.ic025, "evans": s.stats.evans}
-            for s in signals_from_counts(rows)]
+             "ic": s.stats.ic, "ic025": s.stats.ic025, "evans": s.stats.evans,
+             "ror_signal": s.stats.ror_signal, "ic_signal": s.stats.ic_signal}
+            for s in signals_from_counts(rows, min_cases=min_cases)]
 
 
 def render_dashboard(data: dict[str, Any]) -> str:
