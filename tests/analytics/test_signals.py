@@ -211,7 +211,7 @@ def test_counts_match_an_independent_count_over_records(synthetic_db: Path) -> N
     records = [AdverseEventRecord.from_row(dict(zip(names, row, strict=True)))
                for row in cursor.fetchall()]
     conn.close()
-    posts = {r.post_id: (set(r.drugs), {c.code for c in r.codes("ICD-10-CM")})
+    posts = {r.post_id: (set(r.ingredients), {c.code for c in r.codes("ICD-10-CM")})
              for r in records if r.prediction.is_adverse_event}
     universe = {p: v for p, v in posts.items() if v[0] and v[1]}
     n = len(universe)

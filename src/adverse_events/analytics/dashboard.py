@@ -71,11 +71,13 @@ def _columnar(rows: list[tuple[Any, ...]], names: str) -> dict[str, list[Any]]:
     return {name: [row[i] for row in rows] for i, name in enumerate(names)}
 
 
-def _posts_sql(by: str, posts_per_pair: int, recent: int, max_posts: int) -> str:
+def _posts_sql(
+    queries: Queries, by: str, posts_per_pair: int, recent: int, max_posts: int
+) -> str:
     keys = {"icd10": "icd10_codes", "meddra_pt": "meddra_pt_codes", "mention": "events"}[by]
     key = "lower(trim(k.key))" if by == "mention" else "k.key"
     return f"""
-WITH ae AS (SELECT post_id, created_at, text, score, drugs, {keys} AS keys
+WITH ae AS (SELECT post_id, created_at, text, score, {queries._drugs()} AS drugs, {keys} AS keys
             FROM adverse_events WHERE is_adverse_event AND created_at IS NOT NULL),
 pairs AS (SELECT ae.post_id, ae.created_at, d.drug, {key} AS key
           FROM ae CROSS JOIN UNNEST(ae.drugs) AS d(drug) CROSS JOIN UNNEST(ae.keys) AS k(key)),
@@ -98,16 +100,19 @@ def build_dashboard_data(
     recent_posts: int = 500,
     max_posts: int = 5000,
     min_cases: int = MIN_CASES,
+    drugs: str = "ingredient",
 ) -> dict[str, Any]:
     """The JSON the page renders: aggregates per period, margins, a post sample, provenance.
 
     `min_cases` is the page's initial minimum case count of every screening rule (the reader
-    can change it on the page).
+    can change it on the page). `drugs`: count by active ``ingredient`` (default) or by
+    ``name`` as written; the page also lists the names behind each ingredient and the drug
+    spans that resolved to none.
     """
     if by != "auto" and by not in EVENT_KEYS:
         raise ConfigError(f"by must be auto or one of {', '.join(EVENT_KEYS)}, got {by!r}")
     disproportionality(1, 1, 1, 1, min_cases=min_cases)  # validates min_cases
-    queries = Queries()
+    queries = Queries(drugs=drugs)  # type: ignore[arg-type]
     with connect(db) as conn:
         [summary] = fetch(conn, queries.summary())
         by = _auto_by(conn) if by == "auto" else by
@@ -120,9 +125,16 @@ def build_dashboard_data(
         scores = fetch(conn, queries.score_distribution(bins=_SCORE_BINS))
         provenance = fetch(conn, queries.provenance())
         dead_letters = fetch(conn, queries.dead_letter_counts())
-        posts = fetch(conn, _posts_sql(by, posts_per_pair, recent_posts, max_posts))
-    return _assemble(db, by, grain, summary, counts, volume, scores, provenance, dead_letters,
+        posts = fetch(conn, _posts_sql(queries, by, posts_per_pair, recent_posts, max_posts))
+        brands = fetch(conn, queries.brand_breakdown())
+        unresolved = fetch(conn, queries.unresolved_drugs())
+    data = _assemble(db, by, grain, summary, counts, volume, scores, provenance, dead_letters,
                      posts, posts_per_pair, min_cases)
+    data["meta"]["drugs"] = drugs
+    data["brands"] = brands
+    data["unresolved_drugs"] = unresolved
+    return data
+
 
 
 def _assemble(

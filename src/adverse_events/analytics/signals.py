@@ -7,10 +7,13 @@ For one drug D and one event E, the posts are split into a 2x2 table::
     other drugs         c            d          c + d
                       a + c        b + d          N
 
-**Unit of counting**: the adverse-event post. The population of a table is the set of posts the
-classifier called adverse events that name at least one drug and at least one event (under the
-chosen event coding, ``by``), in one time window. A post naming two drugs counts towards both
-(as a spontaneous report with two suspect drugs does); an event named twice in a post counts once.
+**Unit of counting**: the adverse-event post, and the drug is the active ingredient (brands
+and spellings of one ingredient count once; drug spans that resolved to no ingredient are left
+out; ``drugs="name"`` counts names as written instead). The population of a table is the set
+of posts the classifier called adverse events that name at least one drug and at least one
+event (under the chosen event coding, ``by``), in one time window. A post naming two drugs
+counts towards both (as a spontaneous report with two suspect drugs does); an event named twice
+in a post counts once.
 
 Statistics (see docs/signals.md for the full explanation):
 
@@ -256,6 +259,7 @@ def signals(
     window: str = "all",
     min_count: int = 1,
     min_cases: int = MIN_CASES,
+    drugs: str = "ingredient",
 ) -> list[Signal]:
     """Disproportionality statistics for every co-reported drug-event pair, per time window.
 
@@ -265,13 +269,16 @@ def signals(
     `window`: ``all`` or a calendar period of ``created_at`` (posts without one are left out).
     `min_count`: leave out pairs co-reported in fewer than this many posts.
     `min_cases`: no screening rule fires on a pair co-reported in fewer posts (default 3).
+    `drugs`: count by active ``ingredient`` (default; unresolved drug spans are left out) or by
+    drug ``name`` as written.
     Sorted by window, then Evans signals first, then by IC025, highest first.
     """
     from adverse_events.analytics.queries import Queries, connect, fetch
 
     _check_options(by, window)
     with connect(db) as conn:
-        rows = fetch(conn, Queries().signal_counts(by=by, window=window))
+        queries = Queries(drugs=drugs)  # type: ignore[arg-type]
+        rows = fetch(conn, queries.signal_counts(by=by, window=window))
     return signals_from_counts(
         [tuple(r.values()) for r in rows], min_count=min_count, min_cases=min_cases
     )

@@ -683,8 +683,13 @@ class LexiconExtractor(Backend):
         keep_excluded: ... unless this is true (they are kept, flagged by their traits).
         min_score: lowest mention score kept.
         drug_vocabulary: a JSON drug vocabulary file (the format the X source's ``vocabulary``
-            takes: ``generic``, ``brands``, ``synonyms``, ``misspellings``) that extends the
-            built-in one; its names are always reported as DRUG mentions.
+            takes: ``generic``, ``brands``, ``synonyms``, ``misspellings``, ``ingredients``)
+            that extends the built-in one; its names are always reported as DRUG mentions.
+        normalize_drugs: resolve each DRUG mention to its active ingredient(s)
+            (`adverse_events.coding.ingredients`); a mention that names none is kept with the
+            trait ``UNRESOLVED``.
+        drug_dictionary: also resolve through the `drug-named-entity-recognition` dictionary:
+            ``None`` when installed, ``True`` required, ``False`` vocabulary only.
     """
 
     name = "lexicon"
@@ -701,6 +706,8 @@ class LexiconExtractor(Backend):
         keep_excluded: bool = False,
         min_score: float = 0.0,
         drug_vocabulary: str | os.PathLike[str] | None = None,
+        normalize_drugs: bool = True,
+        drug_dictionary: bool | None = None,
     ):
         self.model_dir = Path(model_dir) if model_dir else None
         self.train_data = Path(train_data) if train_data else None
@@ -724,6 +731,15 @@ class LexiconExtractor(Backend):
         self.keep_excluded = keep_excluded
         self.min_score = min_score
         self.drug_vocabulary = DrugVocabulary.load(drug_vocabulary)
+        self.normalize_drugs = normalize_drugs
+        self.drug_dictionary = drug_dictionary
+        if normalize_drugs and drug_dictionary:
+            from adverse_events.coding.ingredients import dictionary_available
+
+            if not dictionary_available():
+                raise PluginError(
+                    "lexicon: drug_dictionary needs: pip install 'adverse-events[extract]'")
+        self._ingredients: Any = None
         self._model: LexiconModel | None = None
         self._icd10: Any = None
         self._meddra: Any = None
@@ -789,7 +805,17 @@ class LexiconExtractor(Backend):
             if score >= self.min_score
         ]
         mentions = apply_traits(text, mentions, categories=("ADVERSE_EVENT",))
+        if self.normalize_drugs:
+            mentions = self._ingredient_normalizer().normalize(mentions)
         return filter_mentions(mentions, self.exclude_traits, self.keep_excluded)
+
+    def _ingredient_normalizer(self) -> Any:
+        if self._ingredients is None:
+            from adverse_events.coding.ingredients import IngredientNormalizer
+
+            self._ingredients = IngredientNormalizer(self.drug_vocabulary,
+                                                     dictionary=self.drug_dictionary)
+        return self._ingredients
 
     def _concepts(self, phrase: str, category: str) -> tuple[Concept, ...]:
         if category != "ADVERSE_EVENT":
