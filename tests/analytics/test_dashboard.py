@@ -100,6 +100,17 @@ def test_page_rules_match_python_at_two_and_three_cases(min_cases: int) -> None:
     assert any(any(row) for row in python) and not all(all(row) for row in python)
 
 
+def test_drugs_are_ingredients_with_names_on_demand(synthetic_db: Path) -> None:
+    from adverse_events.analytics.synthetic import DRUGS, UNRESOLVED_SPAN
+
+    data = build_dashboard_data(synthetic_db)
+    assert set(data["drugs"]) == set(DRUGS) and data["meta"]["drugs"] == "ingredient"
+    assert ("sertraline", "zoloft") in {(r["ingredients"], r["name"]) for r in data["brands"]}
+    assert [r["name"] for r in data["unresolved_drugs"]] == [UNRESOLVED_SPAN]
+    by_name = build_dashboard_data(synthetic_db, drugs="name")
+    assert {"zoloft", UNRESOLVED_SPAN} <= set(by_name["drugs"])
+
+
 def test_post_sample_is_capped(synthetic_db: Path) -> None:
     data = build_dashboard_data(synthetic_db, posts_per_pair=2, recent_posts=10, max_posts=50)
     assert 0 < len(data["posts"]) <= 50
