@@ -1,14 +1,27 @@
 """Link adverse-event mentions to ICD-10-CM codes locally.
 
 The full code set comes from `simple-icd-10-cm` (every billable code and its description, the
-CDC release that package ships). A mention is coded in three steps:
+CDC release that package ships). Only codes that can be an adverse event are candidates:
+chapters A-N (diseases and disorders) and R00-R79 (symptoms, signs, abnormal findings), never
+external causes (V-Y), encounters and histories (Z), injuries and poisonings (S-T), pregnancy,
+perinatal or congenital codes (O-Q), abnormal findings of other body fluids, imaging or
+function studies (R80-R99). A mention is coded in these steps, first hit wins:
 
 1. lay-language synonyms (``coding/_lay_terms.py``: "can't sleep" -> G47.00 Insomnia, "brain
    zaps" -> R20.2) matched exactly after normalisation: score 0.95;
 2. an exact match of a code description (case-insensitive), or of the description with its
    ", unspecified" tail removed: score 0.9;
-3. a character-3-gram TF-IDF nearest neighbour over all descriptions, reranked with rapidfuzz's
-   token-set ratio; the score is the mean of cosine and ratio, kept when >= ``min_score``.
+3. the same two lookups on the mention *cleaned* of what patients add around the event:
+   intensity and frequency words ("extreme", "a little", "occasional"), time and course
+   ("first few days", "went away after a month", "at night"), amounts ("15 lbs") and framing
+   verbs ("felt", "feeling", "had"), for each comma- or dash-separated part: score 0.9;
+4. the longest lay synonym contained in the cleaned mention ("dizziness to be worse" ->
+   dizziness), or one within a small spelling distance ("panic attcks"): score 0.85;
+5. a character-3-gram TF-IDF nearest neighbour over the candidate descriptions (chapters
+   C and D00-D49, neoplasms, and F10-F19, substance use, left out here), reranked with
+   rapidfuzz's token-set ratio; the score is the mean of cosine and ratio. The coder
+   **abstains** below `FUZZY_MIN` (calibrated on half of the PsyTAR concepts, see
+   docs/extraction.md): a fuzzy title match below it was wrong more often than right.
 
 Results are cached per normalised phrase, since the same events recur across posts.
 """
@@ -24,14 +37,41 @@ from adverse_events.errors import PluginError
 from adverse_events.extractors._text import normalize
 from adverse_events.records import Concept
 
-__all__ = ["SYSTEM", "ICD10CMCoder", "description", "is_valid_code"]
+__all__ = ["FUZZY_MIN", "SYSTEM", "ICD10CMCoder", "can_be_adverse_event", "description",
+           "is_valid_code"]
 
 SYSTEM = "ICD-10-CM"
+#: Lowest score of a fuzzy description match that is kept (step 5 of the module docstring).
+FUZZY_MIN = 0.8
 _UNSPECIFIED = re.compile(r",?\s*(?:unspecified|not elsewhere classified)$")
 _MODIFIERS = re.compile(
     r"^(?:(?:a|an|the|some|bad|severe|terrible|horrible|extreme|major|mild|slight|constant|"
     r"really|very|bit of|lot of|lots of|little|increased|my|awful|occasional|persistent)\s+)+"
 )
+#: Words and phrases around an event that do not change which event it is (step 3).
+_NOISE = re.compile(
+    r"\b(?:at first|in the beginning|initially|for the first \w+(?: \w+)?|"
+    r"(?:the |my )?first (?:few |couple |couple of |\d+ |two |three )?(?:days?|weeks?|months?|"
+    r"nights?|doses?|time)(?: or (?:two|so))?|for (?:about |over |the first )?(?:a |an |\d+ |"
+    r"two |three |a few |few |several )?(?:days?|weeks?|months?|years?|hours?)(?: straight)?|"
+    r"(?:that |which |but |it )?(?:went|goes|has gone|have gone|gone|go) away.*$|"
+    r"after (?:a |about |the )?(?:few |couple |\d+ )?(?:days?|weeks?|months?).*$|"
+    r"(?:all|most of) (?:the )?(?:time|day|night)|every (?:day|night|morning)|"
+    r"at night|in the morning|during the day|at times|sometimes|occasionally|on occasion|"
+    r"still|now|again|quite|so|such|too|super|extremely|extreme|very|really|slight|slightly|"
+    r"a little|a bit|little|bit|some|mild|mildly|moderate|severe|severely|terrible|horrible|"
+    r"awful|bad|intense|massive|major|constant|constantly|occasional|ongoing|persistent|"
+    r"increased|increasing|excessive|alot of|a lot of|allot of|lots of|lot of|lots|big|huge|"
+    r"incredible|uncontrollable|uncontrollably|overwhelming|"
+    r"i|i've|i'm|me|my|myself|had|have|having|has|got|get|getting|gotten|experienced|"
+    r"experience|experiencing|made me|makes me|make me|gave me|feel|feels|felt|feeling|"
+    r"feelings of|feeling of|being|became|become|a|an|the|of|with|to|be|was|were|is|am|"
+    r"\d+(?:[.,]\d+)?\+?\s*(?:lbs?|pounds?|kg|kilos?|x)?|about|over|around|almost)\b"
+)
+_PARTS = re.compile(r"\s*(?:[,;:()\"]|\s-+\s|-{2,}|\.\s)\s*")
+#: Lay synonyms too general to stand for an event inside a longer phrase (step 4).
+_NOT_INSIDE = frozenset({"flat", "numb", "panic", "aches", "cramps", "rage", "zombie", "foggy",
+                         "confused", "shaking", "restless", "withdrawal", "no desire"})
 
 
 def _icd() -> Any:
@@ -51,12 +91,43 @@ def description(code: str) -> str:
     return str(_icd().get_description(code))
 
 
+def can_be_adverse_event(code: str) -> bool:
+    """True for codes an adverse event can have: chapters A-N and R00-R79 (module docstring)."""
+    head = code[:1]
+    if head in "ABCDEFGHIJKLMN":
+        return True
+    return head == "R" and code[1:3].isdigit() and int(code[1:3]) < 80
+
+
+def _fuzzy_candidate(code: str) -> bool:
+    """Candidates of the fuzzy step: adverse-event codes less neoplasms and substance use."""
+    if not can_be_adverse_event(code) or code[0] == "C":
+        return False
+    if code[0] == "D" and code[1:3].isdigit() and int(code[1:3]) < 50:
+        return False
+    return not (code[0] == "F" and code[1:3].isdigit() and 10 <= int(code[1:3]) <= 19)
+
+
+def _clean(key: str) -> str:
+    """`key` without the words around an event (step 3 of the module docstring)."""
+    return " ".join(_NOISE.sub(" ", key).split()).strip(" -'")
+
+
+def _singular(key: str) -> str:
+    words = key.split()
+    last = words[-1] if words else ""
+    if len(last) > 4 and last.endswith("s") and not last.endswith(("ss", "us", "is")):
+        words[-1] = last[:-1]
+    return " ".join(words)
+
+
 class ICD10CMCoder:
     """Scored ICD-10-CM `Concept`s for a mention's text (see the module docstring)."""
 
-    def __init__(self, top_k: int = 1, min_score: float = 0.5):
+    def __init__(self, top_k: int = 1, min_score: float = 0.5, fuzzy_min: float = FUZZY_MIN):
         self.top_k = top_k
         self.min_score = min_score
+        self.fuzzy_min = fuzzy_min
         self._codes: list[str] = []
         self._descriptions: list[str] = []
         self._plain: list[str] = []  # normalised descriptions without "unspecified"
@@ -65,20 +136,25 @@ class ICD10CMCoder:
         self._postings: Any = None  # trigram -> descriptions (TF-IDF weights), built lazily
         self._cached = lru_cache(maxsize=50_000)(self._code_normalized)
 
+    def __repr__(self) -> str:
+        return f"ICD10CMCoder(min_score={self.min_score}, fuzzy_min={self.fuzzy_min})"
+
     def _build(self) -> None:
         icd = _icd()
         keys = []
         for code in icd.get_all_codes(True):
-            if icd.is_leaf(code) and not code[0].isdigit() and "-" not in code:
+            if (icd.is_leaf(code) and not code[0].isdigit() and "-" not in code
+                    and can_be_adverse_event(code)):
                 text = icd.get_description(code)
                 key = normalize(text)
                 plain = _UNSPECIFIED.sub("", key)
-                keys.append(key)
-                self._codes.append(code)
-                self._descriptions.append(text)
-                self._plain.append(plain)
                 for form in (key, plain):
                     self._exact.setdefault(form, code)
+                if _fuzzy_candidate(code):
+                    keys.append(key)
+                    self._codes.append(code)
+                    self._descriptions.append(text)
+                    self._plain.append(plain)
         import numpy as np
         from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -97,17 +173,26 @@ class ICD10CMCoder:
         stripped = _MODIFIERS.sub("", key)
         for candidate in (key, stripped):
             if candidate in LAY_TERMS:
-                code = LAY_TERMS[candidate][1]
-                return [
-                    Concept(system=SYSTEM, code=code, description=description(code), score=0.95)
-                ]
+                return [_concept(LAY_TERMS[candidate][1], 0.95)]
         if self._postings is None:
             self._build()
         for candidate in (key, stripped):
             if candidate in self._exact:
-                code = self._exact[candidate]
-                return [Concept(system=SYSTEM, code=code, description=description(code), score=0.9)]
-        return self._fuzzy(stripped or key)
+                return [_concept(self._exact[candidate], 0.9)]
+        parts = [_clean(p) for p in _PARTS.split(key)]
+        parts = [p for p in parts if p] or [_clean(key)]
+        for part in parts:
+            for candidate in (part, _singular(part)):
+                if candidate in LAY_TERMS:
+                    return [_concept(LAY_TERMS[candidate][1], 0.9)]
+                if candidate in self._exact:
+                    return [_concept(self._exact[candidate], 0.9)]
+        for part in parts:
+            found = _inside(part) or _misspelt(part)
+            if found:
+                return [_concept(found, 0.85)]
+        return [c for c in self._fuzzy(parts[0] or stripped or key)
+                if (c.score or 0.0) >= self.fuzzy_min]
 
     def _fuzzy(self, key: str) -> list[Concept]:
         import numpy as np
@@ -131,3 +216,32 @@ class ICD10CMCoder:
             )
             for score, i in scored[: self.top_k]
         ]
+
+
+def _concept(code: str, score: float) -> Concept:
+    return Concept(system=SYSTEM, code=code, description=description(code), score=score)
+
+
+def _inside(part: str) -> str | None:
+    """The code of the longest lay synonym that is a run of words of `part` (step 4)."""
+    words = part.split()
+    for n in range(min(len(words), 6), 0, -1):
+        for i in range(len(words) - n + 1):
+            phrase = " ".join(words[i : i + n])
+            for form in (phrase, _singular(phrase)):
+                if form in LAY_TERMS and form not in _NOT_INSIDE:
+                    return LAY_TERMS[form][1]
+    return None
+
+
+def _misspelt(part: str) -> str | None:
+    """The code of a lay synonym `part` is a misspelling of ("panic attcks", "dizzyness")."""
+    from rapidfuzz import fuzz, process
+
+    if len(part) < 5:
+        return None
+    found = process.extractOne(part, _LAY_KEYS, scorer=fuzz.ratio, score_cutoff=88)
+    return LAY_TERMS[found[0]][1] if found else None
+
+
+_LAY_KEYS = sorted(k for k in LAY_TERMS if len(k) >= 5)
