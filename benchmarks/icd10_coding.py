@@ -9,9 +9,11 @@ Codes every mention of ``psytar/adr_mentions.csv`` (PsyTAR, gold UMLS CUIs) with
   those CUIs;
 * precision: the share of coded mentions whose code a coder would sign off, from the verdicts
   in ``benchmarks/results/icd10_coding_checked.csv`` (checked one by one by the developer, an
-  AI agent; see docs/extraction.md). The sample is drawn here (``--sample``) and the verdicts
-  are read back by (mention, code), so a verdict for a code the coder no longer gives is not
-  counted.
+  AI agent; see docs/extraction.md). The sample is drawn here (``--sample``: distinct
+  (mention, code) pairs, half from each half of the concepts). ``hand_checked_sample_as_drawn``
+  is the precision of the sample as the coder was when it was drawn; the per-half
+  ``precision_checked_*`` figures read the verdicts back by (mention, code) for the coder as
+  it is now, so a pair the coder no longer gives is not counted.
 
 The halves: a gold CUI is in the *tuning* half when crc32(CUI) is even, else *held out*. Lay
 synonyms and the abstention threshold were tuned looking only at tuning-half mentions; the
@@ -80,6 +82,21 @@ def verdicts() -> dict[tuple[str, str], tuple[str, str]]:
                 for r in csv.DictReader(handle)}
 
 
+def as_sampled() -> dict[str, Any]:
+    """Precision over every checked (mention, code) pair, as the coder gave them when sampled."""
+    if not CHECKED.is_file():
+        return {}
+    with CHECKED.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    out: dict[str, Any] = {}
+    for name in ("all", "tuning", "held_out"):
+        part = [r for r in rows if name == "all" or r["half"] == name]
+        right = sum(r["verdict"] == "correct" for r in part)
+        out[name] = {"pairs": len(part), "correct": right,
+                     "precision": round(right / len(part), 4) if part else None}
+    return out
+
+
 def summary(coded: list[dict[str, Any]], checked: dict[tuple[str, str], tuple[str, str]]
             ) -> dict[str, Any]:
     n = len(coded)
@@ -140,6 +157,7 @@ def main() -> None:
         "all": summary(coded, checked),
         "tuning_half": summary([r for r in coded if r["half"] == "tuning"], checked),
         "held_out_half": summary([r for r in coded if r["half"] == "held_out"], checked),
+        "hand_checked_sample_as_drawn": as_sampled(),
         "top_codes": Counter(r["code"] for r in coded if r["code"]).most_common(15),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)

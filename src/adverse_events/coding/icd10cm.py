@@ -70,8 +70,9 @@ _NOISE = re.compile(
 )
 _PARTS = re.compile(r"\s*(?:[,;:()\"]|\s-+\s|-{2,}|\.\s)\s*")
 #: Lay synonyms too general to stand for an event inside a longer phrase (step 4).
-_NOT_INSIDE = frozenset({"flat", "numb", "panic", "aches", "cramps", "rage", "zombie", "foggy",
-                         "confused", "shaking", "restless", "withdrawal", "no desire"})
+_NOT_INSIDE = frozenset({"flat", "numb", "numbness", "panic", "aches", "cramps", "rage", "zombie",
+                         "foggy", "confused", "shaking", "restless", "withdrawal", "no desire",
+                         "low", "orgasm", "orgasms", "weak"})
 
 
 def _icd() -> Any:
