@@ -135,6 +135,9 @@ class ICD10CMCoder:
         self._exact: dict[str, str] = {}
         self._vectorizer: Any = None
         self._postings: Any = None  # trigram -> descriptions (TF-IDF weights), built lazily
+        self._analyzer: Any = None
+        self._grams: dict[str, int] = {}
+        self._idf: Any = None
         self._cached = lru_cache(maxsize=50_000)(self._code_normalized)
 
     def __repr__(self) -> str:
@@ -164,6 +167,11 @@ class ICD10CMCoder:
         )
         matrix = self._vectorizer.fit_transform(keys)
         self._postings = matrix.T.tocsr()
+        # the query's TF-IDF vector is computed here, not by `transform`, whose input checks
+        # cost more than the whole lookup (same formula: sublinear tf x idf, l2 norm)
+        self._analyzer = self._vectorizer.build_analyzer()
+        self._grams = self._vectorizer.vocabulary_
+        self._idf = self._vectorizer.idf_
 
     def code(self, text: str, min_score: float | None = None) -> list[Concept]:
         """The best concepts for `text`, highest score first (empty when nothing scores enough)."""
@@ -200,11 +208,13 @@ class ICD10CMCoder:
         from rapidfuzz import fuzz
 
         # query x (trigram -> descriptions) touches only the postings of the query's trigrams
-        sims = (self._vectorizer.transform([key]) @ self._postings).tocoo()
-        best = np.argpartition(-sims.data, 19)[:20] if sims.nnz > 20 else np.arange(sims.nnz)
-        order = best[np.lexsort((-sims.col[best], -sims.data[best]))]  # ties: later code first
+        sims = self._similarities(key)
+        cols = np.flatnonzero(sims)
+        data = sims[cols]
+        best = np.argpartition(-data, 19)[:20] if data.size > 20 else np.arange(data.size)
+        order = best[np.lexsort((-cols[best], -data[best]))]  # ties: later code first
         scored = []
-        for sim, i in zip(sims.data[order], sims.col[order], strict=True):
+        for sim, i in zip(data[order], cols[order], strict=True):
             ratio = fuzz.token_set_ratio(key, self._plain[i])
             scored.append(((float(sim) + ratio / 100.0) / 2.0, int(i)))
         scored.sort(reverse=True)
@@ -217,6 +227,24 @@ class ICD10CMCoder:
             )
             for score, i in scored[: self.top_k]
         ]
+
+
+    def _similarities(self, key: str) -> Any:
+        """Cosine of `key`'s trigram TF-IDF vector with every candidate description (dense)."""
+        import numpy as np
+
+        counts: dict[int, int] = {}
+        for gram in self._analyzer(key):
+            index = self._grams.get(gram)
+            if index is not None:
+                counts[index] = counts.get(index, 0) + 1
+        if not counts:
+            return np.zeros(len(self._codes), dtype=np.float32)
+        rows = np.fromiter(counts, dtype=np.int64, count=len(counts))
+        tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+        weights = (1.0 + np.log(tf)) * self._idf[rows]
+        weights /= np.linalg.norm(weights)
+        return np.asarray(self._postings[rows].T @ weights.astype(np.float32)).ravel()
 
 
 def _concept(code: str, score: float) -> Concept:
