@@ -131,9 +131,11 @@ def test_each_rule_needs_the_minimum_case_count(rule: str) -> None:
     two, three = RULE_TABLES[rule][2], RULE_TABLES[rule][3]
     assert not getattr(disproportionality(*two), rule)  # default minimum 3: a = 2 is silent
     assert getattr(disproportionality(*three), rule)  # a = 3 fires
-    # with a minimum of 2 the Evans and ROR statistics pass at a = 2; IC025 cannot exceed 0
-    # with a = 2 (its shrinkage: log2(2.5 / 0.5) - 3.3 / sqrt(2.5) - 2 / 2.5^1.5 < 0)
-    assert getattr(disproportionality(*two, min_cases=2), rule) is (rule != "ic_signal")
+    # with a minimum of 2 the ROR rule fires at a = 2; Evans keeps its own minimum of 3 cases
+    # (Evans et al. 2001); IC025 cannot exceed 0 with a = 2 (its shrinkage:
+    # log2(2.5 / 0.5) - 3.3 / sqrt(2.5) - 2 / 2.5^1.5 < 0)
+    assert getattr(disproportionality(*two, min_cases=2), rule) is (rule == "ror_signal")
+    assert getattr(disproportionality(*three, min_cases=1), rule)
     assert not getattr(disproportionality(*three, min_cases=4), rule)
     assert disproportionality(*two).min_cases == 3
 
@@ -158,7 +160,7 @@ def test_signals_from_counts_applies_the_minimum() -> None:
     [default] = signals_from_counts(rows)
     [lowered] = signals_from_counts(rows, min_cases=2)
     assert not default.stats.any_signal and default.to_row()["min_cases"] == 3
-    assert lowered.stats.evans and lowered.stats.ror_signal
+    assert lowered.stats.ror_signal and not lowered.stats.evans  # Evans: never below 3 cases
 
 
 def test_empty_table_is_neutral() -> None:

@@ -40,7 +40,8 @@ chi-square and the IC use the raw counts (they carry their own corrections), and
 rule (a >= 3) always uses the raw a.
 
 **Screening rules**, each with a minimum case count ``a >= min_cases`` (default 3, on the raw a):
-Evans (PRR >= 2 and chi-square >= 4; Evans et al. 2001, whose own minimum is 3 cases); ROR (lower
+Evans (PRR >= 2 and chi-square >= 4; Evans et al. 2001, whose own minimum of 3 cases holds
+even when `min_cases` is set lower); ROR (lower
 95% bound > 1, as EMA screens EudraVigilance); IC (IC025 > 0, BCPNN as the WHO-UMC uses it).
 No rule fires on fewer cases than `min_cases`, however extreme the ratio.
 """
@@ -80,6 +81,8 @@ HALDANE = 0.5
 EVENT_KEYS = ("icd10", "meddra_pt", "mention")
 #: Default minimum case count (a) for every screening rule (Evans et al. 2001; EMA's ROR screen).
 MIN_CASES = 3
+#: Evans et al. (2001) define their rule with at least 3 cases: a lower `min_cases` keeps it.
+EVANS_MIN_CASES = 3
 #: Time windows: one table over all posts, or one per calendar period of `created_at`.
 WINDOWS = ("all", "year", "quarter", "month", "week", "day")
 
@@ -170,11 +173,13 @@ def disproportionality(
 
     `a`: posts with the drug and the event; `b`: the drug, not the event; `c`: the event, not
     the drug; `d`: neither. Zero cells get the Haldane-Anscombe correction for PRR/ROR (module
-    docstring). `min_cases`: no screening rule fires when a is below it (default 3).
+    docstring). `min_cases`: no screening rule fires when a is below it (default 3; Evans
+    never below its own 3).
     """
     _check_counts(a, b, c, d)
     _check_min_cases(min_cases)
     enough = a >= min_cases
+    evans_enough = a >= max(min_cases, EVANS_MIN_CASES)  # Evans' own criterion is N >= 3
     n = a + b + c + d
     expected = (a + b) * (a + c) / n if n else 0.0
     corrected = min(a, b, c, d) == 0
@@ -188,7 +193,7 @@ def disproportionality(
         prr=prr, prr_lower=prr_lower, prr_upper=prr_upper,
         ror=ror, ror_lower=ror_lower, ror_upper=ror_upper,
         chi2=chi2, ic=ic, ic025=ic025, ic975=ic975, corrected=corrected,
-        evans=enough and prr >= 2.0 and chi2 >= 4.0,
+        evans=evans_enough and prr >= 2.0 and chi2 >= 4.0,
         ror_signal=enough and ror_lower > 1.0,
         ic_signal=enough and ic025 > 0.0,
         min_cases=min_cases,
