@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from adverse_events.coding._lay_terms import LAY_TERMS
@@ -77,3 +79,27 @@ def test_abstains_rather_than_coding_what_is_no_adverse_event(
 ) -> None:
     # before issue 15 these got Y93.K1, Z91.81, R88.0, G47.30, R40.2112 and V48.5XXD
     assert coder.code(phrase) == []
+
+
+ENCODER = Path(__file__).resolve().parents[2] / ".." / "shared" / "models" / "all-MiniLM-L6-v2"
+
+
+@pytest.mark.slow
+def test_semantic_step_codes_paraphrases_only_with_an_encoder(coder: ICD10CMCoder) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    if not (ENCODER / "config.json").is_file():
+        pytest.skip("needs ../shared/models/all-MiniLM-L6-v2")
+    phrase = "lost all sex drive the first day"
+    assert coder.code(phrase) == []  # the lexical steps abstain
+    semantic = ICD10CMCoder(encoder=ENCODER)
+    [concept] = semantic.code(phrase)
+    assert concept.code == "R68.82" and (concept.score or 0) >= semantic.semantic_min
+    assert semantic.code("walking the dog") == []  # still abstains below the threshold
+
+
+def test_encoder_must_be_a_model_folder(tmp_path: Path) -> None:
+    from adverse_events.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="model folder"):
+        ICD10CMCoder(encoder=tmp_path)

@@ -21,13 +21,17 @@ function studies (R80-R99). A mention is coded in these steps, first hit wins:
    C and D00-D49, neoplasms, and F10-F19, substance use, left out here), reranked with
    rapidfuzz's token-set ratio; the score is the mean of cosine and ratio. The coder
    **abstains** below `FUZZY_MIN` (calibrated on half of the PsyTAR concepts, see
-   docs/extraction.md): a fuzzy title match below it was wrong more often than right.
+   docs/extraction.md): a fuzzy title match below it was wrong more often than right;
+6. only with an ``encoder`` (a local sentence-transformer folder, e.g. all-MiniLM-L6-v2; off
+   by default, it costs ~20 ms per new phrase on a CPU): the nearest lay synonym or R00-R69
+   description by cosine of mean-pooled embeddings, kept at ``semantic_min`` (0.8) or more.
 
 Results are cached per normalised phrase, since the same events recur across posts.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from functools import lru_cache
 from typing import Any
@@ -37,12 +41,14 @@ from adverse_events.errors import PluginError
 from adverse_events.extractors._text import normalize
 from adverse_events.records import Concept
 
-__all__ = ["FUZZY_MIN", "SYSTEM", "ICD10CMCoder", "can_be_adverse_event", "description",
-           "is_valid_code"]
+__all__ = ["FUZZY_MIN", "SEMANTIC_MIN", "SYSTEM", "ICD10CMCoder", "can_be_adverse_event",
+           "description", "is_valid_code"]
 
 SYSTEM = "ICD-10-CM"
 #: Lowest score of a fuzzy description match that is kept (step 5 of the module docstring).
 FUZZY_MIN = 0.8
+#: Lowest cosine of a semantic match kept (step 6; benchmarks/icd10_semantic.py).
+SEMANTIC_MIN = 0.8
 _UNSPECIFIED = re.compile(r",?\s*(?:unspecified|not elsewhere classified)$")
 _MODIFIERS = re.compile(
     r"^(?:(?:a|an|the|some|bad|severe|terrible|horrible|extreme|major|mild|slight|constant|"
@@ -125,10 +131,23 @@ def _singular(key: str) -> str:
 class ICD10CMCoder:
     """Scored ICD-10-CM `Concept`s for a mention's text (see the module docstring)."""
 
-    def __init__(self, top_k: int = 1, min_score: float = 0.5, fuzzy_min: float = FUZZY_MIN):
+    def __init__(
+        self,
+        top_k: int = 1,
+        min_score: float = 0.5,
+        fuzzy_min: float = FUZZY_MIN,
+        encoder: str | os.PathLike[str] | None = None,
+        semantic_min: float = SEMANTIC_MIN,
+    ):
+        from adverse_events.coding._semantic import SentenceEncoder
+
         self.top_k = top_k
         self.min_score = min_score
         self.fuzzy_min = fuzzy_min
+        self.encoder = SentenceEncoder(encoder) if encoder is not None else None
+        self.semantic_min = semantic_min
+        self._semantic_codes: list[str] = []
+        self._semantic_vectors: Any = None
         self._codes: list[str] = []
         self._descriptions: list[str] = []
         self._plain: list[str] = []  # normalised descriptions without "unspecified"
@@ -200,8 +219,32 @@ class ICD10CMCoder:
             found = _inside(part) or _misspelt(part)
             if found:
                 return [_concept(found, 0.85)]
-        return [c for c in self._fuzzy(parts[0] or stripped or key)
-                if (c.score or 0.0) >= self.fuzzy_min]
+        coded = [c for c in self._fuzzy(parts[0] or stripped or key)
+                 if (c.score or 0.0) >= self.fuzzy_min]
+        if not coded and self.encoder is not None:
+            coded = self._semantic(parts[0] or stripped or key)
+        return coded
+
+    def _semantic(self, key: str) -> list[Concept]:
+        """Step 6: the nearest lay synonym or R00-R69 description by embedding cosine."""
+        if self._semantic_vectors is None:
+            self._build_semantic()
+        assert self.encoder is not None
+        sims = self._semantic_vectors @ self.encoder.embed([key])[0]
+        best = int(sims.argmax())
+        if float(sims[best]) < self.semantic_min:
+            return []
+        return [_concept(self._semantic_codes[best], round(min(1.0, float(sims[best])), 4))]
+
+    def _build_semantic(self) -> None:
+        assert self.encoder is not None
+        texts = list(LAY_TERMS)
+        self._semantic_codes = [LAY_TERMS[t][1] for t in texts]
+        for code, plain in zip(self._codes, self._plain, strict=True):
+            if code[0] == "R" and int(code[1:3]) < 70:
+                texts.append(plain)
+                self._semantic_codes.append(code)
+        self._semantic_vectors = self.encoder.embed(texts)
 
     def _fuzzy(self, key: str) -> list[Concept]:
         import numpy as np
