@@ -118,3 +118,42 @@ def test_dead_letter_id_is_stable_and_payload_is_text():
     assert one.dead_letter_id == two.dead_letter_id
     assert one.payload == '{"a": 1}'
     assert DeadLetter.from_row(one.to_row()) == one
+
+
+def _drug(text: str, start: int, *ingredients: str, unresolved: bool = False) -> Mention:
+    concepts = tuple(Concept(system="ingredient", code=i, description=i, score=1.0)
+                     for i in ingredients)
+    return Mention(text=text, start=start, end=start + len(text), category="DRUG",
+                   concepts=concepts, traits=("UNRESOLVED",) if unresolved else ())
+
+
+def test_ingredients_group_brands_and_leave_out_unresolved_spans():
+    record = AdverseEventRecord(
+        post=Post(post_id="p", text="Effexor XR, then effexor, Percocet and a wonder pill",
+                  drug_mentions=("venlafaxine",)),
+        prediction=Prediction(label="ae", score=0.9, is_adverse_event=True),
+        mentions=(
+            _drug("Effexor XR", 0, "venlafaxine"),
+            _drug("effexor", 17, "venlafaxine"),
+            _drug("Percocet", 26, "oxycodone", "acetaminophen"),
+            _drug("wonder pill", 41, unresolved=True),
+        ),
+    )
+    assert record.drugs == ("effexor xr", "effexor", "percocet", "wonder pill")  # for audit
+    assert record.ingredients == ("venlafaxine", "oxycodone", "acetaminophen")
+    assert record.drug_ingredients == ("venlafaxine", "venlafaxine",
+                                       "oxycodone + acetaminophen", "")
+    row = record.to_row()
+    assert row["ingredients"] == ["venlafaxine", "oxycodone", "acetaminophen"]
+    assert row["drug_ingredients"][-1] == "" and AdverseEventRecord.from_row(row) == record
+
+
+def test_unnormalised_drug_mentions_and_source_tags_stand_for_themselves():
+    post = Post(post_id="p", text="Zoloft", drug_mentions=("Sertraline",))
+    prediction = Prediction(label="ae", score=0.9, is_adverse_event=True)
+    tagged = AdverseEventRecord(post=post, prediction=prediction)
+    assert tagged.ingredients == ("sertraline",) and tagged.drug_ingredients == ("sertraline",)
+    raw = AdverseEventRecord(post=post, prediction=prediction,
+                             mentions=(Mention(text="Zoloft", start=0, end=6, category="DRUG"),))
+    assert raw.ingredients == ("zoloft",) and raw.drug_ingredients == ("zoloft",)
+    assert Mention(text="nausea", start=0, end=6, category="ADVERSE_EVENT").ingredients == ()

@@ -37,9 +37,11 @@ def test_source_and_extractor_know_every_name_in_the_file(
     rules = " ".join(source.queries).lower()
     for entry in _file_entries():
         generic = entry["generic"]
+        ingredients = tuple(entry.get("ingredients", [generic]))
         for name in [generic, *entry.get("brands", []), *entry.get("synonyms", [])]:
             assert source.vocabulary.generic(name) == generic, name
-            assert source.vocabulary.find(f"took {name} today") == (generic,), name
+            assert source.vocabulary.find(f"took {name} today") == ingredients, name
+            assert source.vocabulary.ingredients(name) == ingredients, name
             assert name.lower() in rules, name
             if " " not in name:  # the extractor's gazetteer looks up single tokens
                 assert matcher.lookup(name) == generic, name
@@ -97,3 +99,33 @@ def test_a_misspelling_never_shadows_a_real_name() -> None:
     vocab = DrugVocabulary({"a-drug": ["Paxil"], "b-drug": ["Paxill"]}, {"paxill": "a-drug"})
     assert vocab.generic("paxill") == "b-drug"
     assert vocab.misspellings == {}
+
+
+def test_a_combination_product_gives_each_ingredient(tmp_path) -> None:
+    vocab = DrugVocabulary.builtin()
+    assert vocab.find("two Percocet and some Zoloft") == (
+        "oxycodone", "acetaminophen", "sertraline")
+    assert vocab.ingredients("percoset") == ("oxycodone", "acetaminophen")  # misspelling
+    assert vocab.ingredients("OxyContin") == ("oxycodone",)
+    assert vocab.ingredients("no such drug") == ()
+    path = tmp_path / "drugs.json"
+    path.write_text(json.dumps({"drugs": [
+        {"generic": "newcombo", "brands": ["Duoza"], "ingredients": ["alpha", "beta"]},
+        {"generic": "alpha", "ids": {"RxNorm": "123"}},
+    ]}))
+    user = DrugVocabulary.load(path)
+    assert user.find("Duoza") == ("alpha", "beta")
+    assert user.ids["alpha"] == {"RxNorm": "123"}
+    assert user.find("Percocet") == ("oxycodone", "acetaminophen")  # built-in kept
+
+
+@pytest.mark.parametrize("entry", [
+    {"generic": "x", "ingredients": "alpha"},
+    {"generic": "x", "ids": {"RxNorm": 123}},
+    {"generic": "x", "ids": ["RxNorm"]},
+])
+def test_bad_ingredients_or_ids_are_config_errors(tmp_path, entry: dict) -> None:
+    path = tmp_path / "drugs.json"
+    path.write_text(json.dumps({"drugs": [entry]}))
+    with pytest.raises(ConfigError, match="ingredient|ids"):
+        DrugVocabulary.from_file(path)

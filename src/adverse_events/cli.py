@@ -146,23 +146,33 @@ def report(
     db: Annotated[Path, typer.Option("--db", help="DuckDB file (or Parquet folder) of records.")],
     by: Annotated[str, typer.Option(help="Event coding: icd10, meddra_pt or mention.")] = "icd10",
     top: Annotated[int, typer.Option(help="Rows per table.")] = 10,
+    min_cases: Annotated[
+        int, typer.Option(help="No screening rule fires on a pair seen in fewer posts.")
+    ] = 3,
+    drugs: Annotated[
+        str, typer.Option(help="Count drugs by active ingredient or by name as written.")
+    ] = "ingredient",
 ) -> None:
-    """Print the key numbers: totals, top pairs, provenance, dead letters, top signals."""
+    """Print the key numbers: totals, top pairs, drug names, provenance, dead letters, signals."""
     from adverse_events.analytics.queries import Queries, connect, fetch
     from adverse_events.analytics.signals import signals
 
     try:
-        q = Queries()
+        q = Queries(drugs=drugs)  # type: ignore[arg-type]
         with connect(db) as conn:
             [summary] = fetch(conn, q.summary())
             pairs = fetch(conn, q.drug_event_counts(by=by))
+            brands = fetch(conn, q.brand_breakdown())
+            unresolved = fetch(conn, q.unresolved_drugs())
             provenance = fetch(conn, q.provenance())
             letters = fetch(conn, q.dead_letter_counts())
-        found = signals(db, by=by)  # type: ignore[arg-type]
+        found = signals(db, by=by, min_cases=min_cases, drugs=drugs)  # type: ignore[arg-type]
     except AdverseEventsError as exc:
         raise _fail(exc) from None
     print_mapping(f"records: {db}", {k: _cell(v) for k, v in summary.items()})
-    console.print(_rows_table(f"top drug x event pairs ({by})", pairs, top))
+    console.print(_rows_table(f"top drug ({drugs}) x event ({by}) pairs", pairs, top))
+    console.print(_rows_table("names behind each ingredient", brands, top))
+    console.print(_rows_table("unresolved drug spans (left out of the counts)", unresolved, top))
     flagged = [s for s in found if s.stats.any_signal]
     console.print(_signal_table(f"signals: {len(flagged)} of {len(found)} pairs fire a rule",
                                 flagged, top))
@@ -197,6 +207,12 @@ def signals(
         str, typer.Option(help="all, year, quarter, month, week or day (of created_at).")
     ] = "all",
     min_count: Annotated[int, typer.Option(help="Leave out pairs in fewer posts.")] = 1,
+    min_cases: Annotated[
+        int, typer.Option(help="No screening rule fires on a pair seen in fewer posts.")
+    ] = 3,
+    drugs: Annotated[
+        str, typer.Option(help="Count drugs by active ingredient or by name as written.")
+    ] = "ingredient",
     only_signals: Annotated[
         bool, typer.Option("--only-signals", help="Keep pairs where a rule fires.")
     ] = False,
@@ -210,7 +226,8 @@ def signals(
     from adverse_events.analytics.signals import write_signals
 
     try:
-        found = compute(db, by=by, window=window, min_count=min_count)  # type: ignore[arg-type]
+        found = compute(db, by=by, window=window, min_count=min_count,  # type: ignore[arg-type]
+                        min_cases=min_cases, drugs=drugs)
         if only_signals:
             found = [s for s in found if s.stats.any_signal]
         if output is not None:
@@ -233,12 +250,19 @@ def dashboard(
     grain: Annotated[
         str, typer.Option(help="Time axis: auto, day, week, month, quarter or year.")
     ] = "auto",
+    min_cases: Annotated[
+        int, typer.Option(help="No screening rule fires on a pair seen in fewer posts "
+                          "(the page can change it).")
+    ] = 3,
+    drugs: Annotated[
+        str, typer.Option(help="Count drugs by active ingredient or by name as written.")
+    ] = "ingredient",
 ) -> None:
     """Write one self-contained HTML dashboard (opens offline, from disk)."""
     from adverse_events.analytics.dashboard import write_dashboard
 
     try:
-        path = write_dashboard(db, output, by=by, grain=grain)
+        path = write_dashboard(db, output, by=by, grain=grain, min_cases=min_cases, drugs=drugs)
     except AdverseEventsError as exc:
         raise _fail(exc) from None
     console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")

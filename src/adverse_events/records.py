@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 __all__ = [
     "ADVERSE_EVENT_CATEGORIES",
     "EXCLUDING_TRAITS",
+    "INGREDIENT_SYSTEM",
+    "UNRESOLVED",
     "AdverseEventRecord",
     "Concept",
     "DeadLetter",
@@ -39,6 +41,10 @@ __all__ = [
 ADVERSE_EVENT_CATEGORIES = ("ADVERSE_EVENT", "MEDICAL_CONDITION")
 #: Traits that mean a mention does not assert an event the patient had.
 EXCLUDING_TRAITS = ("NEGATION", "HYPOTHETICAL", "PERTAINS_TO_FAMILY")
+#: Concept system of a DRUG mention's active ingredient (code = the lower-case ingredient name).
+INGREDIENT_SYSTEM = "ingredient"
+#: Trait of a DRUG mention that an ingredient normaliser could resolve to no ingredient.
+UNRESOLVED = "UNRESOLVED"
 
 
 def utc(value: datetime) -> datetime:
@@ -173,6 +179,19 @@ class Mention(_Frozen):
         """False when a trait says the event did not happen to the writer (negated, ...)."""
         return not any(trait in EXCLUDING_TRAITS for trait in self.traits)
 
+    @property
+    def ingredients(self) -> tuple[str, ...]:
+        """Active ingredients of a DRUG mention, as resolved by an ingredient normaliser.
+
+        A DRUG mention no normaliser has seen (no ingredient concept, no ``UNRESOLVED`` trait)
+        stands for itself: its lower-cased text. An unresolved one stands for nothing.
+        """
+        found = tuple(dict.fromkeys(
+            c.code for c in self.concepts if c.system == INGREDIENT_SYSTEM))
+        if found or self.category != "DRUG" or UNRESOLVED in self.traits:
+            return found
+        return (self.text.lower(),)
+
 
 #: The `Post` fields that hold input text (checked for lone surrogates and nesting depth).
 _TEXT_FIELDS = frozenset(
@@ -262,6 +281,27 @@ class AdverseEventRecord(_Frozen):
         )
         return tuple(dict.fromkeys(n.lower() for n in names))
 
+    @property
+    def drug_ingredients(self) -> tuple[str, ...]:
+        """Per name of `drugs`, in order: its ingredients joined by " + " ("" when unresolved)."""
+        links: dict[str, dict[str, None]] = {}
+        mentions = [m for m in self.mentions if m.category == "DRUG"]
+        for m in mentions:
+            links.setdefault(m.text.lower(), {}).update(dict.fromkeys(m.ingredients))
+        if not mentions:
+            for tag in self.post.drug_mentions:
+                links.setdefault(tag.lower(), {}).update({tag.lower(): None})
+        return tuple(" + ".join(links[name]) for name in self.drugs)
+
+    @property
+    def ingredients(self) -> tuple[str, ...]:
+        """Active ingredients of the post's drugs, once each, in order of first mention; what
+        analytics count by. Unresolved drug names are left out (they stay in `drugs`)."""
+        mentions = [m for m in self.mentions if m.category == "DRUG"]
+        if not mentions:
+            return tuple(dict.fromkeys(t.lower() for t in self.post.drug_mentions))
+        return tuple(dict.fromkeys(i for m in mentions for i in m.ingredients))
+
     def codes(self, system: str) -> tuple[Concept, ...]:
         """The best concept of `system` for each asserted event mention, de-duplicated by code."""
         return _best_codes(self.event_mentions, system)
@@ -299,6 +339,8 @@ class AdverseEventRecord(_Frozen):
             "extractor": self.extractor,
             "library_version": self.library_version,
             "processed_at": self.processed_at,
+            "ingredients": list(self.ingredients),
+            "drug_ingredients": list(self.drug_ingredients),
         }
 
     @classmethod
@@ -357,7 +399,7 @@ ROW_COLUMNS: tuple[str, ...] = (
     "metadata_json", "label", "score", "is_adverse_event", "probabilities_json", "model",
     "ae_type", "ae_type_score", "drugs", "events", "icd10_codes", "icd10_descriptions",
     "meddra_pt_codes", "meddra_pt_names", "mentions_json", "extractor", "library_version",
-    "processed_at",
+    "processed_at", "ingredients", "drug_ingredients",
 )  # fmt: skip
 
 

@@ -38,11 +38,34 @@ def test_signals_exports(synthetic_db: Path, tmp_path: Path, suffix: str) -> Non
     assert ("sertraline", "insomnia") in {(r["drug"], r["event"]) for r in rows}
 
 
+def test_signals_min_cases_option(synthetic_db: Path, tmp_path: Path) -> None:
+    import pyarrow.csv as pacsv
+
+    out = tmp_path / "signals.csv"
+    result = runner.invoke(app, ["signals", "--db", str(synthetic_db), "--min-cases", "100000",
+                                 "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = pacsv.read_csv(out).to_pylist()
+    assert rows and not any(r["any_signal"] for r in rows)
+    assert {r["min_cases"] for r in rows} == {100000}
+    report = runner.invoke(app, ["report", "--db", str(synthetic_db), "--min-cases", "100000"],
+                           env={"COLUMNS": "160"})
+    assert report.exit_code == 0, report.output
+    assert "signals: 0 of" in report.output
+    bad = runner.invoke(app, ["signals", "--db", str(synthetic_db), "--min-cases", "0"])
+    assert bad.exit_code == 2 and "min_cases" in bad.output
+
+
 def test_dashboard_command(synthetic_db: Path, tmp_path: Path) -> None:
     out = tmp_path / "report.html"
     result = runner.invoke(app, ["dashboard", "--db", str(synthetic_db), "--output", str(out)])
     assert result.exit_code == 0, result.output
     assert out.stat().st_size > 3_000_000
+    strict = tmp_path / "strict.html"
+    result = runner.invoke(app, ["dashboard", "--db", str(synthetic_db), "--output", str(strict),
+                                 "--min-cases", "7"])
+    assert result.exit_code == 0, result.output
+    assert '"min_cases":7' in strict.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(

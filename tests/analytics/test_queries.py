@@ -26,8 +26,8 @@ def records(db: Path) -> list[dict[str, Any]]:
     import duckdb
 
     conn = duckdb.connect(str(db), read_only=True)
-    cursor = conn.execute("SELECT post_id, created_at, drugs, icd10_codes, is_adverse_event, "
-                          "score FROM adverse_events")
+    cursor = conn.execute("SELECT post_id, created_at, ingredients AS drugs, icd10_codes, "
+                          "is_adverse_event, score FROM adverse_events")
     names = [c[0] for c in cursor.description]
     rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     conn.close()
@@ -120,13 +120,39 @@ def test_athena_sql_runs_in_the_common_subset(synthetic_db: Path, parquet_export
                 map(repr, fetch(conn, local.all_queries()[name]))), name
 
 
+def test_drugs_count_by_ingredient_and_names_on_demand(synthetic_db: Path) -> None:
+    from adverse_events.analytics.synthetic import BRANDS, DRUGS, UNRESOLVED_SPAN
+
+    by_ingredient = run_all(synthetic_db, Queries())
+    by_name = run_all(synthetic_db, Queries(drugs="name"))
+    ingredients = {r["drug"] for r in by_ingredient["ae_volume"]} - {"(no drug)"}
+    names = {r["drug"] for r in by_name["ae_volume"]} - {"(no drug)"}
+    assert ingredients == set(DRUGS)  # brands count as their ingredient, no unresolved span
+    assert names == set(DRUGS) | {b.lower() for b in BRANDS.values()} | {UNRESOLVED_SPAN}
+    brands = {(r["ingredients"], r["name"]): r["posts"] for r in by_ingredient["brand_breakdown"]}
+    assert ("sertraline", "zoloft") in brands and ("sertraline", "sertraline") in brands
+    assert not any(name == UNRESOLVED_SPAN for _, name in brands)
+    [unresolved] = by_ingredient["unresolved_drugs"]
+    assert unresolved["name"] == UNRESOLVED_SPAN and unresolved["posts"] > 0
+    volume = {r["drug"]: 0 for r in by_ingredient["ae_volume"]}
+    for r in by_ingredient["ae_volume"]:
+        volume[r["drug"]] += r["posts"]
+    name_volume = {r["drug"]: 0 for r in by_name["ae_volume"]}
+    for r in by_name["ae_volume"]:
+        name_volume[r["drug"]] += r["posts"]
+    # posts naming sertraline both ways count once by ingredient, once per name by name
+    assert volume["sertraline"] <= name_volume["sertraline"] + name_volume["zoloft"]
+    assert volume["sertraline"] > name_volume["sertraline"]
+
+
 @pytest.mark.unit
 def test_athena_variants_have_the_expected_shape() -> None:
     athena = Queries(dialect="athena", records="ae_db.predictions",
                      dead_letters="ae_db.dead_letters", since=date(2024, 2, 1))
     sql = athena.all_queries()
     assert set(sql) == {"summary", "ae_volume", "top_events", "drug_event_counts", "recent_posts",
-                        "score_distribution", "dead_letter_counts", "provenance", "signal_counts"}
+                        "score_distribution", "dead_letter_counts", "provenance", "signal_counts",
+                        "brand_breakdown", "unresolved_drugs"}
     for name, text in sql.items():
         table = "ae_db.dead_letters" if name == "dead_letter_counts" else "ae_db.predictions"
         assert re.search(rf"\bFROM {re.escape(table)}\b", text), name
@@ -152,6 +178,7 @@ def test_athena_variants_have_the_expected_shape() -> None:
         (lambda: Queries().ae_volume(grain="hour"), "grain"),
         (lambda: Queries().top_events(by="snomed"), "by must be"),
         (lambda: Queries().score_distribution(bins=0), "bins"),
+        (lambda: Queries(drugs="brand"), "drugs must be"),  # type: ignore[arg-type]
     ],
 )
 def test_bad_arguments_are_config_errors(make: Any, message: str) -> None:

@@ -86,8 +86,8 @@ def test_chi2_ic_and_rules_match_direct_formulas(a: int, b: int, c: int, d: int)
     assert math.isclose(got.ic975, ic + 2.4 / math.sqrt(a + 0.5) - 0.5 / (a + 0.5) ** 1.5,
                         abs_tol=1e-9)
     assert got.evans == (got.prr >= 2 and got.chi2 >= 4 and a >= 3)
-    assert got.ror_signal == (got.ror_lower > 1)
-    assert got.ic_signal == (got.ic025 > 0)
+    assert got.ror_signal == (got.ror_lower > 1 and a >= 3)
+    assert got.ic_signal == (got.ic025 > 0 and a >= 3)
 
 
 @given(counts, counts, counts, counts)
@@ -114,6 +114,53 @@ def test_small_counts_do_not_fire_evans() -> None:
     got = disproportionality(2, 0, 0, 1000)
     assert got.corrected and got.prr > 100 and not got.evans
     assert not disproportionality(0, 10, 10, 1000).any_signal
+
+
+# Tables where each rule's statistic alone passes at a = 2 and a = 3 (d large, b = c = 0 or
+# small): only the case count decides. Evans et al. 2001 (PRR, chi2); EMA's ROR lower bound > 1;
+# BCPNN IC025 > 0.
+RULE_TABLES = {
+    "evans": {2: (2, 0, 0, 1000), 3: (3, 0, 0, 1000)},
+    "ror_signal": {2: (2, 1, 1, 5000), 3: (3, 1, 1, 5000)},
+    "ic_signal": {2: (2, 0, 0, 100000), 3: (3, 0, 0, 100000)},
+}
+
+
+@pytest.mark.parametrize("rule", sorted(RULE_TABLES))
+def test_each_rule_needs_the_minimum_case_count(rule: str) -> None:
+    two, three = RULE_TABLES[rule][2], RULE_TABLES[rule][3]
+    assert not getattr(disproportionality(*two), rule)  # default minimum 3: a = 2 is silent
+    assert getattr(disproportionality(*three), rule)  # a = 3 fires
+    # with a minimum of 2 the ROR rule fires at a = 2; Evans keeps its own minimum of 3 cases
+    # (Evans et al. 2001); IC025 cannot exceed 0 with a = 2 (its shrinkage:
+    # log2(2.5 / 0.5) - 3.3 / sqrt(2.5) - 2 / 2.5^1.5 < 0)
+    assert getattr(disproportionality(*two, min_cases=2), rule) is (rule == "ror_signal")
+    assert getattr(disproportionality(*three, min_cases=1), rule)
+    assert not getattr(disproportionality(*three, min_cases=4), rule)
+    assert disproportionality(*two).min_cases == 3
+
+
+@given(counts, counts, counts, counts, st.integers(min_value=1, max_value=10))
+def test_no_rule_fires_below_the_minimum(a: int, b: int, c: int, d: int, minimum: int) -> None:
+    got = disproportionality(a, b, c, d, min_cases=minimum)
+    if a < minimum:
+        assert not (got.evans or got.ror_signal or got.ic_signal or got.any_signal)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True, "3"])
+def test_min_cases_must_be_a_positive_integer(bad: object) -> None:
+    with pytest.raises(ConfigError, match="min_cases"):
+        disproportionality(1, 1, 1, 1, min_cases=bad)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="min_cases"):
+        signals_from_counts([], min_cases=bad)  # type: ignore[arg-type]
+
+
+def test_signals_from_counts_applies_the_minimum() -> None:
+    rows = [("all", "x", "E1", "Event one", 2, 2, 2, 1000)]
+    [default] = signals_from_counts(rows)
+    [lowered] = signals_from_counts(rows, min_cases=2)
+    assert not default.stats.any_signal and default.to_row()["min_cases"] == 3
+    assert lowered.stats.ror_signal and not lowered.stats.evans  # Evans: never below 3 cases
 
 
 def test_empty_table_is_neutral() -> None:
@@ -166,7 +213,7 @@ def test_counts_match_an_independent_count_over_records(synthetic_db: Path) -> N
     records = [AdverseEventRecord.from_row(dict(zip(names, row, strict=True)))
                for row in cursor.fetchall()]
     conn.close()
-    posts = {r.post_id: (set(r.drugs), {c.code for c in r.codes("ICD-10-CM")})
+    posts = {r.post_id: (set(r.ingredients), {c.code for c in r.codes("ICD-10-CM")})
              for r in records if r.prediction.is_adverse_event}
     universe = {p: v for p, v in posts.items() if v[0] and v[1]}
     n = len(universe)
@@ -195,6 +242,15 @@ def test_monthly_windows_partition_the_posts(synthetic_db: Path) -> None:
     for s in monthly:
         a_total[(s.drug, s.event)] += s.stats.a
     assert a_total == {(s.drug, s.event): s.stats.a for s in overall}
+
+
+@pytest.mark.integration
+def test_min_cases_reaches_the_database_query(synthetic_db: Path) -> None:
+    default = signals(synthetic_db, by="icd10")
+    strict = signals(synthetic_db, by="icd10", min_cases=10_000)
+    assert any(s.stats.any_signal for s in default)
+    assert not any(s.stats.any_signal for s in strict)
+    assert len(strict) == len(default)  # pairs are kept, only the rules are silenced
 
 
 @pytest.mark.integration

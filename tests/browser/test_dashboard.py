@@ -109,13 +109,15 @@ def test_browser_statistics_match_python(page: Any) -> None:
     rows = js(page, """const rows = dashboard.signalRows(dashboard.aggregate());
         return rows.map(r => ({drug: r.drug_name, event: dashboard.DATA.events[r.event][0],
                                a: r.a, prr: r.prr, ror: r.ror, chi2: r.chi2, ic025: r.ic025,
-                               evans: r.evans}));""")
+                               evans: r.evans, ror_signal: r.ror_signal,
+                               ic_signal: r.ic_signal}));""")
     reference = {(r["drug"], r["event"]): r for r in js(page,
                  "return dashboard.DATA.reference_signals")}
     assert len(rows) == len(reference)
     for row in rows:
         ref = reference[(row["drug"], row["event"])]
         assert row["a"] == ref["a"] and row["evans"] == ref["evans"]
+        assert row["ror_signal"] == ref["ror_signal"] and row["ic_signal"] == ref["ic_signal"]
         for key in ("prr", "ror", "chi2", "ic025"):
             assert row[key] == pytest.approx(ref[key], rel=1e-9, abs=1e-12), key
 

@@ -111,7 +111,9 @@ def test_icd10_codes_attached_to_events() -> None:
         m.text: [c.code for c in m.concepts] for m in mentions if m.category == "ADVERSE_EVENT"
     }
     assert codes == {"brain zaps": ["R20.2"], "insomnia": ["G47.00"]}
-    assert all(not m.concepts for m in mentions if m.category == "DRUG")
+    [paxil] = [m for m in mentions if m.category == "DRUG"]
+    assert paxil.ingredients == ("paroxetine",)  # drugs carry ingredient concepts, not ICD codes
+    assert not [c for c in paxil.concepts if c.system == "ICD-10-CM"]
 
 
 @pytest.mark.unit

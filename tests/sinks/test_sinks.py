@@ -176,3 +176,29 @@ def test_jsonl_failed_append_leaves_no_torn_line_and_no_phantom_ids(tmp_path):
     assert reopened.existing_ids(["a", "c", "d"]) == {"a", "c", "d"}
     assert {r.post_id for r in reopened.read_records()} >= {"a", "c", "d"}
     reopened.close()
+
+
+def test_duckdb_file_from_before_the_ingredient_columns_gets_them(tmp_path):
+    import duckdb
+
+    from adverse_events.sinks import duckdb as module
+
+    path = tmp_path / "old.duckdb"
+    old = module._SCHEMA.replace(",\n    ingredients VARCHAR[], drug_ingredients VARCHAR[]", "")
+    assert "ingredients" not in old.split("CREATE TABLE IF NOT EXISTS mentions")[0]
+    conn = duckdb.connect(str(path))
+    conn.execute(old)
+    conn.close()
+    from adverse_events.records import Mention
+
+    record = make_record("p1", text="Zoloft", mentions=[
+        Mention(text="Zoloft", start=0, end=6, category="DRUG")])
+    with DuckDBSink(path) as sink:
+        sink.write([record])
+        assert sink.read_records() == [record]
+    conn = duckdb.connect(str(path), read_only=True)
+    columns = [row[0] for row in conn.execute("DESCRIBE adverse_events").fetchall()]
+    [stored] = conn.execute("SELECT ingredients, drug_ingredients FROM adverse_events").fetchall()
+    conn.close()
+    assert columns[-2:] == ["ingredients", "drug_ingredients"]
+    assert stored == (["zoloft"], ["zoloft"])

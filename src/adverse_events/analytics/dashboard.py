@@ -18,7 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from adverse_events.analytics.queries import Queries, connect, fetch
-from adverse_events.analytics.signals import EVENT_KEYS, signals_from_counts
+from adverse_events.analytics.signals import (
+    EVENT_KEYS,
+    MIN_CASES,
+    disproportionality,
+    signals_from_counts,
+)
 from adverse_events.errors import ConfigError
 
 __all__ = ["build_dashboard_data", "render_dashboard", "write_dashboard"]
@@ -66,11 +71,13 @@ def _columnar(rows: list[tuple[Any, ...]], names: str) -> dict[str, list[Any]]:
     return {name: [row[i] for row in rows] for i, name in enumerate(names)}
 
 
-def _posts_sql(by: str, posts_per_pair: int, recent: int, max_posts: int) -> str:
+def _posts_sql(
+    queries: Queries, by: str, posts_per_pair: int, recent: int, max_posts: int
+) -> str:
     keys = {"icd10": "icd10_codes", "meddra_pt": "meddra_pt_codes", "mention": "events"}[by]
     key = "lower(trim(k.key))" if by == "mention" else "k.key"
     return f"""
-WITH ae AS (SELECT post_id, created_at, text, score, drugs, {keys} AS keys
+WITH ae AS (SELECT post_id, created_at, text, score, {queries._drugs()} AS drugs, {keys} AS keys
             FROM adverse_events WHERE is_adverse_event AND created_at IS NOT NULL),
 pairs AS (SELECT ae.post_id, ae.created_at, d.drug, {key} AS key
           FROM ae CROSS JOIN UNNEST(ae.drugs) AS d(drug) CROSS JOIN UNNEST(ae.keys) AS k(key)),
@@ -92,11 +99,20 @@ def build_dashboard_data(
     posts_per_pair: int = 10,
     recent_posts: int = 500,
     max_posts: int = 5000,
+    min_cases: int = MIN_CASES,
+    drugs: str = "ingredient",
 ) -> dict[str, Any]:
-    """The JSON the page renders: aggregates per period, margins, a post sample, provenance."""
+    """The JSON the page renders: aggregates per period, margins, a post sample, provenance.
+
+    `min_cases` is the page's initial minimum case count of every screening rule (the reader
+    can change it on the page). `drugs`: count by active ``ingredient`` (default) or by
+    ``name`` as written; the page also lists the names behind each ingredient and the drug
+    spans that resolved to none.
+    """
     if by != "auto" and by not in EVENT_KEYS:
         raise ConfigError(f"by must be auto or one of {', '.join(EVENT_KEYS)}, got {by!r}")
-    queries = Queries()
+    disproportionality(1, 1, 1, 1, min_cases=min_cases)  # validates min_cases
+    queries = Queries(drugs=drugs)  # type: ignore[arg-type]
     with connect(db) as conn:
         [summary] = fetch(conn, queries.summary())
         by = _auto_by(conn) if by == "auto" else by
@@ -109,15 +125,23 @@ def build_dashboard_data(
         scores = fetch(conn, queries.score_distribution(bins=_SCORE_BINS))
         provenance = fetch(conn, queries.provenance())
         dead_letters = fetch(conn, queries.dead_letter_counts())
-        posts = fetch(conn, _posts_sql(by, posts_per_pair, recent_posts, max_posts))
-    return _assemble(db, by, grain, summary, counts, volume, scores, provenance, dead_letters,
-                     posts, posts_per_pair)
+        posts = fetch(conn, _posts_sql(queries, by, posts_per_pair, recent_posts, max_posts))
+        brands = fetch(conn, queries.brand_breakdown())
+        unresolved = fetch(conn, queries.unresolved_drugs())
+    data = _assemble(db, by, grain, summary, counts, volume, scores, provenance, dead_letters,
+                     posts, posts_per_pair, min_cases)
+    data["meta"]["drugs"] = drugs
+    data["brands"] = brands
+    data["unresolved_drugs"] = unresolved
+    return data
+
 
 
 def _assemble(
     db: Any, by: str, grain: str, summary: dict[str, Any], counts: list[dict[str, Any]],
     volume: list[dict[str, Any]], scores: list[dict[str, Any]], provenance: list[dict[str, Any]],
     dead_letters: list[dict[str, Any]], posts: list[dict[str, Any]], posts_per_pair: int,
+    min_cases: int = MIN_CASES,
 ) -> dict[str, Any]:
     from adverse_events import __version__
 
@@ -149,7 +173,7 @@ def _assemble(
         totals[p] = r["n"]
         overall.setdefault((r["drug"], r["event"]), [0])[0] += r["a"]
     reference = _reference_signals(overall, drug_margin, event_margin, totals, drugs, events,
-                                   labels)
+                                   labels, min_cases)
     def normalise(key: str) -> str:
         return key.strip().lower() if by == "mention" else key
 
@@ -168,6 +192,7 @@ def _assemble(
             "generated_at": _iso(datetime.now(timezone.utc)),
             "library_version": __version__, "by": by, "by_label": _BY_LABEL[by], "grain": grain,
             "score_bins": _SCORE_BINS, "posts_per_pair": posts_per_pair,
+            "min_cases": min_cases,
             "summary": {**{k: _iso(v) for k, v in summary.items()}, "population": population},
             "provenance": [{k: _iso(v) for k, v in r.items()} for r in provenance],
             "dead_letters": [{k: _iso(v) for k, v in r.items()} for r in dead_letters],
@@ -205,7 +230,7 @@ def _period_of(created: datetime, grain: str, period_index: dict[str, int]) -> i
 def _reference_signals(
     overall: dict[tuple[str, str], list[int]], drug_margin: dict[tuple[int, int], int],
     event_margin: dict[tuple[int, int], int], totals: dict[int, int], drugs: list[str],
-    events: list[str], labels: dict[str, str],
+    events: list[str], labels: dict[str, str], min_cases: int = MIN_CASES,
 ) -> list[dict[str, Any]]:
     """Python-computed statistics over the whole axis (the page's default view), for checks."""
     n_drug: dict[int, int] = defaultdict(int)
@@ -221,8 +246,9 @@ def _reference_signals(
             for (d, e), [a] in overall.items()]
     return [{"drug": s.drug, "event": s.event, "a": s.stats.a, "prr": s.stats.prr,
              "prr_lower": s.stats.prr_lower, "ror": s.stats.ror, "chi2": s.stats.chi2,
-             "ic": s.stats.ic, "ic025": s.stats.ic025, "evans": s.stats.evans}
-            for s in signals_from_counts(rows)]
+             "ic": s.stats.ic, "ic025": s.stats.ic025, "evans": s.stats.evans,
+             "ror_signal": s.stats.ror_signal, "ic_signal": s.stats.ic_signal}
+            for s in signals_from_counts(rows, min_cases=min_cases)]
 
 
 def render_dashboard(data: dict[str, Any]) -> str:

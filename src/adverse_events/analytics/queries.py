@@ -9,6 +9,12 @@ therefore runs on
 * its Parquet export or the S3 layout read by DuckDB (`connect` makes views of those names),
 * Athena over the S3 layout, with ``Queries(dialect="athena", records="db.table", ...)``.
 
+**Drugs are counted by active ingredient** (the ``ingredients`` column: brands, spellings and
+products of one ingredient count once; drug spans that resolved to no ingredient are left out),
+or, with ``Queries(drugs="name")``, by the drug name as written (lower-cased). Rows written
+before the ``ingredients`` column existed count by name. `Queries.brand_breakdown` lists the
+names behind each ingredient, `Queries.unresolved_drugs` the spans that resolved to none.
+
 The one dialect switch: with ``since`` set, Athena queries also filter the ``dt`` partition
 column (the processing date, never before the creation date) so Athena prunes partitions.
 Counts are of distinct posts. `connect` sets DuckDB's time zone to UTC so calendar periods are
@@ -31,6 +37,9 @@ from adverse_events.errors import BackendError, ConfigError
 __all__ = ["GRAINS", "Queries", "connect", "fetch"]
 
 Dialect = Literal["duckdb", "athena"]
+DrugKey = Literal["ingredient", "name"]
+#: Per way of counting drugs: the SQL of a row's drug array.
+_DRUG_ARRAYS = {"ingredient": "coalesce({t}ingredients, {t}drugs)", "name": "{t}drugs"}
 #: Calendar periods a time axis can be truncated to.
 GRAINS = ("day", "week", "month", "quarter", "year")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
@@ -50,6 +59,7 @@ class Queries:
     `records` holds the flat record rows, `dead_letters` the dead-letter rows. On Athena they
     are the Glue tables over the S3 layout (``"adverse_events_db.lambda_predictions"``).
     `since` / `until` keep posts created on or after `since` and before `until` (UTC dates).
+    `drugs`: count drugs by active ``ingredient`` (default) or by ``name`` as written.
     """
 
     dialect: Dialect = "duckdb"
@@ -57,15 +67,22 @@ class Queries:
     dead_letters: str = "dead_letters"
     since: date | None = None
     until: date | None = None
+    drugs: DrugKey = "ingredient"
 
     def __post_init__(self) -> None:
         if self.dialect not in ("duckdb", "athena"):
             raise ConfigError(f"dialect must be 'duckdb' or 'athena', got {self.dialect!r}")
+        if self.drugs not in _DRUG_ARRAYS:
+            raise ConfigError(f"drugs must be 'ingredient' or 'name', got {self.drugs!r}")
         for table in (self.records, self.dead_letters):
             if not _IDENTIFIER.match(table):
                 raise ConfigError(f"table name must be [schema.]identifier, got {table!r}")
 
     # -- fragments ---------------------------------------------------------------------------
+
+    def _drugs(self, table: str = "") -> str:
+        """The drug array of a row of `table` (ingredients, or names as written)."""
+        return _DRUG_ARRAYS[self.drugs].format(t=f"{table}." if table else "")
 
     def _period(self, column: str, grain: str) -> str:
         if grain not in GRAINS:
@@ -117,7 +134,7 @@ class Queries:
         return f"""
 SELECT count(*) AS posts,
        count_if(is_adverse_event) AS ae_posts,
-       count_if(is_adverse_event AND cardinality(drugs) > 0) AS ae_posts_with_drug,
+       count_if(is_adverse_event AND cardinality({self._drugs()}) > 0) AS ae_posts_with_drug,
        count_if(is_adverse_event AND cardinality(events) > 0) AS ae_posts_with_event,
        min(created_at) AS first_post, max(created_at) AS last_post,
        max(processed_at) AS last_processed
@@ -131,7 +148,7 @@ FROM {self.records}
 WITH ae AS ({self._ae("created_at IS NOT NULL")})
 SELECT {period} AS period, coalesce(d.drug, '(no drug)') AS drug,
        count(DISTINCT ae.post_id) AS posts
-FROM ae LEFT JOIN UNNEST(ae.drugs) AS d(drug) ON TRUE
+FROM ae LEFT JOIN UNNEST({self._drugs("ae")}) AS d(drug) ON TRUE
 GROUP BY 1, 2
 ORDER BY 1, 2""".strip()
 
@@ -139,7 +156,8 @@ ORDER BY 1, 2""".strip()
         """The `limit` most frequent events per drug among AE posts, with their share."""
         return f"""
 WITH ae AS ({self._ae()}),
-post_drug AS (SELECT DISTINCT ae.post_id, d.drug FROM ae CROSS JOIN UNNEST(ae.drugs) AS d(drug)),
+post_drug AS (SELECT DISTINCT ae.post_id, d.drug
+              FROM ae CROSS JOIN UNNEST({self._drugs("ae")}) AS d(drug)),
 post_event AS ({self._post_events(by)}),
 counts AS (
   SELECT pd.drug, pe.event, max(pe.label) AS label, count(*) AS posts
@@ -156,18 +174,41 @@ ORDER BY drug, rank""".strip()
         """AE posts per (drug, event) pair."""
         return f"""
 WITH ae AS ({self._ae()}),
-post_drug AS (SELECT DISTINCT ae.post_id, d.drug FROM ae CROSS JOIN UNNEST(ae.drugs) AS d(drug)),
+post_drug AS (SELECT DISTINCT ae.post_id, d.drug
+              FROM ae CROSS JOIN UNNEST({self._drugs("ae")}) AS d(drug)),
 post_event AS ({self._post_events(by)})
 SELECT pd.drug, pe.event, max(pe.label) AS label, count(*) AS posts
 FROM post_drug pd JOIN post_event pe ON pd.post_id = pe.post_id
 GROUP BY pd.drug, pe.event
 ORDER BY posts DESC, pd.drug, pe.event""".strip()
 
+    def brand_breakdown(self) -> str:
+        """AE posts per active ingredient(s) and drug name as written: the brands, spellings and
+        products behind each ingredient (a combination product under "a + b")."""
+        return f"""
+WITH ae AS ({self._ae("drug_ingredients IS NOT NULL")})
+SELECT ae.drug_ingredients[d.i] AS ingredients, d.name AS name,
+       count(DISTINCT ae.post_id) AS posts
+FROM ae CROSS JOIN UNNEST(ae.drugs) WITH ORDINALITY AS d(name, i)
+WHERE ae.drug_ingredients[d.i] <> ''
+GROUP BY 1, 2
+ORDER BY 1, posts DESC, 2""".strip()
+
+    def unresolved_drugs(self) -> str:
+        """AE posts per drug span that resolved to no ingredient (left out of the counts)."""
+        return f"""
+WITH ae AS ({self._ae("drug_ingredients IS NOT NULL")})
+SELECT d.name AS name, count(DISTINCT ae.post_id) AS posts
+FROM ae CROSS JOIN UNNEST(ae.drugs) WITH ORDINALITY AS d(name, i)
+WHERE ae.drug_ingredients[d.i] = ''
+GROUP BY 1
+ORDER BY posts DESC, 1""".strip()
+
     def recent_posts(self, limit: int = 50) -> str:
         """The newest AE posts with their drugs, events and codes."""
         return f"""
-SELECT post_id, created_at, source, text, score, drugs, events, icd10_codes,
-       icd10_descriptions, meddra_pt_codes, meddra_pt_names, model, extractor
+SELECT post_id, created_at, source, text, score, {self._drugs()} AS drugs, events,
+       icd10_codes, icd10_descriptions, meddra_pt_codes, meddra_pt_names, model, extractor
 FROM {self.records}
 {self._where("is_adverse_event")}
 ORDER BY created_at DESC NULLS LAST, post_id
@@ -217,7 +258,7 @@ ORDER BY posts DESC""".strip()
 WITH ae AS (SELECT *, {self._window(window)} AS win FROM {self.records}
             {self._where("is_adverse_event", *dated)}),
 post_drug AS (SELECT DISTINCT ae.win, ae.post_id, d.drug
-              FROM ae CROSS JOIN UNNEST(ae.drugs) AS d(drug)),
+              FROM ae CROSS JOIN UNNEST({self._drugs("ae")}) AS d(drug)),
 post_event AS (SELECT DISTINCT ae.win, x.post_id, x.event, x.label
                FROM ({self._post_events(by)}) x JOIN ae ON x.post_id = ae.post_id),
 universe AS (SELECT DISTINCT pd.win, pd.post_id
@@ -245,6 +286,8 @@ ORDER BY 1, 2, 3""".strip()
             "ae_volume": self.ae_volume(),
             "top_events": self.top_events(),
             "drug_event_counts": self.drug_event_counts(),
+            "brand_breakdown": self.brand_breakdown(),
+            "unresolved_drugs": self.unresolved_drugs(),
             "recent_posts": self.recent_posts(),
             "score_distribution": self.score_distribution(),
             "dead_letter_counts": self.dead_letter_counts(),

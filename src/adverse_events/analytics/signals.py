@@ -7,10 +7,13 @@ For one drug D and one event E, the posts are split into a 2x2 table::
     other drugs         c            d          c + d
                       a + c        b + d          N
 
-**Unit of counting**: the adverse-event post. The population of a table is the set of posts the
-classifier called adverse events that name at least one drug and at least one event (under the
-chosen event coding, ``by``), in one time window. A post naming two drugs counts towards both
-(as a spontaneous report with two suspect drugs does); an event named twice in a post counts once.
+**Unit of counting**: the adverse-event post, and the drug is the active ingredient (brands
+and spellings of one ingredient count once; drug spans that resolved to no ingredient are left
+out; ``drugs="name"`` counts names as written instead). The population of a table is the set
+of posts the classifier called adverse events that name at least one drug and at least one
+event (under the chosen event coding, ``by``), in one time window. A post naming two drugs
+counts towards both (as a spontaneous report with two suspect drugs does); an event named twice
+in a post counts once.
 
 Statistics (see docs/signals.md for the full explanation):
 
@@ -36,8 +39,11 @@ four cells before computing PRR, ROR and their intervals, and set ``corrected=Tr
 chi-square and the IC use the raw counts (they carry their own corrections), and the case-count
 rule (a >= 3) always uses the raw a.
 
-**Screening rules**: Evans (PRR >= 2 and chi-square >= 4 and a >= 3); ROR (lower 95% bound > 1);
-IC (IC025 > 0).
+**Screening rules**, each with a minimum case count ``a >= min_cases`` (default 3, on the raw a):
+Evans (PRR >= 2 and chi-square >= 4; Evans et al. 2001, whose own minimum of 3 cases holds
+even when `min_cases` is set lower); ROR (lower
+95% bound > 1, as EMA screens EudraVigilance); IC (IC025 > 0, BCPNN as the WHO-UMC uses it).
+No rule fires on fewer cases than `min_cases`, however extreme the ratio.
 """
 
 from __future__ import annotations
@@ -57,6 +63,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EVENT_KEYS",
+    "MIN_CASES",
     "WINDOWS",
     "Disproportionality",
     "Signal",
@@ -72,6 +79,10 @@ Z95 = 1.959963984540054
 HALDANE = 0.5
 #: Event codings a signal can be computed over.
 EVENT_KEYS = ("icd10", "meddra_pt", "mention")
+#: Default minimum case count (a) for every screening rule (Evans et al. 2001; EMA's ROR screen).
+MIN_CASES = 3
+#: Evans et al. (2001) define their rule with at least 3 cases: a lower `min_cases` keeps it.
+EVANS_MIN_CASES = 3
 #: Time windows: one table over all posts, or one per calendar period of `created_at`.
 WINDOWS = ("all", "year", "quarter", "month", "week", "day")
 
@@ -101,6 +112,7 @@ class Disproportionality:
     evans: bool
     ror_signal: bool
     ic_signal: bool
+    min_cases: int = MIN_CASES
 
     @property
     def n(self) -> int:
@@ -149,14 +161,25 @@ def _ic(a: int, expected: float) -> tuple[float, float, float]:
     return ic, ic - 3.3 * s**-0.5 - 2.0 * s**-1.5, ic + 2.4 * s**-0.5 - 0.5 * s**-1.5
 
 
-def disproportionality(a: int, b: int, c: int, d: int) -> Disproportionality:
+def _check_min_cases(min_cases: int) -> None:
+    if isinstance(min_cases, bool) or not isinstance(min_cases, int) or min_cases < 1:
+        raise ConfigError(f"min_cases must be an integer of at least 1, got {min_cases!r}")
+
+
+def disproportionality(
+    a: int, b: int, c: int, d: int, min_cases: int = MIN_CASES
+) -> Disproportionality:
     """PRR, ROR (with 95% CIs), Yates chi-square and IC (with IC025/IC975) of one 2x2 table.
 
     `a`: posts with the drug and the event; `b`: the drug, not the event; `c`: the event, not
     the drug; `d`: neither. Zero cells get the Haldane-Anscombe correction for PRR/ROR (module
-    docstring).
+    docstring). `min_cases`: no screening rule fires when a is below it (default 3; Evans
+    never below its own 3).
     """
     _check_counts(a, b, c, d)
+    _check_min_cases(min_cases)
+    enough = a >= min_cases
+    evans_enough = a >= max(min_cases, EVANS_MIN_CASES)  # Evans' own criterion is N >= 3
     n = a + b + c + d
     expected = (a + b) * (a + c) / n if n else 0.0
     corrected = min(a, b, c, d) == 0
@@ -170,9 +193,10 @@ def disproportionality(a: int, b: int, c: int, d: int) -> Disproportionality:
         prr=prr, prr_lower=prr_lower, prr_upper=prr_upper,
         ror=ror, ror_lower=ror_lower, ror_upper=ror_upper,
         chi2=chi2, ic=ic, ic025=ic025, ic975=ic975, corrected=corrected,
-        evans=prr >= 2.0 and chi2 >= 4.0 and a >= 3,
-        ror_signal=ror_lower > 1.0,
-        ic_signal=ic025 > 0.0,
+        evans=evans_enough and prr >= 2.0 and chi2 >= 4.0,
+        ror_signal=enough and ror_lower > 1.0,
+        ic_signal=enough and ic025 > 0.0,
+        min_cases=min_cases,
     )  # fmt: skip
 
 
@@ -214,15 +238,21 @@ def _check_options(by: str, window: str) -> None:
         raise ConfigError(f"window must be one of {', '.join(WINDOWS)}, got {window!r}")
 
 
-def signals_from_counts(rows: Iterable[Sequence[Any]], min_count: int = 1) -> list[Signal]:
-    """Signals from rows of (window, drug, event, label, a, n_drug, n_event, n) counts."""
+def signals_from_counts(
+    rows: Iterable[Sequence[Any]], min_count: int = 1, min_cases: int = MIN_CASES
+) -> list[Signal]:
+    """Signals from rows of (window, drug, event, label, a, n_drug, n_event, n) counts.
+
+    `min_count` leaves pairs out of the list; `min_cases` keeps them but no rule fires below it.
+    """
+    _check_min_cases(min_cases)
     found = []
     for window, drug, event, label, a, n_drug, n_event, n in rows:
         a, n_drug, n_event, n = int(a), int(n_drug), int(n_event), int(n)
         if a < min_count:
             continue
         b, c = n_drug - a, n_event - a
-        stats = disproportionality(a, b, c, n - a - b - c)
+        stats = disproportionality(a, b, c, n - a - b - c, min_cases=min_cases)
         found.append(Signal(str(window), drug, event, label or event, n_drug, n_event, n, stats))
     found.sort(key=lambda s: (s.window, not s.stats.evans, -s.stats.ic025, s.drug, s.event))
     return found
@@ -233,6 +263,8 @@ def signals(
     by: EventKey = "icd10",
     window: str = "all",
     min_count: int = 1,
+    min_cases: int = MIN_CASES,
+    drugs: str = "ingredient",
 ) -> list[Signal]:
     """Disproportionality statistics for every co-reported drug-event pair, per time window.
 
@@ -241,14 +273,20 @@ def signals(
     `by`: the event coding (``icd10``, ``meddra_pt`` or the asserted ``mention`` text).
     `window`: ``all`` or a calendar period of ``created_at`` (posts without one are left out).
     `min_count`: leave out pairs co-reported in fewer than this many posts.
+    `min_cases`: no screening rule fires on a pair co-reported in fewer posts (default 3).
+    `drugs`: count by active ``ingredient`` (default; unresolved drug spans are left out) or by
+    drug ``name`` as written.
     Sorted by window, then Evans signals first, then by IC025, highest first.
     """
     from adverse_events.analytics.queries import Queries, connect, fetch
 
     _check_options(by, window)
     with connect(db) as conn:
-        rows = fetch(conn, Queries().signal_counts(by=by, window=window))
-    return signals_from_counts([tuple(r.values()) for r in rows], min_count=min_count)
+        queries = Queries(drugs=drugs)  # type: ignore[arg-type]
+        rows = fetch(conn, queries.signal_counts(by=by, window=window))
+    return signals_from_counts(
+        [tuple(r.values()) for r in rows], min_count=min_count, min_cases=min_cases
+    )
 
 
 def signals_table(found: Sequence[Signal]) -> pa.Table:

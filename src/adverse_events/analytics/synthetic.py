@@ -11,7 +11,9 @@ atorvastatin than with the other drugs. A fixed seed gives the same posts on eve
 
 The posts run through the real `Pipeline` with `MockClassifier` and `MockExtractor` (a small
 lexicon that emits drug and event `Mention`s with ICD-10-CM and MedDRA-PT `Concept`s, negation
-included), into any sink, e.g. a `DuckDBSink`.
+included; drug mentions are resolved to ingredients by the real `IngredientNormalizer`, so some
+posts name a brand and a few name an unresolved "wonder pill"), into any sink, e.g. a
+`DuckDBSink`.
 """
 
 from __future__ import annotations
@@ -23,14 +25,17 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from adverse_events.coding.ingredients import IngredientNormalizer
 from adverse_events.pipeline import Pipeline, RunReport
 from adverse_events.records import Concept, Mention
 from adverse_events.testing import MemorySource, MockClassifier, MockExtractor
 
 __all__ = [
+    "BRANDS",
     "DRUGS",
     "EVENTS",
     "NULL_PAIR",
@@ -55,6 +60,13 @@ class _Event:
 #: Drug name -> share of posts naming it first.
 DRUGS = {"atorvastatin": 0.20, "metformin": 0.18, "sertraline": 0.15,
          "lisinopril": 0.15, "ibuprofen": 0.17, "omeprazole": 0.15}  # fmt: skip
+
+#: Brand names some posts use instead of the ingredient (one post in four, chosen by a hash of
+#: the post id, so the random stream and every count by ingredient stay as they were).
+BRANDS = {"atorvastatin": "Lipitor", "sertraline": "Zoloft", "ibuprofen": "Advil",
+          "omeprazole": "Prilosec"}  # fmt: skip
+#: A span the synthetic extractor calls a drug that names no ingredient (one post in 50).
+UNRESOLVED_SPAN = "wonder pill"
 
 #: Background events with their codes and weights (brain fog has no code).
 EVENTS = (
@@ -116,7 +128,7 @@ def synthetic_items(n: int, seed: int = 7, bad_every: int = 0) -> Iterator[dict[
         drugs = [rng.choices(names, weights=shares)[0]]
         if rng.random() < 0.1:
             drugs.append(rng.choice([d for d in names if d != drugs[0]]))
-        drug_text = " and ".join(drugs)
+        drug_text = " and ".join(_as_written(drug, i) for drug in drugs)
         if rng.random() < 0.25:
             text = rng.choice(_NEUTRAL).format(d=drug_text)
         else:
@@ -125,7 +137,19 @@ def synthetic_items(n: int, seed: int = 7, bad_every: int = 0) -> Iterator[dict[
             if rng.random() < 0.1:
                 spare = rng.choice([e.phrase for e in EVENTS if e.phrase not in events])
                 text += f", but no {spare}"
+            if _hash(f"{i}:unresolved") % 50 == 0:
+                text += f" (my {UNRESOLVED_SPAN})"
         yield {"post_id": f"syn-{i}", "text": text, "created_at": created.isoformat()}
+
+
+def _hash(text: str) -> int:
+    return zlib.crc32(text.encode("utf-8"))
+
+
+def _as_written(drug: str, i: int) -> str:
+    """The ingredient, or in one post of four its brand name (when it has one)."""
+    brand = BRANDS.get(drug)
+    return brand if brand and _hash(f"{i}:{drug}") % 4 == 0 else drug
 
 
 def _fraction(text: str) -> float:
@@ -153,7 +177,7 @@ def _mentions(text: str) -> list[Mention]:
     lowered = text.lower()
     negated = {m.start(1) for m in _NEGATED.finditer(lowered)}
     found = []
-    for drug in DRUGS:
+    for drug in (*DRUGS, *(b.lower() for b in BRANDS.values()), UNRESOLVED_SPAN):
         for match in re.finditer(rf"\b{drug}\b", lowered):
             found.append(Mention(text=text[match.start():match.end()], start=match.start(),
                                  end=match.end(), category="DRUG", score=0.99))
@@ -163,7 +187,13 @@ def _mentions(text: str) -> list[Mention]:
             found.append(Mention(text=text[match.start():match.end()], start=match.start(),
                                  end=match.end(), category="ADVERSE_EVENT", score=0.95,
                                  traits=traits, concepts=_concepts(event)))
-    return sorted(found, key=lambda m: m.start)
+    return sorted(_normalizer().normalize(found), key=lambda m: m.start)
+
+
+@lru_cache(maxsize=1)
+def _normalizer() -> IngredientNormalizer:
+    """Drug mentions resolved as the local extractor resolves them (built-in vocabulary)."""
+    return IngredientNormalizer(dictionary=False, fuzzy=False)
 
 
 def synthetic_classifier() -> MockClassifier:

@@ -26,6 +26,7 @@ RECORD_COLUMNS: tuple[tuple[str, str], ...] = (
     ("events", _ARR), ("icd10_codes", _ARR), ("icd10_descriptions", _ARR),
     ("meddra_pt_codes", _ARR), ("meddra_pt_names", _ARR), ("mentions_json", _S),
     ("extractor", _S), ("library_version", _S), ("processed_at", _TS),
+    ("ingredients", _ARR), ("drug_ingredients", _ARR),
 )  # fmt: skip
 
 #: (column, Hive type) of `DeadLetter.to_row()`, in order.

@@ -678,13 +678,21 @@ class LexiconExtractor(Backend):
         corpora: which corpora of a data folder to train on (``"psytar"``, ``"ade"``).
         code_icd10: link event mentions to ICD-10-CM codes (local, full code set).
         icd10_min_score: lowest ICD-10-CM match score kept.
+        icd10_encoder: a local sentence-encoder folder (e.g. all-MiniLM-L6-v2) for semantic
+            ICD-10-CM matching of phrases the lexical steps abstain on (off by default:
+            about 20 ms per new phrase on a CPU; needs the ``torch`` extra).
         meddra_path: folder of a licensed MedDRA ASCII release; MedDRA codes stay empty without.
         exclude_traits: mentions with any of these traits are dropped ...
         keep_excluded: ... unless this is true (they are kept, flagged by their traits).
         min_score: lowest mention score kept.
         drug_vocabulary: a JSON drug vocabulary file (the format the X source's ``vocabulary``
-            takes: ``generic``, ``brands``, ``synonyms``, ``misspellings``) that extends the
-            built-in one; its names are always reported as DRUG mentions.
+            takes: ``generic``, ``brands``, ``synonyms``, ``misspellings``, ``ingredients``)
+            that extends the built-in one; its names are always reported as DRUG mentions.
+        normalize_drugs: resolve each DRUG mention to its active ingredient(s)
+            (`adverse_events.coding.ingredients`); a mention that names none is kept with the
+            trait ``UNRESOLVED``.
+        drug_dictionary: also resolve through the `drug-named-entity-recognition` dictionary:
+            ``None`` when installed, ``True`` required, ``False`` vocabulary only.
     """
 
     name = "lexicon"
@@ -696,11 +704,14 @@ class LexiconExtractor(Backend):
         corpora: Sequence[str] = ("psytar", "ade"),
         code_icd10: bool = True,
         icd10_min_score: float = 0.5,
+        icd10_encoder: str | os.PathLike[str] | None = None,
         meddra_path: str | os.PathLike[str] | None = None,
         exclude_traits: Sequence[str] = EXCLUDING_TRAITS,
         keep_excluded: bool = False,
         min_score: float = 0.0,
         drug_vocabulary: str | os.PathLike[str] | None = None,
+        normalize_drugs: bool = True,
+        drug_dictionary: bool | None = None,
     ):
         self.model_dir = Path(model_dir) if model_dir else None
         self.train_data = Path(train_data) if train_data else None
@@ -717,6 +728,10 @@ class LexiconExtractor(Backend):
         self.corpora = tuple(corpora)
         self.code_icd10 = code_icd10
         self.icd10_min_score = icd10_min_score
+        self.icd10_encoder = Path(icd10_encoder) if icd10_encoder else None
+        if self.icd10_encoder is not None and not (self.icd10_encoder / "config.json").is_file():
+            raise ConfigError(
+                f"lexicon: icd10_encoder {str(self.icd10_encoder)!r} is not a model folder")
         self.meddra_path = Path(meddra_path) if meddra_path else None
         if self.meddra_path is not None and not self.meddra_path.is_dir():
             raise ConfigError(f"lexicon: meddra_path {str(self.meddra_path)!r} is not a folder")
@@ -724,6 +739,15 @@ class LexiconExtractor(Backend):
         self.keep_excluded = keep_excluded
         self.min_score = min_score
         self.drug_vocabulary = DrugVocabulary.load(drug_vocabulary)
+        self.normalize_drugs = normalize_drugs
+        self.drug_dictionary = drug_dictionary
+        if normalize_drugs and drug_dictionary:
+            from adverse_events.coding.ingredients import dictionary_available
+
+            if not dictionary_available():
+                raise PluginError(
+                    "lexicon: drug_dictionary needs: pip install 'adverse-events[extract]'")
+        self._ingredients: Any = None
         self._model: LexiconModel | None = None
         self._icd10: Any = None
         self._meddra: Any = None
@@ -789,7 +813,17 @@ class LexiconExtractor(Backend):
             if score >= self.min_score
         ]
         mentions = apply_traits(text, mentions, categories=("ADVERSE_EVENT",))
+        if self.normalize_drugs:
+            mentions = self._ingredient_normalizer().normalize(mentions)
         return filter_mentions(mentions, self.exclude_traits, self.keep_excluded)
+
+    def _ingredient_normalizer(self) -> Any:
+        if self._ingredients is None:
+            from adverse_events.coding.ingredients import IngredientNormalizer
+
+            self._ingredients = IngredientNormalizer(self.drug_vocabulary,
+                                                     dictionary=self.drug_dictionary)
+        return self._ingredients
 
     def _concepts(self, phrase: str, category: str) -> tuple[Concept, ...]:
         if category != "ADVERSE_EVENT":
@@ -805,7 +839,7 @@ class LexiconExtractor(Backend):
         if self._icd10 is None:
             from adverse_events.coding.icd10cm import ICD10CMCoder
 
-            self._icd10 = ICD10CMCoder()
+            self._icd10 = ICD10CMCoder(encoder=self.icd10_encoder)
         return self._icd10
 
     def _meddra_coder(self) -> Any:

@@ -32,6 +32,7 @@ RECORD_SCHEMA = pa.schema([
     ("meddra_pt_codes", _STRINGS), ("meddra_pt_names", _STRINGS),
     ("mentions_json", pa.string()), ("extractor", pa.string()),
     ("library_version", pa.string()), ("processed_at", _TS),
+    ("ingredients", _STRINGS), ("drug_ingredients", _STRINGS),
 ])  # fmt: skip
 
 DEAD_LETTER_SCHEMA = pa.schema([

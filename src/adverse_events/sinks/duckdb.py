@@ -39,7 +39,8 @@ CREATE TABLE IF NOT EXISTS adverse_events (
     probabilities_json VARCHAR, model VARCHAR, ae_type VARCHAR, ae_type_score DOUBLE,
     drugs VARCHAR[], events VARCHAR[], icd10_codes VARCHAR[], icd10_descriptions VARCHAR[],
     meddra_pt_codes VARCHAR[], meddra_pt_names VARCHAR[], mentions_json VARCHAR,
-    extractor VARCHAR, library_version VARCHAR, processed_at TIMESTAMPTZ
+    extractor VARCHAR, library_version VARCHAR, processed_at TIMESTAMPTZ,
+    ingredients VARCHAR[], drug_ingredients VARCHAR[]
 );
 CREATE TABLE IF NOT EXISTS mentions (
     post_id VARCHAR, mention_index INTEGER, text VARCHAR, start INTEGER, "end" INTEGER,
@@ -53,6 +54,13 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     dead_letter_id VARCHAR PRIMARY KEY, stage VARCHAR, reason VARCHAR, payload VARCHAR,
     post_id VARCHAR, source VARCHAR, line BIGINT, failed_at TIMESTAMPTZ
 );
+"""
+
+#: Columns appended to the record table since its first release: a file written by an older
+#: version gets them (NULL in old rows) when it is opened, so new rows fit.
+_ADDED_COLUMNS = """
+ALTER TABLE adverse_events ADD COLUMN IF NOT EXISTS ingredients VARCHAR[];
+ALTER TABLE adverse_events ADD COLUMN IF NOT EXISTS drug_ingredients VARCHAR[];
 """
 
 _MENTIONS = pa.schema([
@@ -116,6 +124,7 @@ class DuckDBSink(Backend):
                     backend=self.name,
                 ) from exc
             conn.execute(_SCHEMA)
+            conn.execute(_ADDED_COLUMNS)
             self._conn = conn
         return self._conn
 
