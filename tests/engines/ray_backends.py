@@ -52,7 +52,7 @@ class FlakyClassifier(KeywordClassifier):
 
 
 class RayTestBackends:
-    """The plugin: registry entries for the classifiers above and the keyword classifier."""
+    """The plugin: registry entries for the classifiers here and the keyword classifier."""
 
     @hookimpl
     def adverse_events_backends(self) -> dict[str, dict[str, tuple[str, None]]]:
@@ -60,4 +60,21 @@ class RayTestBackends:
             "keyword": ("tests.helpers:KeywordClassifier", None),
             "crash-once": ("tests.engines.ray_backends:CrashOnceClassifier", None),
             "flaky": ("tests.engines.ray_backends:FlakyClassifier", None),
+            "slow": ("tests.engines.ray_backends:SlowClassifier", None),
         }}
+
+
+class SlowClassifier(KeywordClassifier):
+    """Takes `seconds` per call, so a test can kill a run part-way."""
+
+    name = "slow"
+
+    def __init__(self, seconds: float = 0.05, **options: object):
+        super().__init__(**options)  # type: ignore[arg-type]
+        self.seconds = seconds
+
+    def classify(self, texts: Sequence[str]) -> list[Prediction]:
+        import time
+
+        time.sleep(self.seconds)
+        return super().classify(texts)
