@@ -154,15 +154,20 @@ class Manifest:
 
 # -- reading -------------------------------------------------------------------------------------
 def read_shards(
-    uri: str, source: StageConfig, shard_rows: int, store: Store, key: str
+    uri: str, source: StageConfig, shard_rows: int, store: Store, key: str,
+    options: Any = None,
 ) -> Iterator[tuple[int, int, bool, list[Post | DeadLetter]]]:
     """``(start, stop, last, items)`` for each run of `shard_rows` items of one input file.
 
     The file is read by the `[source]` table's own backend; an empty file is one empty shard,
-    so every input ends with a ``last`` shard and gets its manifest.
+    so every input ends with a ``last`` shard and gets its manifest. Copying an ``s3://``
+    object follows `options`' retry policy (`[pipeline]`; the defaults when None).
     """
+    from adverse_events.config import PipelineOptions
+
+    retry = retrying(options or PipelineOptions())
     with tempfile.TemporaryDirectory(prefix="ae-ray-") as tmp:
-        path = store.download(key, Path(tmp) / PurePosixPath(key).name)
+        path = retry(store.download, key, Path(tmp) / PurePosixPath(key).name)
         backend = build_backend("source", StageConfig(type=source.type, options={
             **source.options, "path": str(path)}), table="source")
         items = iter(backend.read())

@@ -242,7 +242,7 @@ class RayEngine:
             shards = files.map_batches(
                 _read_batch, batch_size=1, batch_format="pyarrow",
                 fn_kwargs={"source": self.config.source, "shard_rows": opts.shard_rows,
-                           "endpoint": endpoint},
+                           "endpoint": endpoint, "options": self.config.pipeline},
                 num_cpus=opts.read_num_cpus, max_retries=opts.max_task_retries,
             )
             return shards.map_batches(
@@ -287,13 +287,14 @@ class RayEngine:
 
 # -- what runs on the workers ----------------------------------------------------------------------
 def _read_batch(batch: Any, *, source: Any, shard_rows: int,
-                endpoint: tuple[str | None, str | None]) -> Iterator[Any]:
+                endpoint: tuple[str | None, str | None], options: Any) -> Iterator[Any]:
     """Read task: one input file in, one row per shard out (its items pickled)."""
     import pyarrow as pa
 
     for row in batch.to_pylist():
         store, key = store_for(row["uri"], *endpoint)
-        for start, stop, last, items in read_shards(row["uri"], source, shard_rows, store, key):
+        shards = read_shards(row["uri"], source, shard_rows, store, key, options)
+        for start, stop, last, items in shards:
             yield pa.table({
                 "input_id": [row["input_id"]], "dt": [row["dt"]], "start": [start],
                 "stop": [stop], "last": [last],
