@@ -98,6 +98,8 @@ class EngineOptions(BaseModel):
     concurrency: int = Field(default=2, ge=1)
     num_cpus: float = Field(default=1.0, ge=0)
     num_gpus: float = Field(default=0.0, ge=0)
+    extract_concurrency: int = Field(default=0, ge=0)
+    extract_num_cpus: float = Field(default=1.0, ge=0)
     read_num_cpus: float = Field(default=0.0, ge=0)
     shard_rows: int = Field(default=10_000, ge=1)
     max_restarts: int = Field(default=3, ge=0)

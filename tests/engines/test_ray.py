@@ -79,7 +79,15 @@ def _comparable(records, letters):
     return rows, bad
 
 
-def test_same_records_and_dead_letters_as_the_local_runner(tmp_path, tiny_models):
+ONE_POOL = _engine_toml()
+TWO_POOLS = _engine_toml(concurrency=1) + "extract_concurrency = 1\n"
+
+
+@pytest.mark.parametrize("engine", [
+    pytest.param(ONE_POOL, id="one-pool"),
+    pytest.param(TWO_POOLS, id="extract-pool", marks=pytest.mark.slow),
+])
+def test_same_records_and_dead_letters_as_the_local_runner(tmp_path, tiny_models, engine):
     posts = tmp_path / "posts.jsonl"
     valid, bad = write_posts(posts, 300)
     source = f'type = "jsonl"\npath = "{posts}"'
@@ -90,7 +98,7 @@ def test_same_records_and_dead_letters_as_the_local_runner(tmp_path, tiny_models
     local.progress = False
     local_report = local.run()
     ray_toml = pipeline_toml(source, f'type = "parquet"\npath = "{tmp_path / "ray"}"',
-                             tiny_models, extra=_engine_toml())
+                             tiny_models, extra=engine)
     report = _run(tmp_path, ray_toml)
 
     theirs = ParquetSink(tmp_path / "local")

@@ -181,3 +181,28 @@ def _rows(records):
 def _letters(letters):
     return {d.dead_letter_id: {k: v for k, v in d.to_row().items() if k != "failed_at"}
             for d in letters}
+
+
+@pytest.mark.slow
+def test_two_pools_store_what_one_pool_stores(tmp_path, tiny_models):
+    posts = tmp_path / "posts.jsonl"
+    write_posts(posts, 80)
+    lexicon = tiny_models["lexicon"]
+    cfg = _config(tmp_path, f'type = "jsonl"\npath = "{posts}"')
+    cfg = cfg.model_copy(update={"extractor": parse_config({
+        "source": {"type": "jsonl"}, "classifier": {"type": "keyword"}, "sink": {"type": "memory"},
+        "extractor": {"type": "lexicon", "model_dir": str(lexicon)}}).extractor})
+    layout = Layout.for_sink(cfg.sink)
+    plugins = [RayTestBackends()]
+    one = ShardProcessor(cfg, layout, plugins)
+    classify = ShardProcessor(cfg, layout, plugins, roles=("classifier",))
+    extract = ShardProcessor(cfg, layout, plugins, roles=("extractor",))
+    assert classify.extractor is None and extract.classifier is None
+    store, key = store_for(str(posts))
+    [(_, _, _, items)] = read_shards(str(posts), cfg.source, 100, store, key)
+    together = one.run_pipeline(items)
+    apart = extract.extract(*classify.run_pipeline(items))
+    assert any(r.mentions for r in together[0])  # the extractor found something
+    assert _rows(apart[0]) == _rows(together[0])
+    assert _letters(apart[1]) == _letters(together[1])
+    assert apart[2]["extracted"] == together[2]["extracted"] > 0

@@ -212,7 +212,8 @@ class ShardProcessor:
             (``adverse_events_backends``) and lifecycle hooks, as `Pipeline` takes them.
     """
 
-    def __init__(self, config: PipelineConfig, layout: Layout, plugins: Sequence[object] = ()):
+    def __init__(self, config: PipelineConfig, layout: Layout, plugins: Sequence[object] = (),
+                 *, roles: tuple[str, ...] = ("classifier", "extractor")):
         from adverse_events.registry import Registry, make_plugin_manager
 
         pm = make_plugin_manager(load_entry_points=True)
@@ -220,9 +221,13 @@ class ShardProcessor:
             pm.register(plugin)
         registry = Registry(pm)
         self.config, self.layout, self.plugins = config, layout, list(plugins)
-        self.classifier = build_backend("classifier", config.classifier, registry, "classifier")
-        self.extractor = (build_backend("extractor", config.extractor, registry, "extractor")
-                          if config.extractor is not None else None)
+        self.classifier: Any = None
+        self.extractor: Any = None
+        if "classifier" in roles:
+            self.classifier = build_backend("classifier", config.classifier, registry,
+                                            "classifier")
+        if "extractor" in roles and config.extractor is not None:
+            self.extractor = build_backend("extractor", config.extractor, registry, "extractor")
         for backend in (self.classifier, self.extractor):
             opener = getattr(backend, "open", None)
             if opener is not None:
@@ -232,11 +237,48 @@ class ShardProcessor:
                 items: list[Post | DeadLetter]) -> dict[str, int]:
         """Run one shard and store it; returns its counts (see `COUNTS`)."""
         records, letters, counts = self.run_pipeline(items)
+        return self.write(source_id, dt, start, stop, records, letters, counts)
+
+    def write(self, source_id: str, dt: str, start: int, stop: int,
+              records: list[AdverseEventRecord], letters: list[DeadLetter],
+              counts: dict[str, int]) -> dict[str, int]:
+        """Store a shard's two objects; returns `counts` with what was written."""
         records_key = self.layout.records_key(dt, source_id, start, stop)
         letters_key = self.layout.letters_key(dt, source_id, start, stop)
         self._store(records_key, records_table(records) if records else None)
         self._store(letters_key, dead_letters_table(letters) if letters else None)
-        return counts
+        return {**counts, "written": len(records), "dead_lettered": len(letters)}
+
+    def extract(self, records: list[AdverseEventRecord], letters: list[DeadLetter],
+                counts: dict[str, int],
+                ) -> tuple[list[AdverseEventRecord], list[DeadLetter], dict[str, int]]:
+        """The second pool's step: extract the adverse-event records another worker classified.
+
+        The local runner does it, given the predictions already made (`_KnownPredictions`), so
+        retries, bisection and the records it builds are the same as in one pool.
+        """
+        adverse = [r for r in records if r.prediction.is_adverse_event]
+        if not adverse or self.extractor is None:
+            return records, letters, counts
+        from adverse_events.pipeline import Pipeline
+        from adverse_events.sinks.memory import MemorySink
+        from adverse_events.sources.memory import MemorySource
+
+        options, sink = self.config.pipeline, MemorySink()
+        known = _KnownPredictions({r.post.text: r.prediction for r in adverse})
+        report = Pipeline(
+            MemorySource([r.post for r in adverse]), known, self.extractor, sink,
+            batch_size=options.batch_size, max_retries=options.max_retries,
+            backoff_initial=options.backoff_initial, backoff_max=options.backoff_max,
+            progress=False, plugins=self.plugins, close=False,
+        ).run()
+        if report.failed:
+            raise ShardFailed(report.error or "the pipeline failed on a shard")
+        kept = [r for r in records if not r.prediction.is_adverse_event]
+        counts = {**counts, "extracted": int(report.extracted),
+                  "retries": counts.get("retries", 0) + int(report.retries)}
+        return kept + list(sink.records.values()), letters + list(
+            sink.dead_letters.values()), counts
 
     def run_pipeline(self, items: list[Post | DeadLetter],
                      ) -> tuple[list[AdverseEventRecord], list[DeadLetter], dict[str, int]]:
@@ -274,6 +316,20 @@ class ShardProcessor:
             closer = getattr(backend, "close", None)
             if closer is not None:
                 closer()
+
+
+class _KnownPredictions:
+    """A classifier that answers with the predictions the classify pool made, by text (one
+    prediction per text: classifiers are deterministic per text)."""
+
+    name = "known-predictions"
+    labels: Sequence[str] = ()
+
+    def __init__(self, by_text: dict[str, Any]):
+        self.by_text = by_text
+
+    def classify(self, texts: Sequence[str]) -> list[Any]:
+        return [self.by_text[text] for text in texts]
 
 
 class ShardFailed(AdverseEventsError):

@@ -245,13 +245,23 @@ class RayEngine:
                            "endpoint": endpoint, "options": self.config.pipeline},
                 num_cpus=opts.read_num_cpus, max_retries=opts.max_task_retries,
             )
-            return shards.map_batches(
+            two_pools = bool(opts.extract_concurrency) and self.config.extractor is not None
+            kwargs = {"config": self.config, "layout": self.layout, "plugins": self.plugins}
+            retries = {"max_restarts": opts.max_restarts,
+                       "max_task_retries": opts.max_task_retries}
+            done = shards.map_batches(
                 _ShardActor, batch_size=1, batch_format="pyarrow",
-                fn_constructor_kwargs={"config": self.config, "layout": self.layout,
-                                       "plugins": self.plugins},
+                fn_constructor_kwargs={**kwargs, "mode": "classify" if two_pools else "all"},
                 compute=ray.data.ActorPoolStrategy(size=opts.concurrency),
-                num_cpus=opts.num_cpus, num_gpus=opts.num_gpus or None,
-                max_restarts=opts.max_restarts, max_task_retries=opts.max_task_retries,
+                num_cpus=opts.num_cpus, num_gpus=opts.num_gpus or None, **retries,
+            )
+            if not two_pools:
+                return done
+            return done.map_batches(  # the second pool: extract adverse events, write
+                _ShardActor, batch_size=1, batch_format="pyarrow",
+                fn_constructor_kwargs={**kwargs, "mode": "extract"},
+                compute=ray.data.ActorPoolStrategy(size=opts.extract_concurrency),
+                num_cpus=opts.extract_num_cpus, **retries,
             )
 
     def _execute(self, ray: Any, inputs: list[_Input], report: RunReport, bar: _Progress) -> None:
@@ -303,21 +313,39 @@ def _read_batch(batch: Any, *, source: Any, shard_rows: int,
 
 
 class _ShardActor:
-    """Actor: one `ShardProcessor` (one model load), then shard after shard."""
+    """Actor: one `ShardProcessor` (one model load), then shard after shard.
 
-    def __init__(self, config: PipelineConfig, layout: Layout, plugins: Sequence[object]):
-        self.processor = ShardProcessor(config, layout, plugins)
+    `mode` ``"all"`` classifies, extracts and writes (one pool). With a second pool,
+    ``"classify"`` passes each shard on with its records and dead letters (pickled), and
+    ``"extract"`` extracts the adverse events among them and writes.
+    """
+
+    def __init__(self, config: PipelineConfig, layout: Layout, plugins: Sequence[object],
+                 mode: str = "all"):
+        roles = {"all": ("classifier", "extractor"), "classify": ("classifier",),
+                 "extract": ("extractor",)}[mode]
+        self.mode = mode
+        self.processor = ShardProcessor(config, layout, plugins, roles=roles)
 
     def __call__(self, batch: Any) -> Any:
         import pyarrow as pa
 
         out = []
         for row in batch.to_pylist():
+            where = (row["input_id"], row["dt"], row["start"], row["stop"])
+            keep = {"input_id": row["input_id"], "dt": row["dt"], "start": row["start"],
+                    "stop": row["stop"], "last": row["last"]}
+            if self.mode == "extract":
+                records, letters, counts = pickle.loads(row["payload"])  # noqa: S301 - ours
+                records, letters, counts = self.processor.extract(records, letters, counts)
+                out.append({**keep, **self.processor.write(*where, records, letters, counts)})
+                continue
             items = pickle.loads(row["items"])  # noqa: S301 - our own read task's output
-            counts = self.processor.process(row["input_id"], row["dt"], row["start"],
-                                            row["stop"], items)
-            out.append({"input_id": row["input_id"], "start": row["start"],
-                        "stop": row["stop"], "last": row["last"], **counts})
+            if self.mode == "all":
+                out.append({**keep, **self.processor.process(*where, items)})
+            else:
+                payload = pickle.dumps(self.processor.run_pipeline(items), protocol=5)
+                out.append({**keep, "payload": payload})
         return pa.Table.from_pylist(out)
 
 
