@@ -12,6 +12,10 @@ The plan, on Ray Data (no scheduler of our own)::
                 ──▶ the driver sums counts into a RunReport, shows progress, and writes an input's
                     manifest once its last shard is stored
 
+With ``extract_concurrency > 0`` the pool only classifies and passes each shard's records on
+to a second pool of CPU actors, which extract the adverse events (the local Pipeline again, given
+the first pool's predictions) and write; a GPU classifier then never waits on a CPU extractor.
+
 Exactly once: objects are named from their input and item range, so a retried task rewrites its
 own keys; an input's manifest says ``started`` (with its partition) before its first shard and
 ``complete`` after its last; ``resume`` skips complete inputs, and any other input is first
