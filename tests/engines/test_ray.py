@@ -168,6 +168,7 @@ def test_an_actor_that_crashes_once_loses_nothing(tmp_path):
     assert len(_raw_letters(out)) == bad and report.dead_lettered == bad
 
 
+@pytest.mark.slow  # the retry policy is the local runner's, tested there; this runs it on Ray
 def test_transient_backend_errors_are_retried_in_the_actor(tmp_path):
     posts = tmp_path / "posts.jsonl"
     valid, bad = write_posts(posts, 120)
@@ -217,3 +218,22 @@ def test_s3_round_trip_against_moto(tmp_path):
         assert keys and all(k.startswith("predictions/dt=") and "/part-" in k for k in keys)
         manifests = stored.list_keys("_ray_manifests/predictions/")
         assert len(manifests) == 2
+
+
+@pytest.mark.slow
+def test_cli_run_engine_ray_prints_the_run_report(tmp_path, tiny_models):
+    from typer.testing import CliRunner
+
+    from adverse_events.cli import app
+
+    posts = tmp_path / "posts.jsonl"
+    valid, bad = write_posts(posts, 60)
+    config = tmp_path / "pipeline.toml"
+    config.write_text(pipeline_toml(
+        f'type = "jsonl"\npath = "{posts}"', f'type = "parquet"\npath = "{tmp_path / "out"}"',
+        classifier=f'type = "tfidf"\nmodel_dir = "{tiny_models["tfidf"]}"'))
+    result = CliRunner().invoke(app, ["run", str(config), "--engine", "ray"])
+    assert result.exit_code == 0, result.output
+    table = " ".join(result.output.split())
+    assert f"written │ {len(valid)}" in table and f"dead_lettered │ {bad}" in table
+    assert sorted(r["post_id"] for r in _raw_records(tmp_path / "out")) == sorted(valid)
