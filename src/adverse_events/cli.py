@@ -69,6 +69,13 @@ def run(
         bool | None, typer.Option("--resume/--no-resume", help="Skip posts already stored.")
     ] = None,
     batch_size: Annotated[int | None, typer.Option(help="Posts per batch.")] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(help="local (this process) or ray (a Ray cluster); default: [engine] type."),
+    ] = None,
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster address (ray engine; default: RAY_ADDRESS).")
+    ] = None,
 ) -> None:
     """Run the pipeline a TOML file describes and print its report."""
     from adverse_events.config import load_config
@@ -79,7 +86,8 @@ def run(
                    if v is not None}
         if updates:
             cfg = cfg.model_copy(update={"pipeline": cfg.pipeline.model_copy(update=updates)})
-        pipeline = cfg.build()
+        cfg = _with_engine(cfg, engine, address)
+        pipeline = cfg.build() if cfg.engine.type == "local" else _ray_engine(cfg)
     except AdverseEventsError as exc:
         raise _fail(exc) from None
     # What is alive now (modules, models) lives as long as the process: keeping it out of the
@@ -95,6 +103,28 @@ def run(
         raise typer.Exit(EXIT_INTERRUPTED)
     if report.failed:
         raise typer.Exit(1)
+
+
+def _with_engine(cfg: Any, engine: str | None, address: str | None) -> Any:
+    """`cfg` with the CLI's --engine / --address over its [engine] table, validated alike."""
+    from adverse_events.config import EngineOptions
+
+    updates = {k: v for k, v in {"type": engine, "address": address}.items() if v is not None}
+    if not updates:
+        return cfg
+    try:
+        options = EngineOptions(**{**cfg.engine.model_dump(), **updates})
+    except ValueError:
+        raise ConfigError(f"--engine must be local or ray, not {engine!r}") from None
+    if options.type == "local" and address is not None:
+        raise ConfigError("--address is an option of the ray engine: add --engine ray")
+    return cfg.model_copy(update={"engine": options})
+
+
+def _ray_engine(cfg: Any) -> Any:
+    from adverse_events.engines.ray import RayEngine
+
+    return RayEngine(cfg)
 
 
 @app.command()

@@ -18,12 +18,13 @@ batch_size = 64
 resume = true
 ```
 
-Tables: ``source``, ``classifier``, ``sink`` (required), ``extractor``, ``dead_letter`` (a sink)
-and ``pipeline`` (optional). Relative paths are relative to the working directory. A string
-``"${NAME}"`` is replaced by the environment variable NAME, so secrets stay out of the file; the
-`repr`, `str` and dumps of a loaded config show ``${NAME}`` unexpanded and the values of
-secret-named options (``bearer_token``, ``pseudonym_key``, ``*_secret*``, ...) as
-``<redacted>``, so a config can be logged.
+Tables: ``source``, ``classifier``, ``sink`` (required), ``extractor``, ``dead_letter`` (a sink),
+``pipeline`` and ``engine`` (optional; ``[engine] type = "ray"`` runs it on a Ray cluster).
+Relative paths are relative to the working directory. A string ``"${NAME}"`` is replaced by the
+environment variable NAME, so secrets stay out of the file; the `repr`, `str` and dumps of a
+loaded config show ``${NAME}`` unexpanded and the values of secret-named options
+(``bearer_token``, ``pseudonym_key``, ``*_secret*``, ...) as ``<redacted>``, so a config can be
+logged.
 Unknown tables, keys and backend names raise a `ConfigError` that lists what is valid.
 """
 
@@ -35,7 +36,7 @@ import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_serializer
 
@@ -47,7 +48,14 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["PipelineConfig", "PipelineOptions", "StageConfig", "build_backend", "load_config"]
+__all__ = [
+    "EngineOptions",
+    "PipelineConfig",
+    "PipelineOptions",
+    "StageConfig",
+    "build_backend",
+    "load_config",
+]
 
 #: config table -> registry role
 STAGES = {
@@ -57,6 +65,7 @@ STAGES = {
     "sink": "sink",
     "dead_letter": "sink",
 }
+OptionsT = TypeVar("OptionsT", bound=BaseModel)
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -97,6 +106,31 @@ def _redacted(value: Any, name: str = "") -> Any:
     if isinstance(value, list):
         return [_redacted(v) for v in value]
     return value
+
+
+class EngineOptions(BaseModel):
+    """The ``[engine]`` table: where the pipeline runs (``adverse-events run --engine``).
+
+    ``type = "local"`` (the default) is the `Pipeline` runner in this process. ``type = "ray"``
+    is `adverse_events.engines.ray.RayEngine`; the other keys are its options (see docs/ray.md).
+    Strict like ``[pipeline]``.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    type: Literal["local", "ray"] = "local"
+    address: str | None = None
+    concurrency: int = Field(default=2, ge=1)
+    num_cpus: float = Field(default=1.0, ge=0)
+    num_gpus: float = Field(default=0.0, ge=0)
+    extract_concurrency: int = Field(default=0, ge=0)
+    extract_num_cpus: float = Field(default=1.0, ge=0)
+    read_num_cpus: float = Field(default=0.0, ge=0)
+    shard_rows: int = Field(default=10_000, ge=1)
+    max_restarts: int = Field(default=3, ge=0)
+    max_task_retries: int = Field(default=3, ge=0)
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
 
 
 class StageConfig(BaseModel):
@@ -143,6 +177,7 @@ class PipelineConfig(BaseModel):
     sink: StageConfig
     dead_letter: StageConfig | None = None
     pipeline: PipelineOptions = Field(default_factory=PipelineOptions)
+    engine: EngineOptions = Field(default_factory=EngineOptions)
     path: Path | None = None
 
     def build(self, registry: Registry | None = None) -> Any:
@@ -202,7 +237,7 @@ def load_config(path: str | os.PathLike[str]) -> PipelineConfig:
 def parse_config(data: Mapping[str, Any], path: Path | None = None) -> PipelineConfig:
     """Validate an already-parsed config mapping (what `load_config` does after reading)."""
     where = str(path) if path else "config"
-    valid = [*STAGES, "pipeline"]
+    valid = [*STAGES, "pipeline", "engine"]
     unknown = sorted(set(data) - set(valid))
     if unknown:
         raise ConfigError(f"{where}: unknown table(s) {unknown}; valid tables: {valid}")
@@ -213,19 +248,26 @@ def parse_config(data: Mapping[str, Any], path: Path | None = None) -> PipelineC
     for table in STAGES:
         if table in data:
             stages[table] = _stage(table, data[table], where)
-    pipeline = data.get("pipeline", {})
-    if not isinstance(pipeline, dict):
-        raise ConfigError(f"{where}: [pipeline] must be a table")
+    options = _options("pipeline", PipelineOptions, data, where)
+    engine = _options("engine", EngineOptions, data, where)
+    return PipelineConfig(**stages, pipeline=options, engine=engine, path=path)
+
+
+def _options(table: str, model: type[OptionsT], data: Mapping[str, Any], where: str) -> OptionsT:
+    """Validate an options table (``[pipeline]``, ``[engine]``) with errors that name the key."""
+    value = data.get(table, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: [{table}] must be a table")
+    if table == "engine":
+        value = _expand_env(value, "[engine]")  # a cluster address may come from the environment
     try:
-        options = PipelineOptions(**pipeline)
+        return model(**value)
     except ValidationError as exc:
         error = exc.errors()[0]
         key = ".".join(str(p) for p in error["loc"])
         raise ConfigError(
-            f"{where}: [pipeline] {key}: {error['msg']}; valid keys: "
-            f"{sorted(PipelineOptions.model_fields)}"
+            f"{where}: [{table}] {key}: {error['msg']}; valid keys: {sorted(model.model_fields)}"
         ) from exc
-    return PipelineConfig(**stages, pipeline=options, path=path)
 
 
 def _stage(table: str, value: Any, where: str) -> StageConfig:

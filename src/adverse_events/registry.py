@@ -56,6 +56,7 @@ BUILTIN_BACKENDS: dict[str, dict[str, tuple[str, str | None]]] = {
         "dynamodb-stream": ("adverse_events.sources.dynamodb_stream:DynamoDBStreamSource", "aws"),
         "jsonl": ("adverse_events.sources.files:JsonlSource", None),
         "memory": ("adverse_events.sources.memory:MemorySource", None),
+        "parquet": ("adverse_events.sources.parquet:ParquetSource", "parquet"),
         "replay": ("adverse_events.sources.replay:ReplaySource", None),
         "twitter": ("adverse_events.sources.twitter:TwitterSource", "twitter"),
     },
