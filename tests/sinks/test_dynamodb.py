@@ -48,6 +48,9 @@ class TestDynamoDBSink(SinkConformance):
     def read_back(self, sink):
         return sink.read_records(), sink.read_dead_letters()
 
+    def reopen(self, sink):
+        return DynamoDBSink(sink.table, endpoint_url=sink.endpoint_url)
+
 
 def test_many_records_in_batches_of_25(dynamodb, moto_server):
     sink = DynamoDBSink(TABLE, endpoint_url=moto_server.url)

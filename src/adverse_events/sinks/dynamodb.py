@@ -229,9 +229,9 @@ class DynamoDBSink(Backend):
         letters = []
         for item in self._scan(self.dead_letter_table or self.table, "dead_letter"):
             row = _from_item(item)
-            row["post_id"] = row.pop("letter_post_id", None)
-            letters.append(DeadLetter.from_row(
-                {k: v for k, v in row.items() if k not in {self.key, "item_type"}}))
+            post_id = row.pop("letter_post_id", None)
+            row = {k: v for k, v in row.items() if k not in {self.key, "item_type"}}
+            letters.append(DeadLetter.from_row({**row, "post_id": post_id}))
         return letters
 
     def close(self) -> None:

@@ -13,6 +13,14 @@ object, so a Glue table over the prefix never sees a schema drift.
 Idempotent: an object's key is a digest of the sorted post ids and the *input* posts it holds
 (not of processing time), so a retried or redelivered batch overwrites its own object instead
 of adding rows. Within one sink, a post written twice is stored once (the newer).
+
+Dead letters, the one difference from the other sinks: objects are immutable and a run does
+not read back what earlier runs stored, so "a stored post replaces its old dead letter" and "a
+dead letter is stored once per id" hold for everything buffered between two flushes (one run,
+with the default `max_buffer_records`, unless it is larger). A dead letter flushed by an
+earlier run stays in its object after a later run stores the post, and a dead letter re-sent
+in a later run lands again in a new object. Queries over the dead-letter prefix should keep
+the latest row per ``dead_letter_id`` and drop those whose post is in the records table.
 """
 
 from __future__ import annotations
@@ -97,6 +105,7 @@ class S3Sink(Backend):
         self._client = client
         self._records: dict[str, AdverseEventRecord] = {}
         self._letters: dict[str, DeadLetter] = {}
+        self._letters_of: dict[str, set[str]] = {}  # post id -> its buffered dead letters
         self._lock = threading.Lock()
         #: keys of the objects this sink has written (for logs and tests).
         self.written_keys: list[str] = []
@@ -115,9 +124,12 @@ class S3Sink(Backend):
                 if isinstance(item, AdverseEventRecord):
                     self._records.pop(item.post_id, None)
                     self._records[item.post_id] = item
+                    self._drop_buffered_letters(item.post_id)
                 else:
                     self._letters.pop(item.dead_letter_id, None)
                     self._letters[item.dead_letter_id] = item
+                    if item.post_id is not None:
+                        self._letters_of.setdefault(item.post_id, set()).add(item.dead_letter_id)
             full = len(self._records) + len(self._letters) >= self.max_buffer_records
         if full:
             self.flush()
@@ -126,8 +138,6 @@ class S3Sink(Backend):
         """Write everything buffered, one object per partition; return the keys written."""
         with self._lock:
             records, letters = list(self._records.values()), list(self._letters.values())
-            done = {r.post_id for r in records}
-            letters = [d for d in letters if d.post_id is None or d.post_id not in done]
             # The buffer is cleared only once every object is stored: a failed flush keeps
             # it, and retrying rewrites the same keys.
             keys = [self._put_records(day, group) for day, group in _by_day(
@@ -136,8 +146,15 @@ class S3Sink(Backend):
                 letters, lambda d: d.failed_at).items()]
             self._records.clear()
             self._letters.clear()
+            self._letters_of.clear()
             self.written_keys.extend(keys)
             return keys
+
+    def _drop_buffered_letters(self, post_id: str) -> None:
+        """A stored post replaces its dead letters still in the buffer (not those in objects
+        already flushed: see the module doc)."""
+        for key in self._letters_of.pop(post_id, ()):
+            self._letters.pop(key, None)
 
     def _put_records(self, day: str, records: list[AdverseEventRecord]) -> str:
         digest = batch_digest((r.post_id, r.post.model_dump_json()) for r in records)
