@@ -55,6 +55,7 @@ from adverse_events.errors import (
     TransientBackendError,
 )
 from adverse_events.protocols import (
+    BufferingSink,
     CheckpointingSource,
     Classifier,
     Extractor,
@@ -156,6 +157,7 @@ class Pipeline:
         """
         report = RunReport()
         self._written = _RecentIds(_DEDUPE_WINDOW)
+        self._held: Any = None  # a checkpoint waiting for a buffering sink to store
         if not self._start(report):
             return report
         started = time.perf_counter()
@@ -185,6 +187,8 @@ class Pipeline:
                 report.seconds = time.perf_counter() - started
                 bar.update(report)
                 self._close(report)
+                if self.close_backends:
+                    self._after_close(report)
         self.hooks.after_run(report=report)
         return report
 
@@ -227,11 +231,39 @@ class Pipeline:
             log.error("the write in flight failed: %s", report.error)
 
     def _commit(self, state: Any, report: RunReport) -> None:
-        """Save the source's position: everything read before it is stored by now."""
+        """Save the source's position once everything read before it is stored (a buffering
+        sink holding items defers it to the next moment its buffer is empty)."""
         if state is None or not isinstance(self.source, CheckpointingSource):
             return
+        if any(self._buffered()):
+            self._held = state
+            return
+        self._held = None
         self.source.commit(state)
         report.checkpoints += 1
+
+    def _buffered(self) -> tuple[int, int]:
+        """(records, dead letters) the sinks accepted but have not stored yet."""
+        records = letters = 0
+        for sink in {id(s): s for s in (self.sink, self.dead_letter)}.values():
+            if isinstance(sink, BufferingSink):
+                held_records, held_letters = sink.buffered()
+                records, letters = records + held_records, letters + held_letters
+        return records, letters
+
+    def _after_close(self, report: RunReport) -> None:
+        """Count what a failed final flush left as unstored; commit a held checkpoint."""
+        records, letters = self._buffered()
+        if records or letters:
+            report.written -= records
+            report.dead_lettered -= letters
+            report.unstored += records + letters
+            report.fail(report.error or f"{records + letters} items still buffered after close")
+        elif self._held is not None:
+            try:
+                self._commit(self._held, report)
+            except Exception as exc:  # noqa: BLE001 - the report carries it
+                report.fail(_describe(exc))
 
     def _batches(self) -> Iterator[tuple[list[Post | DeadLetter], Any]]:
         """Batches of the source, each with the source's position just after it (or None)."""

@@ -22,6 +22,7 @@ from adverse_events.records import AdverseEventRecord, DeadLetter, Mention, Post
 
 __all__ = [
     "Backend",
+    "BufferingSink",
     "CheckpointingSource",
     "Classifier",
     "Extractor",
@@ -113,3 +114,16 @@ class ResumableSink(Sink, Protocol):
     """A sink that can say which posts it already holds, so ``resume=True`` can skip them."""
 
     def existing_ids(self, post_ids: Sequence[str]) -> set[str]: ...
+
+
+@runtime_checkable
+class BufferingSink(Sink, Protocol):
+    """A sink whose `write()` may only buffer (S3: a few large objects), storing on a later
+    write, `flush()` or `close()`.
+
+    `buffered()` says how many ``(records, dead letters)`` were accepted but are not stored yet.
+    The runner commits a source's checkpoint only while it is ``(0, 0)``, and after the final
+    close counts what is still buffered as ``unstored``, not as written.
+    """
+
+    def buffered(self) -> tuple[int, int]: ...

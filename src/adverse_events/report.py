@@ -1,9 +1,10 @@
 """`RunReport`: what one pipeline run did, with counts that add up.
 
 Every item the source hands out is counted once in `read` and ends in exactly one of
-`written`, `dead_lettered`, `skipped` (``resume=True``: the sink already held it) or
+`written`, `dead_lettered`, `skipped` (``resume=True``: the sink already held it),
 `duplicates_in_input` (its post id came earlier in the same run: the newer copy is stored, the
-post is not counted as written twice). `balanced` checks that while nothing is in flight.
+post is not counted as written twice) or `unstored` (a buffering sink accepted it but its final
+flush failed). `balanced` checks that.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class RunReport:
     extracted: int = 0
     written: int = 0
     dead_lettered: int = 0
+    unstored: int = 0
     retries: int = 0
     batches: int = 0
     checkpoints: int = 0
@@ -46,8 +48,10 @@ class RunReport:
 
     @property
     def accounted(self) -> int:
-        """Items that reached an outcome: written, dead-lettered, skipped or duplicates."""
-        return self.written + self.dead_lettered + self.skipped + self.duplicates_in_input
+        """Items that reached an outcome: written, dead-lettered, skipped, duplicates or
+        unstored."""
+        return (self.written + self.dead_lettered + self.skipped + self.duplicates_in_input
+                + self.unstored)
 
     @property
     def balanced(self) -> bool:
