@@ -3,8 +3,10 @@
 The table needs a string partition key (``post_id`` by default) and no sort key. Records are
 stored as their flat row (`AdverseEventRecord.to_row`) with ``item_type = "record"``; dead
 letters go to the same table with ``item_type = "dead_letter"`` under the key
-``dead_letter#post#<post_id>`` (the latest per post) or ``dead_letter#<dead_letter_id>`` (input
-with no post id), or to their own table (`dead_letter_table`).
+``dead_letter#post#<post_id>`` (a post that failed in a later stage: the latest per post) or
+``dead_letter#<dead_letter_id>`` (input the source could not map), or to their own table
+(`dead_letter_table`). Storing a post deletes its ``dead_letter#post#`` item; a source-stage
+dead letter that names the same id stays (it records a bad input line).
 
 Writes use ``BatchWriteItem`` (25 items per request). DynamoDB's own partial protocol is
 followed here: ``UnprocessedItems`` (and only those) are re-sent with exponential backoff and
@@ -251,7 +253,10 @@ class DynamoDBSink(Backend):
             backend=self.name)
 
     def _letter_key(self, letter: DeadLetter) -> str:
-        if letter.post_id is not None:
+        """One dead letter per post for a post that failed on its way (the latest wins, and
+        storing the post deletes it); one per dead-letter id for input the source could not
+        map (two bad lines that name the same id are two dead letters)."""
+        if letter.post_id is not None and letter.stage != "source":
             return f"{DEAD_LETTER_KEY_PREFIX}post#{letter.post_id}"
         return DEAD_LETTER_KEY_PREFIX + letter.dead_letter_id
 
