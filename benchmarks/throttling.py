@@ -40,8 +40,8 @@ def run_once(kind: str, moto: MotoServer, n: int, throttle: float, seed: int) ->
              for i in range(n)]
     partial = throttle if kind == "dynamodb" else 0.0
     with ThrottlingProxy(moto.url, throttle=throttle, partial=partial, seed=seed) as proxy:
-        sink: Any = (S3Sink(name, endpoint_url=proxy.url, max_buffer_records=1000,
-                            max_object_records=500) if kind == "s3"
+        sink: Any = (S3Sink(name, endpoint_url=proxy.url, max_buffer_records=500,
+                            max_object_records=50) if kind == "s3"
                      else DynamoDBSink(name, endpoint_url=proxy.url, backoff_initial=0.01))
         started = time.perf_counter()
         report = Pipeline(MemorySource(posts), MockClassifier(
