@@ -48,8 +48,14 @@ from adverse_events.testing.faults import (
     FaultySource,
 )
 
-MALFORMED = ['{"post_id": "m", "text": ', "[1, 2, 3]", '{"text": "no id"}', '"just a string"',
-             '{"post_id": "e", "text": ""}', "not json at all"]
+MALFORMED = [
+    '{"post_id": "m", "text": ',
+    "[1, 2, 3]",
+    '{"text": "no id"}',
+    '"just a string"',
+    '{"post_id": "e", "text": ""}',
+    "not json at all",
+]
 
 
 def write_posts(path: Path, n: int, seed: int) -> dict[str, set[Any]]:
@@ -65,8 +71,10 @@ def write_posts(path: Path, n: int, seed: int) -> dict[str, set[Any]]:
                 continue
             marker = " POISON" if draw < 0.031 else " STUCK" if draw < 0.0315 else ""
             text = f"post {i} took drug {i % 97}" + (" headache" if i % 5 == 0 else "") + marker
-            stamp = f"2024-01-{1 + i // 86400:02d}T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:" \
-                    f"{i % 60:02d}Z"
+            stamp = (
+                f"2024-01-{1 + i // 86400:02d}T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:"
+                f"{i % 60:02d}Z"
+            )
             out.write(json.dumps({"post_id": f"p{i}", "text": text, "created_at": stamp}) + "\n")
             expected["lettered" if marker else "stored"].add(f"p{i}")
     return expected
@@ -74,18 +82,34 @@ def write_posts(path: Path, n: int, seed: int) -> dict[str, set[Any]]:
 
 def headache(text: str) -> list[Mention]:
     start = text.find("headache")
-    return [] if start < 0 else [Mention(text="headache", start=start, end=start + 8,
-                                         category="ADVERSE_EVENT")]
+    return (
+        []
+        if start < 0
+        else [Mention(text="headache", start=start, end=start + 8, category="ADVERSE_EVENT")]
+    )
 
 
 def _backend_faults(seed: int) -> Faults:
-    return Faults(transient=0.03, poison=lambda text: text.endswith("POISON"),
-                  stuck=lambda text: text.endswith("STUCK"), seed=seed)
+    return Faults(
+        transient=0.03,
+        poison=lambda text: text.endswith("POISON"),
+        stuck=lambda text: text.endswith("STUCK"),
+        seed=seed,
+    )
 
 
 def run_until_done(
-    data: Path, work: Path, make_sink: Callable[[], Any], *, resumable: bool, wrap_sink: bool,
-    interrupts: int, bugs: int, n: int, batch_size: int, seed: int,
+    data: Path,
+    work: Path,
+    make_sink: Callable[[], Any],
+    *,
+    resumable: bool,
+    wrap_sink: bool,
+    interrupts: int,
+    bugs: int,
+    n: int,
+    batch_size: int,
+    seed: int,
 ) -> dict[str, Any]:
     """Replay `data` into the sink, cut short `interrupts` + `bugs` times, resumed each time."""
     rng = random.Random(seed)
@@ -102,51 +126,89 @@ def run_until_done(
             source = FaultySource(source, fail_at=fail_at, error=KeyboardInterrupt())
         backend_faults = _backend_faults(seed + attempt)
         sink: Any = make_sink()
-        sink_faults = Faults(transient=0.03, landed=0.01, seed=seed + 100 + attempt,
-                             script=[None] * rng.randint(1, 30) + ["bug"] if action == "bug"
-                             else ())
+        sink_faults = Faults(
+            transient=0.03,
+            landed=0.01,
+            seed=seed + 100 + attempt,
+            script=[None] * rng.randint(1, 30) + ["bug"] if action == "bug" else (),
+        )
         if wrap_sink:
             sink = FaultySink(sink, sink_faults)
-        report = Pipeline(source, FaultyClassifier(MockClassifier(
-            lambda t: 0.9 if "headache" in t else 0.1), backend_faults),
-            FaultyExtractor(MockExtractor(headache), backend_faults), sink=sink,
-            batch_size=batch_size, resume=resumable, max_retries=6, backoff_initial=0,
-            backoff_max=0, progress=False).run()
-        reports.append({"action": action, "read": report.read, "written": report.written,
-                        "dead_lettered": report.dead_lettered,
-                        "duplicates_in_input": report.duplicates_in_input,
-                        "skipped": report.skipped, "retries": report.retries,
-                        "interrupted": report.interrupted, "failed": report.failed,
-                        "error": report.error})
+        report = Pipeline(
+            source,
+            FaultyClassifier(
+                MockClassifier(lambda t: 0.9 if "headache" in t else 0.1), backend_faults
+            ),
+            FaultyExtractor(MockExtractor(headache), backend_faults),
+            sink=sink,
+            batch_size=batch_size,
+            resume=resumable,
+            max_retries=6,
+            backoff_initial=0,
+            backoff_max=0,
+            progress=False,
+        ).run()
+        reports.append(
+            {
+                "action": action,
+                "read": report.read,
+                "written": report.written,
+                "dead_lettered": report.dead_lettered,
+                "duplicates_in_input": report.duplicates_in_input,
+                "skipped": report.skipped,
+                "retries": report.retries,
+                "interrupted": report.interrupted,
+                "failed": report.failed,
+                "error": report.error,
+            }
+        )
         faults_seen.update(backend_faults.counts)
         faults_seen.update({f"sink_{k}": v for k, v in sink_faults.counts.items()})
         if action == "finish" and (report.failed or report.interrupted):
             raise SystemExit(f"the final run did not finish: {report.error}")
-    return {"runs": reports, "injected": dict(faults_seen),
-            "seconds": round(time.perf_counter() - started, 1)}
+    return {
+        "runs": reports,
+        "injected": dict(faults_seen),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
 
 
-def check(records: list[str], letters: list[DeadLetter], expected: dict[str, set[Any]]
-          ) -> dict[str, Any]:
+def check(
+    records: list[str], letters: list[DeadLetter], expected: dict[str, set[Any]]
+) -> dict[str, Any]:
     stored = Counter(records)
     source_letters = Counter(d.line for d in letters if d.stage == "source")
     post_letters = Counter(d.post_id for d in letters if d.stage != "source")
-    lost = (len(expected["stored"] - set(stored)) + len(expected["lettered"] - set(post_letters))
-            + len(expected["bad_lines"] - set(source_letters)))
-    duplicated = (sum(c - 1 for c in stored.values()) + sum(c - 1 for c in post_letters.values())
-                  + sum(c - 1 for c in source_letters.values()))
-    unexpected = (len(set(stored) - expected["stored"])
-                  + len(set(post_letters) - expected["lettered"])
-                  + len(set(source_letters) - expected["bad_lines"]))
-    return {"stored": len(stored), "dead_lettered": len(letters), "lost": lost,
-            "duplicated": duplicated, "unexpected": unexpected,
-            "malformed_lines_dead_lettered_once": sum(1 for c in source_letters.values() if c == 1),
-            "malformed_lines": len(expected["bad_lines"]),
-            "every_letter_has_a_reason": all(d.reason for d in letters)}
+    lost = (
+        len(expected["stored"] - set(stored))
+        + len(expected["lettered"] - set(post_letters))
+        + len(expected["bad_lines"] - set(source_letters))
+    )
+    duplicated = (
+        sum(c - 1 for c in stored.values())
+        + sum(c - 1 for c in post_letters.values())
+        + sum(c - 1 for c in source_letters.values())
+    )
+    unexpected = (
+        len(set(stored) - expected["stored"])
+        + len(set(post_letters) - expected["lettered"])
+        + len(set(source_letters) - expected["bad_lines"])
+    )
+    return {
+        "stored": len(stored),
+        "dead_lettered": len(letters),
+        "lost": lost,
+        "duplicated": duplicated,
+        "unexpected": unexpected,
+        "malformed_lines_dead_lettered_once": sum(1 for c in source_letters.values() if c == 1),
+        "malformed_lines": len(expected["bad_lines"]),
+        "every_letter_has_a_reason": all(d.reason for d in letters),
+    }
 
 
-def _local(kind: str, work: Path) -> tuple[Callable[[], Any], Callable[[], tuple[list[str],
-                                                                               list[DeadLetter]]]]:
+def _local(
+    kind: str, work: Path
+) -> tuple[Callable[[], Any], Callable[[], tuple[list[str], list[DeadLetter]]]]:
     import pyarrow.parquet as pq
 
     from adverse_events.sinks import DuckDBSink, JsonlSink, ParquetSink
@@ -163,8 +225,11 @@ def _local(kind: str, work: Path) -> tuple[Callable[[], Any], Callable[[], tuple
         root = work / "pq"
 
         def read_pq() -> tuple[list[str], list[DeadLetter]]:
-            ids = [pid for f in sorted((root / "adverse_events").glob("dt=*/*.parquet"))
-                   for pid in pq.read_table(f, columns=["post_id"]).column(0).to_pylist()]
+            ids = [
+                pid
+                for f in sorted((root / "adverse_events").glob("dt=*/*.parquet"))
+                for pid in pq.read_table(f, columns=["post_id"]).column(0).to_pylist()
+            ]
             return ids, ParquetSink(root).read_dead_letters()
 
         return lambda: ParquetSink(root), read_pq
@@ -180,33 +245,49 @@ def _local(kind: str, work: Path) -> tuple[Callable[[], Any], Callable[[], tuple
     return lambda: DuckDBSink(db), read_db
 
 
-def soak_local(kind: str, data: Path, expected: dict[str, set[Any]], n: int,
-               args: argparse.Namespace) -> dict[str, Any]:
+def soak_local(
+    kind: str, data: Path, expected: dict[str, set[Any]], n: int, args: argparse.Namespace
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix=f"soak-{kind}-") as tmp:
         make, read = _local(kind, Path(tmp))
-        result = run_until_done(data, Path(tmp), make, resumable=True, wrap_sink=True,
-                                interrupts=args.interrupts, bugs=args.bugs, n=n,
-                                batch_size=args.batch_size, seed=args.seed)
+        result = run_until_done(
+            data,
+            Path(tmp),
+            make,
+            resumable=True,
+            wrap_sink=True,
+            interrupts=args.interrupts,
+            bugs=args.bugs,
+            n=n,
+            batch_size=args.batch_size,
+            seed=args.seed,
+        )
         result.update(check(*read(), expected))
     return result
 
 
-def soak_cloud(kind: str, data: Path, expected: dict[str, set[Any]], n: int,
-               args: argparse.Namespace) -> dict[str, Any]:
+def soak_cloud(
+    kind: str, data: Path, expected: dict[str, set[Any]], n: int, args: argparse.Namespace
+) -> dict[str, Any]:
     from adverse_events.testing.aws import MotoServer
     from adverse_events.testing.throttling import ThrottlingProxy
 
-    with MotoServer() as moto, tempfile.TemporaryDirectory(prefix=f"soak-{kind}-") as tmp, \
-            ThrottlingProxy(moto.url, throttle=0.1, partial=0.1 if kind == "dynamodb" else 0.0,
-                            seed=args.seed) as proxy:
+    with (
+        MotoServer() as moto,
+        tempfile.TemporaryDirectory(prefix=f"soak-{kind}-") as tmp,
+        ThrottlingProxy(
+            moto.url, throttle=0.1, partial=0.1 if kind == "dynamodb" else 0.0, seed=args.seed
+        ) as proxy,
+    ):
         if kind == "s3":
             from adverse_events.sinks.s3 import S3Sink
 
             moto.client("s3").create_bucket(Bucket="soak")
 
             def make() -> Any:
-                return S3Sink("soak", endpoint_url=proxy.url, max_buffer_records=500,
-                              max_object_records=100)
+                return S3Sink(
+                    "soak", endpoint_url=proxy.url, max_buffer_records=500, max_object_records=100
+                )
 
             def read() -> tuple[list[str], list[DeadLetter]]:
                 sink = S3Sink("soak", endpoint_url=moto.url)
@@ -215,9 +296,11 @@ def soak_cloud(kind: str, data: Path, expected: dict[str, set[Any]], n: int,
             from adverse_events.sinks.dynamodb import DynamoDBSink
 
             moto.client("dynamodb").create_table(
-                TableName="soak", BillingMode="PAY_PER_REQUEST",
+                TableName="soak",
+                BillingMode="PAY_PER_REQUEST",
                 KeySchema=[{"AttributeName": "post_id", "KeyType": "HASH"}],
-                AttributeDefinitions=[{"AttributeName": "post_id", "AttributeType": "S"}])
+                AttributeDefinitions=[{"AttributeName": "post_id", "AttributeType": "S"}],
+            )
 
             def make() -> Any:
                 return DynamoDBSink("soak", endpoint_url=proxy.url, backoff_initial=0.001)
@@ -226,9 +309,18 @@ def soak_cloud(kind: str, data: Path, expected: dict[str, set[Any]], n: int,
                 sink = DynamoDBSink("soak", endpoint_url=moto.url)
                 return [r.post_id for r in sink.read_records()], sink.read_dead_letters()
 
-        result = run_until_done(data, Path(tmp), make, resumable=kind == "dynamodb",
-                                wrap_sink=False, interrupts=args.interrupts, bugs=0, n=n,
-                                batch_size=args.batch_size, seed=args.seed)
+        result = run_until_done(
+            data,
+            Path(tmp),
+            make,
+            resumable=kind == "dynamodb",
+            wrap_sink=False,
+            interrupts=args.interrupts,
+            bugs=0,
+            n=n,
+            batch_size=args.batch_size,
+            seed=args.seed,
+        )
         result["proxy"] = dict(proxy.counts)
         result.update(check(*read(), expected))
     return result
@@ -237,8 +329,12 @@ def soak_cloud(kind: str, data: Path, expected: dict[str, set[Any]], n: int,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000, help="posts through each local sink")
-    parser.add_argument("--cloud-n", type=int, default=10_000,
-                        help="posts through S3 and DynamoDB (moto); 0 skips them")
+    parser.add_argument(
+        "--cloud-n",
+        type=int,
+        default=10_000,
+        help="posts through S3 and DynamoDB (moto); 0 skips them",
+    )
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--interrupts", type=int, default=3)
     parser.add_argument("--bugs", type=int, default=2)
@@ -247,11 +343,18 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     sinks = [s for s in args.sinks.split(",") if s]
-    result: dict[str, Any] = {"benchmark": "soak", "posts": args.n, "cloud_posts": args.cloud_n,
-                              "batch_size": args.batch_size, "sinks": {}}
+    result: dict[str, Any] = {
+        "benchmark": "soak",
+        "posts": args.n,
+        "cloud_posts": args.cloud_n,
+        "batch_size": args.batch_size,
+        "sinks": {},
+    }
     with tempfile.TemporaryDirectory(prefix="soak-data-") as tmp:
-        for n, kinds, soak in ((args.n, ["jsonl", "parquet", "duckdb"], soak_local),
-                               (args.cloud_n, ["s3", "dynamodb"], soak_cloud)):
+        for n, kinds, soak in (
+            (args.n, ["jsonl", "parquet", "duckdb"], soak_local),
+            (args.cloud_n, ["s3", "dynamodb"], soak_cloud),
+        ):
             kinds = [k for k in kinds if k in sinks]
             if not n or not kinds:
                 continue
@@ -261,13 +364,21 @@ def main() -> None:
                 print(f"soak: {kind}, {n:,} posts ...", file=sys.stderr, flush=True)
                 outcome = soak(kind, data, expected, n, args)
                 result["sinks"][kind] = {"posts": n, **outcome}
-                print(f"soak: {kind}: lost {outcome['lost']}, duplicated "
-                      f"{outcome['duplicated']}, unexpected {outcome['unexpected']}, "
-                      f"dead-lettered {outcome['dead_lettered']} "
-                      f"({outcome['seconds']} s)", file=sys.stderr, flush=True)
-    result["ok"] = all(s["lost"] == 0 and s["duplicated"] == 0 and s["unexpected"] == 0
-                       and s["malformed_lines_dead_lettered_once"] == s["malformed_lines"]
-                       for s in result["sinks"].values())
+                print(
+                    f"soak: {kind}: lost {outcome['lost']}, duplicated "
+                    f"{outcome['duplicated']}, unexpected {outcome['unexpected']}, "
+                    f"dead-lettered {outcome['dead_lettered']} "
+                    f"({outcome['seconds']} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    result["ok"] = all(
+        s["lost"] == 0
+        and s["duplicated"] == 0
+        and s["unexpected"] == 0
+        and s["malformed_lines_dead_lettered_once"] == s["malformed_lines"]
+        for s in result["sinks"].values()
+    )
     finish(result, args.json)
     if not result["ok"]:
         raise SystemExit(1)

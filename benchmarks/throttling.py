@@ -33,29 +33,52 @@ def run_once(kind: str, moto: MotoServer, n: int, throttle: float, seed: int) ->
         moto.client("s3").create_bucket(Bucket=name)
     else:
         moto.client("dynamodb").create_table(
-            TableName=name, BillingMode="PAY_PER_REQUEST",
+            TableName=name,
+            BillingMode="PAY_PER_REQUEST",
             KeySchema=[{"AttributeName": "post_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "post_id", "AttributeType": "S"}])
-    posts = [make_post(f"p{i}", f"post {i}" + (" headache" if i % 4 == 0 else ""))
-             for i in range(n)]
+            AttributeDefinitions=[{"AttributeName": "post_id", "AttributeType": "S"}],
+        )
+    posts = [
+        make_post(f"p{i}", f"post {i}" + (" headache" if i % 4 == 0 else "")) for i in range(n)
+    ]
     partial = throttle if kind == "dynamodb" else 0.0
     with ThrottlingProxy(moto.url, throttle=throttle, partial=partial, seed=seed) as proxy:
-        sink: Any = (S3Sink(name, endpoint_url=proxy.url, max_buffer_records=500,
-                            max_object_records=50) if kind == "s3"
-                     else DynamoDBSink(name, endpoint_url=proxy.url, backoff_initial=0.01))
+        sink: Any = (
+            S3Sink(name, endpoint_url=proxy.url, max_buffer_records=500, max_object_records=50)
+            if kind == "s3"
+            else DynamoDBSink(name, endpoint_url=proxy.url, backoff_initial=0.01)
+        )
         started = time.perf_counter()
-        report = Pipeline(MemorySource(posts), MockClassifier(
-            lambda t: 0.9 if "headache" in t else 0.1), sink=sink, batch_size=100,
-            max_retries=8, backoff_initial=0.05, backoff_max=2.0, progress=False).run()
+        report = Pipeline(
+            MemorySource(posts),
+            MockClassifier(lambda t: 0.9 if "headache" in t else 0.1),
+            sink=sink,
+            batch_size=100,
+            max_retries=8,
+            backoff_initial=0.05,
+            backoff_max=2.0,
+            progress=False,
+        ).run()
         seconds = time.perf_counter() - started
-    reader: Any = (S3Sink(name, endpoint_url=moto.url) if kind == "s3"
-                   else DynamoDBSink(name, endpoint_url=moto.url))
+    reader: Any = (
+        S3Sink(name, endpoint_url=moto.url)
+        if kind == "s3"
+        else DynamoDBSink(name, endpoint_url=moto.url)
+    )
     stored = [r.post_id for r in reader.read_records()]
-    return {"throttle": throttle, "partial": partial, "seconds": round(seconds, 2),
-            "retries": report.retries, "failed": report.failed, "written": report.written,
-            "dead_lettered": report.dead_lettered, "stored": len(set(stored)),
-            "duplicated": len(stored) - len(set(stored)),
-            "lost": n - len(set(stored)), "proxy": dict(proxy.counts)}
+    return {
+        "throttle": throttle,
+        "partial": partial,
+        "seconds": round(seconds, 2),
+        "retries": report.retries,
+        "failed": report.failed,
+        "written": report.written,
+        "dead_lettered": report.dead_lettered,
+        "stored": len(set(stored)),
+        "duplicated": len(stored) - len(set(stored)),
+        "lost": n - len(set(stored)),
+        "proxy": dict(proxy.counts),
+    }
 
 
 def main() -> None:
@@ -67,8 +90,9 @@ def main() -> None:
     result: dict[str, Any] = {"benchmark": "throttling", "posts": args.n, "sinks": {}}
     with MotoServer() as moto:
         for kind in ("s3", "dynamodb"):
-            result["sinks"][kind] = [run_once(kind, moto, args.n, throttle, args.seed)
-                                     for throttle in (0.0, 0.1)]
+            result["sinks"][kind] = [
+                run_once(kind, moto, args.n, throttle, args.seed) for throttle in (0.0, 0.1)
+            ]
     finish(result, args.json)
 
 

@@ -50,8 +50,13 @@ class RunReport:
     def accounted(self) -> int:
         """Items that reached an outcome: written, dead-lettered, skipped, duplicates or
         unstored."""
-        return (self.written + self.dead_lettered + self.skipped + self.duplicates_in_input
-                + self.unstored)
+        return (
+            self.written
+            + self.dead_lettered
+            + self.skipped
+            + self.duplicates_in_input
+            + self.unstored
+        )
 
     @property
     def balanced(self) -> bool:

@@ -28,7 +28,9 @@ class SlowKeywordClassifier(KeywordClassifier):
 
 def main() -> None:
     registry.BUILTIN_BACKENDS["classifier"]["slow-keyword"] = (
-        "tests.faults.cli_child:SlowKeywordClassifier", None)
+        "tests.faults.cli_child:SlowKeywordClassifier",
+        None,
+    )
     registry.get_registry.cache_clear()
     from adverse_events.cli import app
 

@@ -19,8 +19,13 @@ pytestmark = pytest.mark.integration
 
 
 def _search(api: XApiStandIn, waits: list[float], cursor, **options) -> TwitterSource:
-    options = {"page_size": 10, "poll_interval": 0.01, "sleep": waits.append,
-               "rules": ["prozac"], **options}
+    options = {
+        "page_size": 10,
+        "poll_interval": 0.01,
+        "sleep": waits.append,
+        "rules": ["prozac"],
+        **options,
+    }
     return TwitterSource("search", api_base_url=api.url, cursor_path=cursor, **options)
 
 
@@ -39,8 +44,9 @@ class InterruptOnCall(MockClassifier):
 
 
 def _stored(path) -> list[str]:
-    return sorted((r.post_id for r in JsonlSink(path).read_records()),
-                  key=lambda pid: int(pid.split(":")[1]))
+    return sorted(
+        (r.post_id for r in JsonlSink(path).read_records()), key=lambda pid: int(pid.split(":")[1])
+    )
 
 
 def test_x_search_ctrl_c_in_the_third_batch_loses_nothing(x_api, waits, tmp_path) -> None:
@@ -48,12 +54,22 @@ def test_x_search_ctrl_c_in_the_third_batch_loses_nothing(x_api, waits, tmp_path
     must stay at the last stored post (16), so the rerun reads 17-40."""
     x_api.tweets = [make_tweet(i, f"prozac day {i}") for i in range(1, 41)]
     cursor, out = tmp_path / "cursor.json", tmp_path / "out.jsonl"
-    first = Pipeline(_search(x_api, waits, cursor, max_polls=1), InterruptOnCall(3),
-                     sink=JsonlSink(out), batch_size=8, **FAST).run()
+    first = Pipeline(
+        _search(x_api, waits, cursor, max_polls=1),
+        InterruptOnCall(3),
+        sink=JsonlSink(out),
+        batch_size=8,
+        **FAST,
+    ).run()
     assert first.interrupted and first.written == 16
     assert json.loads(cursor.read_text())["since_id"] == "16"
-    second = Pipeline(_search(x_api, waits, cursor, max_polls=1), MockClassifier(lambda t: 0.1),
-                      sink=JsonlSink(out), batch_size=8, **FAST).run()
+    second = Pipeline(
+        _search(x_api, waits, cursor, max_polls=1),
+        MockClassifier(lambda t: 0.1),
+        sink=JsonlSink(out),
+        batch_size=8,
+        **FAST,
+    ).run()
     assert not second.failed and second.written == 24
     assert _stored(out) == [f"x:{i}" for i in range(1, 41)]
     assert json.loads(cursor.read_text())["since_id"] == "40"
@@ -63,12 +79,22 @@ def test_x_search_cursor_stays_behind_a_failed_write(x_api, waits, tmp_path) -> 
     x_api.tweets = [make_tweet(i, f"prozac {i}") for i in range(1, 25)]
     cursor, out = tmp_path / "cursor.json", tmp_path / "out.jsonl"
     sink = FaultySink(JsonlSink(out), Faults(script=[None, "bug"]))
-    report = Pipeline(_search(x_api, waits, cursor, max_polls=1), MockClassifier(lambda t: 0.1),
-                      sink=sink, batch_size=8, **FAST).run()
+    report = Pipeline(
+        _search(x_api, waits, cursor, max_polls=1),
+        MockClassifier(lambda t: 0.1),
+        sink=sink,
+        batch_size=8,
+        **FAST,
+    ).run()
     assert report.failed and report.checkpoints == 1
     assert json.loads(cursor.read_text())["since_id"] == "8"
-    Pipeline(_search(x_api, waits, cursor, max_polls=1), MockClassifier(lambda t: 0.1),
-             sink=JsonlSink(out), batch_size=8, **FAST).run()
+    Pipeline(
+        _search(x_api, waits, cursor, max_polls=1),
+        MockClassifier(lambda t: 0.1),
+        sink=JsonlSink(out),
+        batch_size=8,
+        **FAST,
+    ).run()
     assert _stored(out) == [f"x:{i}" for i in range(1, 25)]
 
 
@@ -87,19 +113,34 @@ def test_reading_alone_saves_no_cursor(x_api, waits, tmp_path) -> None:
 def test_replay_ctrl_c_then_resume_stores_everything_once(tmp_path) -> None:
     from adverse_events.sources.replay import ReplaySource
 
-    lines = [json.dumps({"post_id": f"r{i}", "text": f"post {i}",
-                         "created_at": f"2024-01-01T00:00:{i:02d}Z"}) for i in range(30)]
+    lines = [
+        json.dumps(
+            {"post_id": f"r{i}", "text": f"post {i}", "created_at": f"2024-01-01T00:00:{i:02d}Z"}
+        )
+        for i in range(30)
+    ]
     lines.insert(5, "{broken")
     data, cursor, out = tmp_path / "in.jsonl", tmp_path / "replay.json", tmp_path / "out.jsonl"
     data.write_text("\n".join(lines) + "\n")
-    first = Pipeline(ReplaySource(data, checkpoint_path=cursor), InterruptOnCall(3),
-                     sink=JsonlSink(out), batch_size=8, **FAST).run()
+    first = Pipeline(
+        ReplaySource(data, checkpoint_path=cursor),
+        InterruptOnCall(3),
+        sink=JsonlSink(out),
+        batch_size=8,
+        **FAST,
+    ).run()
     assert first.interrupted and json.loads(cursor.read_text())["offset"] == 16
-    second = Pipeline(ReplaySource(data, checkpoint_path=cursor), MockClassifier(lambda t: 0.1),
-                      sink=JsonlSink(out), batch_size=8, **FAST).run()
+    second = Pipeline(
+        ReplaySource(data, checkpoint_path=cursor),
+        MockClassifier(lambda t: 0.1),
+        sink=JsonlSink(out),
+        batch_size=8,
+        **FAST,
+    ).run()
     assert second.read == 31 - 16 and not second.failed
     assert sorted(r.post_id for r in JsonlSink(out).read_records()) == sorted(
-        f"r{i}" for i in range(30))
+        f"r{i}" for i in range(30)
+    )
     assert len(JsonlSink(out).read_dead_letters()) == 1
     data.write_text("\n".join(lines[:10]) + "\n")
     from adverse_events.errors import ConfigError
@@ -121,14 +162,18 @@ def test_dynamodb_stream_ctrl_c_then_resume_stores_everything_once(tmp_path) -> 
         checkpoint, out = tmp_path / "ddb.json", tmp_path / "out.jsonl"
 
         def source() -> DynamoDBStreamSource:
-            return DynamoDBStreamSource(table_name="posts", endpoint_url=moto.url,
-                                        checkpoint_path=checkpoint)
+            return DynamoDBStreamSource(
+                table_name="posts", endpoint_url=moto.url, checkpoint_path=checkpoint
+            )
 
-        first = Pipeline(source(), InterruptOnCall(2), sink=JsonlSink(out), batch_size=6,
-                         **FAST).run()
+        first = Pipeline(
+            source(), InterruptOnCall(2), sink=JsonlSink(out), batch_size=6, **FAST
+        ).run()
         assert first.interrupted and first.written == 6 and first.checkpoints == 1
-        second = Pipeline(source(), MockClassifier(lambda t: 0.1), sink=JsonlSink(out),
-                          batch_size=6, **FAST).run()
+        second = Pipeline(
+            source(), MockClassifier(lambda t: 0.1), sink=JsonlSink(out), batch_size=6, **FAST
+        ).run()
         assert second.read == 14 and second.written == 14
         assert sorted(r.post_id for r in JsonlSink(out).read_records()) == sorted(
-            f"d{i}" for i in range(20))
+            f"d{i}" for i in range(20)
+        )

@@ -40,7 +40,7 @@ def _world(tmp_path: Path, n: int, delay: float) -> tuple[Path, set[str], set[in
     lines, valid, bad = [], set(), set()
     for i in range(n):
         if rng.random() < 0.03:
-            lines.append(rng.choice(['{"post_id": "x", "text": ', '[1, 2]', '{"text": "no id"}']))
+            lines.append(rng.choice(['{"post_id": "x", "text": ', "[1, 2]", '{"text": "no id"}']))
             bad.add(i + 1)
             continue
         stamp = f"2024-01-01T{i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z"
@@ -50,16 +50,28 @@ def _world(tmp_path: Path, n: int, delay: float) -> tuple[Path, set[str], set[in
     posts = tmp_path / "posts.jsonl"
     posts.write_text("\n".join(lines) + "\n")
     config = tmp_path / "pipeline.toml"
-    config.write_text(CONFIG.format(posts=posts, checkpoint=tmp_path / "replay.json",
-                                    db=tmp_path / "ae.duckdb", delay=delay))
+    config.write_text(
+        CONFIG.format(
+            posts=posts, checkpoint=tmp_path / "replay.json", db=tmp_path / "ae.duckdb", delay=delay
+        )
+    )
     return config, valid, bad
 
 
 def _start(config: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(REPO / "src"), str(REPO), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.Popen([sys.executable, "-m", "tests.faults.cli_child", "run", str(config)],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(REPO / "src"), str(REPO), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.faults.cli_child", "run", str(config)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def _stored(db: Path) -> tuple[list[str], list[int]]:

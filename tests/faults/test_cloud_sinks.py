@@ -29,15 +29,19 @@ def moto():
 def table(moto):
     moto.reset()
     moto.client("dynamodb").create_table(
-        TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+        TableName=TABLE,
+        BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "post_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "post_id", "AttributeType": "S"}])
+        AttributeDefinitions=[{"AttributeName": "post_id", "AttributeType": "S"}],
+    )
     return TABLE
 
 
 def _posts(n: int, start: int = 0) -> list:
-    return [make_post(f"p{i}", f"post {i}" + (" headache" if i % 4 == 0 else ""))
-            for i in range(start, start + n)]
+    return [
+        make_post(f"p{i}", f"post {i}" + (" headache" if i % 4 == 0 else ""))
+        for i in range(start, start + n)
+    ]
 
 
 def test_dynamodb_throttled_request_keeps_the_batch_progress(moto, table):
@@ -55,8 +59,15 @@ def test_dynamodb_throttled_request_keeps_the_batch_progress(moto, table):
             if self.calls == 3:  # the third chunk of the first attempt is throttled
                 from botocore.exceptions import ClientError
 
-                raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException",
-                                             "Message": "slow down"}}, "BatchWriteItem")
+                raise ClientError(
+                    {
+                        "Error": {
+                            "Code": "ProvisionedThroughputExceededException",
+                            "Message": "slow down",
+                        }
+                    },
+                    "BatchWriteItem",
+                )
             return self.real.batch_write_item(RequestItems=RequestItems)
 
         def __getattr__(self, name):
@@ -64,8 +75,9 @@ def test_dynamodb_throttled_request_keeps_the_batch_progress(moto, table):
 
     client = Counting(moto.client("dynamodb"))
     sink = DynamoDBSink(table, client=client, clear_dead_letters=False)
-    report = Pipeline(MemorySource(_posts(100)), MockClassifier(is_ae), sink=sink,
-                      batch_size=100, **FAST).run()
+    report = Pipeline(
+        MemorySource(_posts(100)), MockClassifier(is_ae), sink=sink, batch_size=100, **FAST
+    ).run()
     assert not report.failed and report.written == 100 and report.retries == 1
     assert sum(sent) == 100 + 25  # the throttled chunk of 25 sent twice, nothing else
     assert len(sink.read_records()) == 100
@@ -74,11 +86,23 @@ def test_dynamodb_throttled_request_keeps_the_batch_progress(moto, table):
 def test_dynamodb_ten_percent_throttling_costs_time_not_data(moto, table):
     with ThrottlingProxy(moto.url, throttle=0.1, partial=0.1, seed=3) as proxy:
         sink = DynamoDBSink(table, endpoint_url=proxy.url, backoff_initial=0.001)
-        first = Pipeline(MemorySource(_posts(300)), MockClassifier(is_ae), sink=sink,
-                         batch_size=50, max_retries=8, **FAST).run()
-        again = Pipeline(MemorySource(_posts(400)), MockClassifier(is_ae),
-                         sink=DynamoDBSink(table, endpoint_url=proxy.url, backoff_initial=0.001),
-                         resume=True, batch_size=50, max_retries=8, **FAST).run()
+        first = Pipeline(
+            MemorySource(_posts(300)),
+            MockClassifier(is_ae),
+            sink=sink,
+            batch_size=50,
+            max_retries=8,
+            **FAST,
+        ).run()
+        again = Pipeline(
+            MemorySource(_posts(400)),
+            MockClassifier(is_ae),
+            sink=DynamoDBSink(table, endpoint_url=proxy.url, backoff_initial=0.001),
+            resume=True,
+            batch_size=50,
+            max_retries=8,
+            **FAST,
+        ).run()
     assert proxy.counts["throttled"] > 0 and proxy.counts["partial"] > 0, proxy.counts
     assert not first.failed and first.written == 300 and first.dead_lettered == 0
     assert not again.failed and again.skipped == 300 and again.written == 100
@@ -90,8 +114,9 @@ def test_dynamodb_oversize_post_becomes_a_dead_letter_that_fits(moto, table):
     items = _posts(60)
     items.insert(30, make_post("big", "headache " + "x" * 500_000))
     letters_sink = DynamoDBSink(table, endpoint_url=moto.url)
-    report = Pipeline(MemorySource(items), MockClassifier(is_ae), sink=letters_sink,
-                      batch_size=61, **FAST).run()
+    report = Pipeline(
+        MemorySource(items), MockClassifier(is_ae), sink=letters_sink, batch_size=61, **FAST
+    ).run()
     assert not report.failed, report.error
     assert report.written == 60 and report.dead_lettered == 1
     [letter] = letters_sink.read_dead_letters()
@@ -121,8 +146,13 @@ class FailingPuts:
         if self.calls in self.fail:
             from botocore.exceptions import ClientError
 
-            raise ClientError({"Error": {"Code": "SlowDown", "Message": "503"},
-                               "ResponseMetadata": {"HTTPStatusCode": 503}}, "PutObject")
+            raise ClientError(
+                {
+                    "Error": {"Code": "SlowDown", "Message": "503"},
+                    "ResponseMetadata": {"HTTPStatusCode": 503},
+                },
+                "PutObject",
+            )
         return self.real.put_object(**kwargs)
 
     def __getattr__(self, name):
@@ -139,8 +169,9 @@ def test_s3_one_503_on_the_final_flush_loses_nothing(moto, bucket):
     """The reported case: 2,000 buffered records, one 503 in the flush on close."""
     client = FailingPuts(moto.client("s3"), fail={1})
     sink = _s3(moto, client)
-    report = Pipeline(MemorySource(_posts(2000)), MockClassifier(is_ae), sink=sink,
-                      batch_size=500, **FAST).run()
+    report = Pipeline(
+        MemorySource(_posts(2000)), MockClassifier(is_ae), sink=sink, batch_size=500, **FAST
+    ).run()
     assert not report.failed and report.written == 2000 and report.retries == 1
     assert len(_s3(moto).read_records()) == 2000
 
@@ -148,8 +179,14 @@ def test_s3_one_503_on_the_final_flush_loses_nothing(moto, bucket):
 def test_s3_a_flush_that_keeps_failing_counts_nothing_as_written(moto, bucket):
     client = FailingPuts(moto.client("s3"), fail=set(range(2, 100)))
     sink = _s3(moto, client, max_object_records=300)
-    report = Pipeline(MemorySource(_posts(1000)), MockClassifier(is_ae), sink=sink,
-                      batch_size=250, max_retries=2, **FAST).run()
+    report = Pipeline(
+        MemorySource(_posts(1000)),
+        MockClassifier(is_ae),
+        sink=sink,
+        batch_size=250,
+        max_retries=2,
+        **FAST,
+    ).run()
     assert report.failed and "SlowDown" in (report.error or "")
     assert report.written == 300 and report.unstored == 700 and report.balanced
     assert len(_s3(moto).read_records()) == 300  # the first part was stored, and only it
@@ -180,10 +217,15 @@ def test_s3_ten_percent_throttling_costs_time_not_data(moto, bucket):
     from adverse_events.sinks.s3 import S3Sink
 
     with ThrottlingProxy(moto.url, throttle=0.1, seed=5) as proxy:
-        sink = S3Sink(BUCKET, endpoint_url=proxy.url, max_buffer_records=200,
-                      max_object_records=50)
-        report = Pipeline(MemorySource(_posts(1000)), MockClassifier(is_ae), sink=sink,
-                          batch_size=100, max_retries=8, **FAST).run()
+        sink = S3Sink(BUCKET, endpoint_url=proxy.url, max_buffer_records=200, max_object_records=50)
+        report = Pipeline(
+            MemorySource(_posts(1000)),
+            MockClassifier(is_ae),
+            sink=sink,
+            batch_size=100,
+            max_retries=8,
+            **FAST,
+        ).run()
     assert proxy.counts["throttled"] > 0, proxy.counts
     assert not report.failed and report.written == 1000 and report.dead_lettered == 0
     assert len(_s3(moto).read_records()) == 1000
@@ -196,15 +238,31 @@ def test_a_checkpoint_waits_for_a_buffering_sink_to_store(moto, bucket, tmp_path
 
     data, cursor = tmp_path / "in.jsonl", tmp_path / "replay.json"
     stamp = "2024-01-01T00:{:02d}:{:02d}Z"
-    data.write_text("".join(_json.dumps({"post_id": f"r{i}", "text": "t",
-                                         "created_at": stamp.format(i // 60, i % 60)}) + "\n"
-                            for i in range(100)))
+    data.write_text(
+        "".join(
+            _json.dumps(
+                {"post_id": f"r{i}", "text": "t", "created_at": stamp.format(i // 60, i % 60)}
+            )
+            + "\n"
+            for i in range(100)
+        )
+    )
     client = FailingPuts(moto.client("s3"), fail=set(range(1, 1000)))
-    report = Pipeline(ReplaySource(data, checkpoint_path=cursor), MockClassifier(is_ae),
-                      sink=_s3(moto, client, max_buffer_records=40), batch_size=10,
-                      max_retries=1, **FAST).run()
+    report = Pipeline(
+        ReplaySource(data, checkpoint_path=cursor),
+        MockClassifier(is_ae),
+        sink=_s3(moto, client, max_buffer_records=40),
+        batch_size=10,
+        max_retries=1,
+        **FAST,
+    ).run()
     assert report.failed and not cursor.exists(), "nothing stored: no checkpoint"
-    report = Pipeline(ReplaySource(data, checkpoint_path=cursor), MockClassifier(is_ae),
-                      sink=_s3(moto, max_buffer_records=40), batch_size=10, **FAST).run()
+    report = Pipeline(
+        ReplaySource(data, checkpoint_path=cursor),
+        MockClassifier(is_ae),
+        sink=_s3(moto, max_buffer_records=40),
+        batch_size=10,
+        **FAST,
+    ).run()
     assert not report.failed and _json.loads(cursor.read_text())["offset"] == 100
     assert len(_s3(moto).read_records()) == 100

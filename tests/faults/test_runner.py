@@ -56,8 +56,9 @@ def test_a_foreign_exception_drains_the_write_in_flight_before_closing(tmp_path,
     events: list[str] = []
     inner = make_sink(tmp_path / "out")
     source = FaultySource(MemorySource(posts(12)), fail_at=9, error=ValueError("source bug"))
-    report = Pipeline(source, MockClassifier(is_ae), sink=SlowSink(inner, events),
-                      batch_size=4, **FAST).run()
+    report = Pipeline(
+        source, MockClassifier(is_ae), sink=SlowSink(inner, events), batch_size=4, **FAST
+    ).run()
     assert report.failed and "unexpected ValueError: source bug" in (report.error or "")
     assert events[-1] == "close" and events.count("close") == 1
     assert events.count("write start") == events.count("write end") == 2
@@ -72,16 +73,18 @@ def test_duckdb_lock_is_released_after_a_foreign_exception(tmp_path):
     events: list[str] = []
     inner = DuckDBSink(tmp_path / "ae.duckdb")
     source = FaultySource(MemorySource(posts(12)), fail_at=9, error=RuntimeError("boom"))
-    report = Pipeline(source, MockClassifier(is_ae), sink=SlowSink(inner, events),
-                      batch_size=4, **FAST).run()
+    report = Pipeline(
+        source, MockClassifier(is_ae), sink=SlowSink(inner, events), batch_size=4, **FAST
+    ).run()
     assert report.failed
     assert inner._conn is None, "the connection (and the file lock) must be closed"
 
 
 def test_a_plain_exception_from_a_sink_fails_the_run_with_a_report():
     faults = Faults(script=["bug"])
-    report = Pipeline(MemorySource(posts(3)), MockClassifier(is_ae),
-                      sink=FaultySink(MemorySink(), faults), **FAST).run()
+    report = Pipeline(
+        MemorySource(posts(3)), MockClassifier(is_ae), sink=FaultySink(MemorySink(), faults), **FAST
+    ).run()
     assert isinstance(report, RunReport)
     assert report.failed and "InjectedBug" in (report.error or "")
 
@@ -90,23 +93,31 @@ def test_the_resume_check_is_retried():
     sink = MemorySink()
     sink.write([])
     faults = Faults(script=["transient", "transient"])
-    report = Pipeline(MemorySource(posts(3)), MockClassifier(is_ae),
-                      sink=FaultySink(sink, faults), resume=True, max_retries=2, **FAST).run()
+    report = Pipeline(
+        MemorySource(posts(3)),
+        MockClassifier(is_ae),
+        sink=FaultySink(sink, faults),
+        resume=True,
+        max_retries=2,
+        **FAST,
+    ).run()
     assert not report.failed and report.written == 3 and report.retries == 2
 
 
 def test_the_final_close_is_retried():
     inner = MemorySink()
     sink = FaultySink(inner, Faults(), close_failures=2)
-    report = Pipeline(MemorySource(posts(3)), MockClassifier(is_ae), sink=sink,
-                      max_retries=2, **FAST).run()
+    report = Pipeline(
+        MemorySource(posts(3)), MockClassifier(is_ae), sink=sink, max_retries=2, **FAST
+    ).run()
     assert not report.failed and inner.closed and report.retries == 2
 
 
 def test_a_close_that_keeps_failing_fails_the_run():
     sink = FaultySink(MemorySink(), Faults(), close_failures=5)
-    report = Pipeline(MemorySource(posts(3)), MockClassifier(is_ae), sink=sink,
-                      max_retries=2, **FAST).run()
+    report = Pipeline(
+        MemorySource(posts(3)), MockClassifier(is_ae), sink=sink, max_retries=2, **FAST
+    ).run()
     assert report.failed and "flush on close failed" in (report.error or "")
 
 
@@ -121,8 +132,16 @@ def test_one_stuck_post_costs_one_dead_letter_not_a_batch(role):
     main = MemorySink()
     sink = FaultySink(main, stuck) if role == "sink" else main
     letters = MemorySink()
-    report = Pipeline(MemorySource(items), classifier, extractor, sink=sink, dead_letter=letters,
-                      batch_size=64, max_retries=1, **FAST).run()
+    report = Pipeline(
+        MemorySource(items),
+        classifier,
+        extractor,
+        sink=sink,
+        dead_letter=letters,
+        batch_size=64,
+        max_retries=1,
+        **FAST,
+    ).run()
     assert not report.failed
     assert report.written == 63 and report.dead_lettered == 1
     [letter] = letters.dead_letters.values()
@@ -132,10 +151,21 @@ def test_one_stuck_post_costs_one_dead_letter_not_a_batch(role):
 def test_counts_add_up_with_duplicates_resume_and_dead_letters(tmp_path):
     path = tmp_path / "ae.duckdb"
     Pipeline(MemorySource(posts(3)), MockClassifier(is_ae), sink=DuckDBSink(path), **FAST).run()
-    items = [*posts(6), make_post("p4", "again"), make_post("p4", "and again"),
-             {"post_id": "bad", "text": ""}, make_post("p5", "re-sent later")]
-    report = Pipeline(MemorySource(items), MockClassifier(is_ae), sink=DuckDBSink(path),
-                      resume=True, batch_size=4, **FAST).run()
+    items = [
+        *posts(6),
+        make_post("p4", "again"),
+        make_post("p4", "and again"),
+        {"post_id": "bad", "text": ""},
+        make_post("p5", "re-sent later"),
+    ]
+    report = Pipeline(
+        MemorySource(items),
+        MockClassifier(is_ae),
+        sink=DuckDBSink(path),
+        resume=True,
+        batch_size=4,
+        **FAST,
+    ).run()
     # p0-p2 held (skipped); p4 three times and p5 twice: written once each
     assert report.read == 10
     assert (report.skipped, report.written, report.dead_lettered) == (3, 3, 1)
@@ -146,8 +176,9 @@ def test_counts_add_up_with_duplicates_resume_and_dead_letters(tmp_path):
 def test_re_sent_ids_are_not_counted_as_written_twice():
     items = [*posts(4), *posts(4)]
     sink = MemorySink()
-    report = Pipeline(MemorySource(items), MockClassifier(is_ae), sink=sink, batch_size=4,
-                      **FAST).run()
+    report = Pipeline(
+        MemorySource(items), MockClassifier(is_ae), sink=sink, batch_size=4, **FAST
+    ).run()
     assert report.written == 4 and report.duplicates_in_input == 4 and report.balanced
 
 
@@ -163,8 +194,9 @@ def test_ctrl_c_during_the_drain_still_finishes_the_write():
                 raise KeyboardInterrupt
             return super().classify(texts)
 
-    report = Pipeline(MemorySource(posts(12)), Interrupting(is_ae), sink=sink, batch_size=4,
-                      **FAST).run()
+    report = Pipeline(
+        MemorySource(posts(12)), Interrupting(is_ae), sink=sink, batch_size=4, **FAST
+    ).run()
     assert report.interrupted and not report.failed
     assert set(inner.records) == {f"p{i}" for i in range(8)}
     assert events[-1] == "close"
@@ -177,19 +209,26 @@ def test_ctrl_c_during_the_drain_still_finishes_the_write():
     seed=st.integers(0, 10_000),
     shares=st.tuples(*[st.sampled_from([0.0, 0.1, 0.3])] * 4),
 )
-@settings(max_examples=30, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 def test_random_faults_lose_and_duplicate_nothing(tmp_path_factory, n, batch_size, seed, shares):
     transient, permanent, bug, landed = shares
     faults = Faults(transient=transient, permanent=permanent, bug=bug, seed=seed)
     sink_faults = Faults(transient=transient, landed=landed, seed=seed + 1)
     inner = JsonlSink(tmp_path_factory.mktemp("faults") / "out.jsonl")
-    items = [make_post(f"p{i}", f"post {i}" + (" headache" if i % 3 == 0 else ""))
-             for i in range(n)]
-    report = Pipeline(MemorySource(items), FaultyClassifier(MockClassifier(is_ae), faults),
-                      FaultyExtractor(MockExtractor(headache), faults),
-                      sink=FaultySink(inner, sink_faults), batch_size=batch_size,
-                      max_retries=8, **FAST).run()
+    items = [
+        make_post(f"p{i}", f"post {i}" + (" headache" if i % 3 == 0 else "")) for i in range(n)
+    ]
+    report = Pipeline(
+        MemorySource(items),
+        FaultyClassifier(MockClassifier(is_ae), faults),
+        FaultyExtractor(MockExtractor(headache), faults),
+        sink=FaultySink(inner, sink_faults),
+        batch_size=batch_size,
+        max_retries=8,
+        **FAST,
+    ).run()
     assert not report.failed, report.error
     assert report.balanced
     stored = {r.post_id for r in inner.read_records()}

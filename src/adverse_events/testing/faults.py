@@ -97,8 +97,11 @@ class Faults:
 
     def _draw(self) -> str | None:
         draw = self._random.random()
-        for kind, share in (("transient", self.transient), ("permanent", self.permanent),
-                            ("bug", self.bug)):
+        for kind, share in (
+            ("transient", self.transient),
+            ("permanent", self.permanent),
+            ("bug", self.bug),
+        ):
             if draw < share:
                 return kind
             draw -= share
@@ -158,8 +161,11 @@ class FaultyExtractor(_Wrapper):
 
 
 def _key(item: AdverseEventRecord | DeadLetter) -> str:
-    return item.post_id if isinstance(item, AdverseEventRecord) else (
-        item.post_id or item.dead_letter_id)
+    return (
+        item.post_id
+        if isinstance(item, AdverseEventRecord)
+        else (item.post_id or item.dead_letter_id)
+    )
 
 
 class FaultySink(_Wrapper):
@@ -193,8 +199,14 @@ class FaultySource(_Wrapper):
     """A source that raises `error` (an exception instance, e.g. ``KeyboardInterrupt()``) when
     `read()` is about to hand out item number `fail_at` (1-based), once; passes checkpoints on."""
 
-    def __init__(self, inner: Any, faults: Faults | None = None, *, fail_at: int | None = None,
-                 error: BaseException | None = None):
+    def __init__(
+        self,
+        inner: Any,
+        faults: Faults | None = None,
+        *,
+        fail_at: int | None = None,
+        error: BaseException | None = None,
+    ):
         super().__init__(inner, faults or Faults())
         self.fail_at, self.error = fail_at, error
 

@@ -35,8 +35,7 @@ _HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host
 class ThrottlingProxy:
     """Forwards to `target` (``http://host:port``), throttling `throttle` of the requests."""
 
-    def __init__(self, target: str, *, throttle: float = 0.1, partial: float = 0.0,
-                 seed: int = 0):
+    def __init__(self, target: str, *, throttle: float = 0.1, partial: float = 0.0, seed: int = 0):
         parts = urlsplit(target)
         self.target_host, self.target_port = parts.hostname or "127.0.0.1", parts.port or 80
         self.throttle, self.partial = throttle, partial
@@ -53,8 +52,9 @@ class ThrottlingProxy:
         self._server.daemon_threads = True
         port = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{port}"
-        threading.Thread(target=self._server.serve_forever, daemon=True,
-                         name="throttling-proxy").start()
+        threading.Thread(
+            target=self._server.serve_forever, daemon=True, name="throttling-proxy"
+        ).start()
         return self
 
     def stop(self) -> None:
@@ -70,7 +70,7 @@ class ThrottlingProxy:
         self.stop()
 
     def draw(self) -> str:
-        """"throttle", "partial" or "forward" for the next request."""
+        """ "throttle", "partial" or "forward" for the next request."""
         with self._lock:
             self.counts["requests"] += 1
             value = self._random.random()
@@ -81,8 +81,9 @@ class ThrottlingProxy:
                 return "partial"
             return "forward"
 
-    def forward(self, method: str, path: str, headers: dict[str, str],
-                body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+    def forward(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
         connection = http.client.HTTPConnection(self.target_host, self.target_port, timeout=60)
         try:
             connection.request(method, path, body=body or None, headers=headers)
@@ -130,16 +131,21 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _throttled(self, target: str) -> None:
         if target.startswith(_DYNAMODB):
-            body = json.dumps({
-                "__type": "com.amazonaws.dynamodb.v20120810#"
-                          "ProvisionedThroughputExceededException",
-                "message": "The level of configured provisioned throughput for the table was "
-                           "exceeded (injected by ThrottlingProxy)"}).encode()
+            body = json.dumps(
+                {
+                    "__type": "com.amazonaws.dynamodb.v20120810#"
+                    "ProvisionedThroughputExceededException",
+                    "message": "The level of configured provisioned throughput for the table was "
+                    "exceeded (injected by ThrottlingProxy)",
+                }
+            ).encode()
             self._reply(400, [("Content-Type", "application/x-amz-json-1.0")], body)
             return
-        body = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>'
-                b"<Message>Please reduce your request rate (injected by ThrottlingProxy)."
-                b"</Message></Error>")
+        body = (
+            b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>'
+            b"<Message>Please reduce your request rate (injected by ThrottlingProxy)."
+            b"</Message></Error>"
+        )
         self._reply(503, [("Content-Type", "application/xml")], body)
 
     def _partial(self, operation: str, headers: dict[str, str], body: bytes) -> None:
@@ -158,7 +164,8 @@ class _Handler(BaseHTTPRequestHandler):
         with self.proxy._lock:
             self.proxy.counts["partial"] += 1
         status, reply_headers, reply = self.proxy.forward(
-            "POST", self.path, headers, json.dumps(request).encode())
+            "POST", self.path, headers, json.dumps(request).encode()
+        )
         if status == 200:
             answer = json.loads(reply or b"{}")
             answer[key] = unprocessed
