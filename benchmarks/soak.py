@@ -11,6 +11,10 @@ with fault-injecting wrappers (`adverse_events.testing.faults`):
 * S3 and DynamoDB (moto in server mode) sit behind `ThrottlingProxy` (10% of requests
   throttled, DynamoDB batch calls 10% answered in part) instead of the sink wrapper.
 
+* the CLI (``sinks`` entry ``cli``): ``adverse-events run`` in a child process (replay source
+  with a checkpoint, DuckDB sink, ``resume = true``) killed with SIGKILL and interrupted with
+  SIGINT at random moments, restarted each time until a run finishes.
+
 Expected outcome: every valid post stored exactly once, except POISON and STUCK posts, which
 are dead-lettered once each; every malformed line dead-lettered once, with its reason.
 ``lost`` counts expected posts or dead letters missing, ``duplicated`` rows stored more than
@@ -326,6 +330,73 @@ def soak_cloud(
     return result
 
 
+CLI_CONFIG = """
+[source]
+type = "replay"
+path = "{posts}"
+checkpoint_path = "{checkpoint}"
+[classifier]
+type = "slow-keyword"
+delay = 0.002
+[sink]
+type = "duckdb"
+path = "{db}"
+[pipeline]
+batch_size = 50
+resume = true
+"""
+
+
+def soak_cli(data: Path, expected: dict[str, set[Any]], n: int,
+             args: argparse.Namespace) -> dict[str, Any]:
+    """The real CLI in a child process (`tests.faults.cli_child`: the typer app plus a test
+    classifier), killed and interrupted at random moments, then resumed until it finishes."""
+    import os
+    import signal
+    import subprocess
+
+    import duckdb
+
+    from adverse_events.sinks import DuckDBSink
+
+    repo = Path(__file__).resolve().parents[1]
+    rng = random.Random(args.seed)
+    plan = ["kill"] * args.cli_kills + ["int"] * args.cli_interrupts
+    rng.shuffle(plan)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(repo / "src"), str(repo)])}
+    outcomes, started = [], time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="soak-cli-") as tmp:
+        config, db = Path(tmp) / "pipeline.toml", Path(tmp) / "ae.duckdb"
+        config.write_text(CLI_CONFIG.format(posts=data, checkpoint=Path(tmp) / "replay.json",
+                                            db=db))
+        command = [sys.executable, "-m", "tests.faults.cli_child", "run", str(config)]
+        for action in [*plan, "finish"]:
+            child = subprocess.Popen(command, cwd=repo, env=env, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+            if action != "finish":
+                time.sleep(rng.uniform(1.5, 4.0))
+                child.send_signal(signal.SIGKILL if action == "kill" else signal.SIGINT)
+            outcomes.append({"action": action, "exit": child.wait(timeout=1800)})
+        if outcomes[-1]["exit"] != 0:
+            raise SystemExit(f"the final CLI run failed: {outcomes[-1]}")
+        with duckdb.connect(str(db), read_only=True) as conn:
+            ids = [r[0] for r in conn.execute("SELECT post_id FROM adverse_events").fetchall()]
+        sink = DuckDBSink(db)
+        letters = sink.read_dead_letters()
+        sink.close()
+    result: dict[str, Any] = {"runs": outcomes, "seconds": round(time.perf_counter() - started, 1)}
+    # no injected backend faults here: POISON / STUCK posts are ordinary posts for the CLI
+    cli_expected = {**expected, "stored": expected["stored"] | expected["lettered"],
+                    "lettered": set()}
+    result.update(check(ids, letters, cli_expected))
+    return result
+
+
+def _cli(kind: str, data: Path, expected: dict[str, set[Any]], n: int,
+         args: argparse.Namespace) -> dict[str, Any]:
+    return soak_cli(data, expected, n, args)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000, help="posts through each local sink")
@@ -339,7 +410,10 @@ def main() -> None:
     parser.add_argument("--interrupts", type=int, default=3)
     parser.add_argument("--bugs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--sinks", default="jsonl,parquet,duckdb,s3,dynamodb")
+    parser.add_argument("--cli-n", type=int, default=30_000, help="posts through the CLI")
+    parser.add_argument("--cli-kills", type=int, default=5)
+    parser.add_argument("--cli-interrupts", type=int, default=2)
+    parser.add_argument("--sinks", default="jsonl,parquet,duckdb,s3,dynamodb,cli")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     sinks = [s for s in args.sinks.split(",") if s]
@@ -347,6 +421,7 @@ def main() -> None:
         "benchmark": "soak",
         "posts": args.n,
         "cloud_posts": args.cloud_n,
+        "cli_posts": args.cli_n,
         "batch_size": args.batch_size,
         "sinks": {},
     }
@@ -354,6 +429,7 @@ def main() -> None:
         for n, kinds, soak in (
             (args.n, ["jsonl", "parquet", "duckdb"], soak_local),
             (args.cloud_n, ["s3", "dynamodb"], soak_cloud),
+            (args.cli_n, ["cli"], _cli),
         ):
             kinds = [k for k in kinds if k in sinks]
             if not n or not kinds:
@@ -372,7 +448,7 @@ def main() -> None:
                     file=sys.stderr,
                     flush=True,
                 )
-    result["ok"] = all(
+    result["ok"] = bool(result["sinks"]) and all(
         s["lost"] == 0
         and s["duplicated"] == 0
         and s["unexpected"] == 0
