@@ -156,14 +156,15 @@ def test_dynamodb_stream_ctrl_c_then_resume_stores_everything_once(tmp_path) -> 
     from adverse_events.testing.aws import MotoServer
 
     with MotoServer() as moto:
-        store = DynamoDBPostStore("posts", endpoint_url=moto.url, create_table=True)
+        moto.reset()  # moto's state is per process: other tests' tables may be there
+        store = DynamoDBPostStore("checkpoint-posts", endpoint_url=moto.url, create_table=True)
         store.ensure_table()
         store.put_posts([make_post(f"d{i}", f"post {i}") for i in range(20)])
         checkpoint, out = tmp_path / "ddb.json", tmp_path / "out.jsonl"
 
         def source() -> DynamoDBStreamSource:
             return DynamoDBStreamSource(
-                table_name="posts", endpoint_url=moto.url, checkpoint_path=checkpoint
+                table_name="checkpoint-posts", endpoint_url=moto.url, checkpoint_path=checkpoint
             )
 
         first = Pipeline(

@@ -74,6 +74,13 @@ def _start(config: Path) -> subprocess.Popen[bytes]:
     )
 
 
+def _offset(checkpoint: Path) -> int | None:
+    try:
+        return int(json.loads(checkpoint.read_text())["offset"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 def _stored(db: Path) -> tuple[list[str], list[int]]:
     with duckdb.connect(str(db), read_only=True) as conn:
         ids = [row[0] for row in conn.execute("SELECT post_id FROM adverse_events").fetchall()]
@@ -87,9 +94,16 @@ def _kill_and_resume(tmp_path: Path, n: int, kills: int, interrupts: int, seed: 
     plan = ["kill"] * kills + ["int"] * interrupts
     rng.shuffle(plan)
     outcomes = []
+    checkpoint = tmp_path / "replay.json"
     for action in plan:
+        before = _offset(checkpoint)
         child = _start(config)
-        time.sleep(rng.uniform(1.5, 4.0))  # startup (imports) takes about a second
+        # a random moment once this run stored something (so the signal lands mid-run)
+        deadline = time.monotonic() + 120
+        while _offset(checkpoint) == before and child.poll() is None:
+            assert time.monotonic() < deadline, "the child made no progress"
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 0.3))
         child.send_signal(signal.SIGKILL if action == "kill" else signal.SIGINT)
         output, _ = child.communicate(timeout=120)
         outcomes.append((action, child.returncode))
@@ -106,10 +120,11 @@ def _kill_and_resume(tmp_path: Path, n: int, kills: int, interrupts: int, seed: 
 
 
 def test_kill_9_and_ctrl_c_then_resume(tmp_path):
-    result = _kill_and_resume(tmp_path, n=1500, kills=2, interrupts=1, seed=1)
+    result = _kill_and_resume(tmp_path, n=3000, kills=2, interrupts=1, seed=1)
     assert [o for o in result["outcomes"] if o[0] == "kill"] == [("kill", -9)] * 2
+    assert [o for o in result["outcomes"] if o[0] == "int"] == [("int", 130)]
 
 
 @pytest.mark.slow
 def test_many_kills_at_random_points(tmp_path):
-    _kill_and_resume(tmp_path, n=6000, kills=8, interrupts=3, seed=2)
+    _kill_and_resume(tmp_path, n=12000, kills=8, interrupts=3, seed=2)
