@@ -91,7 +91,8 @@ def test_persistent_transient_errors_are_dead_lettered():
     report = Pipeline(
         MemorySource(posts(3)), MockClassifier(down), sink=sink, max_retries=2, **FAST
     ).run()
-    assert report.written == 0 and report.dead_lettered == 3 and report.retries == 2
+    # bisected once retries run out: [3] -> [1] + [2] -> [1] + [1], each tried 1 + 2 times
+    assert report.written == 0 and report.dead_lettered == 3 and report.retries == 10
     reasons = {d.reason for d in sink.dead_letters.values()}
     assert reasons == {"still failing after 2 retries: [mock] 503"}
     assert {d.stage for d in sink.dead_letters.values()} == {"classify"}

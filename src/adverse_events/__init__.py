@@ -19,7 +19,7 @@ from adverse_events.errors import (
     PluginError,
     TransientBackendError,
 )
-from adverse_events.pipeline import Pipeline, RunReport
+from adverse_events.pipeline import Pipeline
 from adverse_events.protocols import Classifier, Extractor, Sink, Source
 from adverse_events.records import (
     AdverseEventRecord,
@@ -30,6 +30,7 @@ from adverse_events.records import (
     Prediction,
 )
 from adverse_events.registry import get_registry
+from adverse_events.report import RunReport
 
 try:
     __version__ = _metadata.version("adverse-events")

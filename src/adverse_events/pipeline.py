@@ -4,19 +4,24 @@ Semantics (see docs/concepts.md):
 
 * The source is read in batches of `batch_size`. Bad input never crashes a run: it becomes a
   `DeadLetter` (stage, reason, raw payload) written to the dead-letter sink.
-* `TransientBackendError`s are retried with exponential backoff and jitter (tenacity); what
-  still fails is dead-lettered. A `PermanentBackendError` or `InputError` on a batch is narrowed
-  down by bisection, so only the offending items are dead-lettered.
+* `TransientBackendError`s are retried with exponential backoff and jitter (tenacity). What
+  still fails (transient after the retries, permanent, `InputError`, or a classifier's or
+  extractor's own bug) is narrowed down by bisection, so only the offending items are
+  dead-lettered: one stuck post costs one dead letter, not its batch.
 * Only posts the classifier calls adverse events go to the extractor (what makes a paid
   extractor affordable).
 * Writing batch N overlaps classifying batch N+1 (one writer thread, at most one batch in
   flight: bounded memory, backpressure on the source).
-* ``resume=True`` skips posts the sink already holds; sinks are idempotent by post id, so a
-  killed and restarted run loses nothing and duplicates nothing.
+* A `CheckpointingSource`'s position is committed only after the sink and the dead-letter sink
+  stored everything read before it: at-least-once delivery, exactly-once tables (sinks are
+  idempotent by post id).
+* ``resume=True`` skips posts the sink already holds (the check runs under the retry policy).
 * Every backend is opened before the first read (models load or train, connections open), so
   a broken setup fails at once and ``seconds`` measures processing only.
-* Ctrl-C stops reading, finishes the write in flight, closes the backends and returns the report
-  with ``interrupted=True``.
+* Whatever happens (Ctrl-C, a failed write, a backend's own bug), the write in flight finishes
+  before anything is closed, the sinks close under the retry policy (a buffering sink stores
+  on close), and `run()` returns a `RunReport` (``interrupted`` / ``failed`` set) instead of
+  raising. Its counts add up: read = written + dead_lettered + skipped + duplicates_in_input.
 """
 
 from __future__ import annotations
@@ -24,9 +29,10 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import islice
 from typing import Any, TypeVar
@@ -48,48 +54,24 @@ from adverse_events.errors import (
     InputError,
     TransientBackendError,
 )
-from adverse_events.protocols import Classifier, Extractor, ResumableSink, Sink, Source
+from adverse_events.protocols import (
+    BufferingSink,
+    CheckpointingSource,
+    Classifier,
+    Extractor,
+    ResumableSink,
+    Sink,
+    Source,
+)
 from adverse_events.records import AdverseEventRecord, DeadLetter, Mention, Post, Prediction
+from adverse_events.report import RunReport
 
 __all__ = ["Pipeline", "RunReport"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-@dataclass
-class RunReport:
-    """What a run did. Counts are posts unless named otherwise."""
-
-    read: int = 0
-    skipped: int = 0
-    classified: int = 0
-    adverse_events: int = 0
-    extracted: int = 0
-    written: int = 0
-    dead_lettered: int = 0
-    retries: int = 0
-    batches: int = 0
-    seconds: float = 0.0
-    interrupted: bool = False
-    failed: bool = False
-    error: str | None = None
-
-    @property
-    def posts_per_second(self) -> float:
-        """Items read per second of wall time."""
-        return self.read / self.seconds if self.seconds > 0 else 0.0
-
-    @property
-    def adverse_event_rate(self) -> float:
-        """Share of classified posts called adverse events."""
-        return self.adverse_events / self.classified if self.classified else 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["posts_per_second"] = round(self.posts_per_second, 1)
-        data["adverse_event_rate"] = round(self.adverse_event_rate, 4)
-        return data
+#: How many stored post ids a run remembers to count re-sent posts as duplicates.
+_DEDUPE_WINDOW = 1_000_000
 
 
 def _library_version() -> str:
@@ -167,57 +149,128 @@ class Pipeline:
 
     # -- running --------------------------------------------------------------------------------
     def run(self) -> RunReport:
-        """Run until the source is exhausted (or Ctrl-C); return what happened."""
+        """Run until the source is exhausted (or Ctrl-C); return what happened.
+
+        Never raises for what a backend does: a failure (a backend's own bug included) ends the
+        run with ``failed=True`` and the error in the report, after the write in flight has
+        finished and every backend is closed.
+        """
         report = RunReport()
-        try:
-            self._open()
-        except AdverseEventsError as exc:
-            report.failed, report.error = True, str(exc)
-            log.error("could not start: %s", exc)
-            self._close(report)
-            self.hooks.after_run(report=report)
+        self._written = _RecentIds(_DEDUPE_WINDOW)
+        self._held: Any = None  # a checkpoint waiting for a buffering sink to store
+        if not self._start(report):
             return report
         started = time.perf_counter()
-        pending: Future[None] | None = None
+        inflight: _InFlight | None = None
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ae-sink") as writer, \
                 _Progress(self.progress) as bar:
             try:
-                for items in self._batches():
+                for items, state in self._batches():
                     records, letters = self._process(items, report)
-                    if pending is not None:
-                        pending.result()
-                    pending = writer.submit(self._write, records, letters, report)
+                    self._settle(inflight, report)
+                    inflight = _InFlight(writer.submit(self._write, records, letters, report),
+                                         state)
                     bar.update(report)
-                if pending is not None:
-                    pending.result()
+                self._settle(inflight, report)
+                inflight = None
             except KeyboardInterrupt:
                 report.interrupted = True
                 log.warning("interrupted: finishing the write in flight, then stopping")
-                self._drain(pending, report)
             except AdverseEventsError as exc:
-                report.failed, report.error = True, str(exc)
+                report.fail(str(exc))
                 log.error("run failed: %s", exc)
-                self._drain(pending, report)
+            except Exception as exc:  # noqa: BLE001 - a backend's own bug still gets a report
+                report.fail(_describe(exc))
+                log.exception("run failed")
             finally:
+                self._drain(inflight, report)
                 report.seconds = time.perf_counter() - started
                 bar.update(report)
                 self._close(report)
+                if self.close_backends:
+                    self._after_close(report)
         self.hooks.after_run(report=report)
         return report
 
-    @staticmethod
-    def _drain(pending: Future[None] | None, report: RunReport) -> None:
-        if pending is None:
-            return
+    def _start(self, report: RunReport) -> bool:
+        """Open every backend; on failure close them, finish the report and say False."""
         try:
-            pending.result()
-        except AdverseEventsError as exc:
-            report.failed, report.error = True, str(exc)
+            self._open()
+            return True
+        except Exception as exc:  # noqa: BLE001 - a broken setup is a failed run, not a crash
+            report.fail(_describe(exc))
+            log.error("could not start: %s", report.error)
+        self._close(report)
+        self.hooks.after_run(report=report)
+        return False
 
-    def _batches(self) -> Iterator[list[Post | DeadLetter]]:
+    def _settle(self, inflight: _InFlight | None, report: RunReport) -> None:
+        """Wait for the write in flight; once it stored everything, commit its checkpoint."""
+        if inflight is None:
+            return
+        inflight.future.result()  # raises what the write raised
+        self._commit(inflight.state, report)
+        inflight.settled = True
+
+    def _drain(self, inflight: _InFlight | None, report: RunReport) -> None:
+        """After a failure or Ctrl-C: let the write in flight finish (a second Ctrl-C does not
+        cut it short), commit its checkpoint if it stored everything, never raise."""
+        if inflight is None or inflight.settled:
+            return
+        while True:
+            try:
+                wait([inflight.future])
+                break
+            except KeyboardInterrupt:
+                report.interrupted = True
+                log.warning("still finishing the write in flight")
+        try:
+            self._settle(inflight, report)
+        except Exception as exc:  # noqa: BLE001 - the report carries it
+            report.fail(_describe(exc))
+            log.error("the write in flight failed: %s", report.error)
+
+    def _commit(self, state: Any, report: RunReport) -> None:
+        """Save the source's position once everything read before it is stored (a buffering
+        sink holding items defers it to the next moment its buffer is empty)."""
+        if state is None or not isinstance(self.source, CheckpointingSource):
+            return
+        if any(self._buffered()):
+            self._held = state
+            return
+        self._held = None
+        self.source.commit(state)
+        report.checkpoints += 1
+
+    def _buffered(self) -> tuple[int, int]:
+        """(records, dead letters) the sinks accepted but have not stored yet."""
+        records = letters = 0
+        for sink in {id(s): s for s in (self.sink, self.dead_letter)}.values():
+            if isinstance(sink, BufferingSink):
+                held_records, held_letters = sink.buffered()
+                records, letters = records + held_records, letters + held_letters
+        return records, letters
+
+    def _after_close(self, report: RunReport) -> None:
+        """Count what a failed final flush left as unstored; commit a held checkpoint."""
+        records, letters = self._buffered()
+        if records or letters:
+            report.written -= records
+            report.dead_lettered -= letters
+            report.unstored += records + letters
+            report.fail(report.error or f"{records + letters} items still buffered after close")
+        elif self._held is not None:
+            try:
+                self._commit(self._held, report)
+            except Exception as exc:  # noqa: BLE001 - the report carries it
+                report.fail(_describe(exc))
+
+    def _batches(self) -> Iterator[tuple[list[Post | DeadLetter], Any]]:
+        """Batches of the source, each with the source's position just after it (or None)."""
         items = iter(self.source.read())
+        checkpoints = isinstance(self.source, CheckpointingSource)
         while batch := list(islice(items, self.batch_size)):
-            yield batch
+            yield batch, (self.source.snapshot() if checkpoints else None)  # type: ignore[attr-defined]
 
     def _backends(self) -> list[object]:
         found = [self.source, self.classifier, self.extractor, self.sink, self.dead_letter]
@@ -231,19 +284,24 @@ class Pipeline:
                 opener()
 
     def _close(self, report: RunReport) -> None:
-        """Close every backend; a sink that fails to close (a buffering sink's last flush) may
-        not have stored what the report counts as written, so the run failed."""
+        """Close every backend. A sink's close may store what it buffered (S3), so it runs
+        under the retry policy, and a sink that still fails to close fails the run."""
         if not self.close_backends:
             return
+        sinks = (self.sink, self.dead_letter)
         for backend in self._backends():
             close = getattr(backend, "close", None)
-            if close is not None:
-                try:
+            if close is None:
+                continue
+            try:
+                if backend in sinks:
+                    self._retrying(report)(close)
+                else:
                     close()
-                except Exception as exc:  # noqa: BLE001 - closing must not hide the run's outcome
-                    log.exception("closing %r failed", backend)
-                    if backend in (self.sink, self.dead_letter) and not report.failed:
-                        report.failed, report.error = True, f"closing {backend!r}: {_describe(exc)}"
+            except Exception as exc:  # noqa: BLE001 - closing must not hide the run's outcome
+                log.error("closing %r failed: %s", backend, _describe(exc))
+                if backend in sinks:
+                    report.fail(f"closing {backend!r}: {_describe(exc)}")
 
     # -- one batch ------------------------------------------------------------------------------
     def _process(
@@ -252,9 +310,12 @@ class Pipeline:
         report.read += len(items)
         report.batches += 1
         letters = [item for item in items if isinstance(item, DeadLetter)]
-        posts = list({p.post_id: p for p in items if isinstance(p, Post)}.values())
+        every = [item for item in items if isinstance(item, Post)]
+        posts = list({p.post_id: p for p in every}.values())  # the newest copy of each id
+        report.duplicates_in_input += len(every) - len(posts)
         if self.resume and posts:
-            held = self.sink.existing_ids([p.post_id for p in posts])  # type: ignore[attr-defined]
+            held = self._retrying(report)(
+                self.sink.existing_ids, [p.post_id for p in posts])  # type: ignore[attr-defined]
             report.skipped += len(held)
             posts = [p for p in posts if p.post_id not in held]
         if not posts:
@@ -330,20 +391,26 @@ class Pipeline:
         call: Callable[[Sequence[Post]], list[T]],
         report: RunReport,
     ) -> tuple[list[tuple[Post, T]], list[DeadLetter]]:
-        """Run `call` on `posts` with retries; bisect permanent failures down to single posts."""
+        """Run `call` on `posts` with retries; bisect what still fails down to single posts.
+
+        A transient failure that outlasts the retries is bisected like a permanent one, so one
+        stuck post costs one dead letter, not its batch.
+        """
         try:
             results = self._retrying(report)(call, posts)
             return list(zip(posts, results, strict=True)), []
-        except TransientBackendError as exc:
-            reason = f"still failing after {self.max_retries} retries: {exc}"
-            return [], [_letter(stage, post, reason) for post in posts]
-        except Exception as exc:  # noqa: BLE001 - permanent, input, or a backend's own bug
+        except Exception as exc:  # noqa: BLE001 - transient, permanent, input, or a bug
             if len(posts) == 1:
-                return [], [_letter(stage, posts[0], _describe(exc))]
+                return [], [_letter(stage, posts[0], self._reason(exc))]
         middle = len(posts) // 2
         left_ok, left_bad = self._guarded(stage, posts[:middle], call, report)
         right_ok, right_bad = self._guarded(stage, posts[middle:], call, report)
         return left_ok + right_ok, left_bad + right_bad
+
+    def _reason(self, exc: BaseException) -> str:
+        if isinstance(exc, TransientBackendError):
+            return f"still failing after {self.max_retries} retries: {exc}"
+        return _describe(exc)
 
     def _write(
         self, records: list[AdverseEventRecord], letters: list[DeadLetter], report: RunReport
@@ -352,7 +419,8 @@ class Pipeline:
         if records:
             failed = self._write_records(records, report)
             letters = letters + failed
-            report.written += len(records) - len(failed)
+            rejected = {letter.post_id for letter in failed}
+            self._count_written([r.post_id for r in records if r.post_id not in rejected], report)
         if letters:
             for letter in letters:
                 self.hooks.on_dead_letter(dead_letter=letter)
@@ -363,19 +431,57 @@ class Pipeline:
     def _write_records(
         self, records: list[AdverseEventRecord], report: RunReport
     ) -> list[DeadLetter]:
-        """Write records; a record the sink rejects for good becomes a dead letter."""
+        """Write records; a record the sink still rejects after retries becomes a dead letter.
+
+        Failures are bisected down to the records that cause them. Anything but a
+        `BackendError` or `InputError` is a sink's bug and fails the run.
+        """
         try:
             self._retrying(report)(self.sink.write, records)
             return []
-        except TransientBackendError:
-            raise
         except (BackendError, InputError) as exc:
             if len(records) == 1:
-                return [_letter("sink", records[0].post, _describe(exc))]
+                return [_letter("sink", records[0].post, self._reason(exc))]
         middle = len(records) // 2
         return self._write_records(records[:middle], report) + self._write_records(
             records[middle:], report
         )
+
+
+    def _count_written(self, post_ids: list[str], report: RunReport) -> None:
+        """Count stored posts; an id already stored in this run counts as a duplicate."""
+        for post_id in post_ids:
+            if self._written.seen(post_id):
+                report.duplicates_in_input += 1
+            else:
+                report.written += 1
+
+
+@dataclass
+class _InFlight:
+    """The write on the writer thread and the source position to commit once it is done."""
+
+    future: Future[None]
+    state: Any
+    settled: bool = False
+
+
+class _RecentIds:
+    """The last `size` ids stored in this run (bounded memory for endless streams)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def seen(self, item_id: str) -> bool:
+        """True when `item_id` was seen before; remembers it either way."""
+        if item_id in self._ids:
+            self._ids.move_to_end(item_id)
+            return True
+        self._ids[item_id] = None
+        if len(self._ids) > self.size:
+            self._ids.popitem(last=False)
+        return False
 
 
 def _check_length(role: str, backend: object, posts: Sequence[Post], out: Sequence[Any]) -> None:

@@ -8,6 +8,9 @@ Conventions every backend follows (the conformance suites in `adverse_events.tes
 * ``close()`` is idempotent.
 * Classifiers, extractors and sinks take sequences: batch in, batch out, same order.
 * Sinks are idempotent by ``post_id``: writing the same post twice leaves one row (the newer).
+  A stored post replaces its old dead letter; a dead letter is stored once per id.
+* Sources that remember a position implement `CheckpointingSource`: the runner, not the source,
+  saves the position, and only once the sink and the dead-letter sink hold everything before it.
 """
 
 from __future__ import annotations
@@ -17,7 +20,16 @@ from typing import Any, Protocol, runtime_checkable
 
 from adverse_events.records import AdverseEventRecord, DeadLetter, Mention, Post, Prediction
 
-__all__ = ["Backend", "Classifier", "Extractor", "ResumableSink", "Sink", "Source"]
+__all__ = [
+    "Backend",
+    "BufferingSink",
+    "CheckpointingSource",
+    "Classifier",
+    "Extractor",
+    "ResumableSink",
+    "Sink",
+    "Source",
+]
 
 
 class Backend:
@@ -46,6 +58,25 @@ class Source(Protocol):
     name: str
 
     def read(self) -> Iterator[Post | DeadLetter]: ...
+
+
+@runtime_checkable
+class CheckpointingSource(Source, Protocol):
+    """A source that remembers where it is (X ``since_id``, DynamoDB shard sequence numbers, a
+    replay offset), so a restarted run continues instead of starting over.
+
+    * `snapshot()` returns the position just after the last item `read()` handed out, as a
+      JSON-serialisable value (``None``: nothing to remember yet). It must not block or save.
+    * `commit(state)` durably saves a state `snapshot()` returned earlier; the next `read()` (in
+      this process or a new one) starts after it. The runner calls it only after the sink and
+      the dead-letter sink have stored every item handed out before that snapshot, so a crash
+      at any moment re-reads (at least once) and never skips. A source never saves its own
+      position ahead of that.
+    """
+
+    def snapshot(self) -> Any: ...
+
+    def commit(self, state: Any) -> None: ...
 
 
 @runtime_checkable
@@ -83,3 +114,16 @@ class ResumableSink(Sink, Protocol):
     """A sink that can say which posts it already holds, so ``resume=True`` can skip them."""
 
     def existing_ids(self, post_ids: Sequence[str]) -> set[str]: ...
+
+
+@runtime_checkable
+class BufferingSink(Sink, Protocol):
+    """A sink whose `write()` may only buffer (S3: a few large objects), storing on a later
+    write, `flush()` or `close()`.
+
+    `buffered()` says how many ``(records, dead letters)`` were accepted but are not stored yet.
+    The runner commits a source's checkpoint only while it is ``(0, 0)``, and after the final
+    close counts what is still buffered as ``unstored``, not as written.
+    """
+
+    def buffered(self) -> tuple[int, int]: ...

@@ -48,6 +48,9 @@ class TestDynamoDBSink(SinkConformance):
     def read_back(self, sink):
         return sink.read_records(), sink.read_dead_letters()
 
+    def reopen(self, sink):
+        return DynamoDBSink(sink.table, endpoint_url=sink.endpoint_url)
+
 
 def test_many_records_in_batches_of_25(dynamodb, moto_server):
     sink = DynamoDBSink(TABLE, endpoint_url=moto_server.url)
@@ -109,3 +112,11 @@ def test_bad_options():
         DynamoDBSink("")
     with pytest.raises(ConfigError):
         DynamoDBSink("t", max_attempts=0)
+
+
+def test_two_bad_lines_naming_the_same_post_are_two_dead_letters(dynamodb, moto_server):
+    sink = DynamoDBSink(TABLE, endpoint_url=moto_server.url)
+    letters = [DeadLetter(stage="source", reason="text field 'text' is empty", payload="{}",
+                          post_id="e", line=line) for line in (3, 9)]
+    sink.write(letters)
+    assert sorted(d.line for d in sink.read_dead_letters()) == [3, 9]

@@ -21,6 +21,9 @@ class TestJsonlSink(SinkConformance):
     def read_back(self, sink):
         return sink.read_records(), sink.read_dead_letters()
 
+    def reopen(self, sink):
+        return JsonlSink(sink.path)
+
 
 class TestDuckDBSink(SinkConformance):
     @pytest.fixture
@@ -29,6 +32,9 @@ class TestDuckDBSink(SinkConformance):
 
     def read_back(self, sink):
         return sink.read_records(), sink.read_dead_letters()
+
+    def reopen(self, sink):
+        return DuckDBSink(sink.path)
 
 
 def test_jsonl_compacts_and_cuts_torn_line(tmp_path):
@@ -95,6 +101,11 @@ class TestParquetSink(SinkConformance):
 
     def read_back(self, sink):
         return sink.read_records(), sink.read_dead_letters()
+
+    def reopen(self, sink):
+        from adverse_events.sinks import ParquetSink
+
+        return ParquetSink(sink.path)
 
 
 def test_parquet_layout_is_partitioned_and_idempotent_across_days(tmp_path):
@@ -202,3 +213,35 @@ def test_duckdb_file_from_before_the_ingredient_columns_gets_them(tmp_path):
     conn.close()
     assert columns[-2:] == ["ingredients", "drug_ingredients"]
     assert stored == (["zoloft"], ["zoloft"])
+
+
+def test_parquet_stores_a_dead_letter_once_however_many_batches_carry_it(tmp_path):
+    import pyarrow.parquet as pq
+
+    from adverse_events.sinks import ParquetSink
+
+    sink = ParquetSink(tmp_path / "pq")
+    first, second = make_dead_letter(line=1), make_dead_letter(line=2)
+    sink.write([first])
+    sink.write([first, second])
+    sink.close()
+    sink = ParquetSink(tmp_path / "pq")
+    sink.write([second, make_dead_letter(line=3)])
+    rows = [row for f in sorted((tmp_path / "pq" / "dead_letters").glob("*.parquet"))
+            for row in pq.read_table(f).to_pylist()]
+    assert sorted(row["line"] for row in rows) == [1, 2, 3]
+
+
+def test_jsonl_replacing_a_dead_letter_survives_a_kill(tmp_path):
+    """The dead-letter file is rewritten during the write, not only on close()."""
+    from adverse_events.records import DeadLetter
+
+    sink = JsonlSink(tmp_path / "r.jsonl")
+    post = make_record("a").post
+    sink.write([DeadLetter(stage="classify", reason="x", payload=post.model_dump_json(),
+                           post_id="a")])
+    sink.close()
+    sink = JsonlSink(tmp_path / "r.jsonl")
+    sink.write([make_record("a")])  # ...and the process dies before close()
+    assert (tmp_path / "r.dead_letters.jsonl").read_text() == ""
+    sink.close()

@@ -142,15 +142,25 @@ def test_store_then_stream_round_trip_with_checkpoint(
     checkpoint = tmp_path / "checkpoint.json"
     options = {"table_name": store.table_name, "endpoint_url": moto_url,
                "checkpoint_path": checkpoint}
-    first = list(DynamoDBStreamSource(max_records=3, **options).read())
-    assert [p.post_id for p in first] == ["x:1", "x:2", "x:3"]
+
+    def read_and_commit(**more) -> list:
+        """What the runner does once the sinks hold what was read."""
+        source = DynamoDBStreamSource(**options, **more)
+        items = list(source.read())
+        source.commit(source.snapshot())
+        return items
+
+    uncommitted = list(DynamoDBStreamSource(max_records=3, **options).read())
+    assert not checkpoint.exists(), "reading alone never saves the position"
+    first = read_and_commit(max_records=3)
+    assert [p.post_id for p in first] == [p.post_id for p in uncommitted] == ["x:1", "x:2", "x:3"]
     assert first[0].metadata["kind"] == "original" and first[0].drug_mentions == ("fluoxetine",)
     assert first[0].created_at == _posts(1)[0].created_at
     assert json.loads(checkpoint.read_text())["shards"]
     store.put_posts(_posts(2, start=6))
-    second = list(DynamoDBStreamSource(**options).read())
+    second = read_and_commit()
     assert [p.post_id for p in second] == ["x:4", "x:5", "x:6", "x:7"]
-    assert list(DynamoDBStreamSource(**options).read()) == []
+    assert read_and_commit() == []
 
 
 def test_store_is_idempotent(store: DynamoDBPostStore) -> None:

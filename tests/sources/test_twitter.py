@@ -148,15 +148,23 @@ def test_search_resumes_from_its_cursor_without_gap_or_repeat(
     x_api.tweets = [make_tweet(i, f"prozac day {i}") for i in range(1, 26)]
     x_api.tweets += [make_tweet(26, "prozac", retweet=True), make_tweet(27, "prozac", lang="fr")]
     cursor = tmp_path / "cursor.json"
-    first = _posts(_search(x_api, waits, cursor_path=cursor, max_posts=7).read())
+
+    def read_and_commit(**options) -> list[Post]:
+        """What the runner does once the sinks hold what was read."""
+        source = _search(x_api, waits, cursor_path=cursor, **options)
+        posts = _posts(source.read())
+        source.commit(source.snapshot())
+        return posts
+
+    first = read_and_commit(max_posts=7)
     assert [p.post_id for p in first] == [f"x:{i}" for i in range(1, 8)]  # oldest first
     # new posts arrive while the source is down
     x_api.tweets += [make_tweet(i, f"zoloft day {i}") for i in range(28, 33)]
-    second = _posts(_search(x_api, waits, cursor_path=cursor, max_polls=1).read())
+    second = read_and_commit(max_polls=1)
     ids = [p.post_id for p in first + second]
     expected = [f"x:{i}" for i in range(1, 26)] + [f"x:{i}" for i in range(28, 33)]
     assert ids == expected
-    third = _posts(_search(x_api, waits, cursor_path=cursor, max_polls=1).read())
+    third = read_and_commit(max_polls=1)
     assert third == []
     assert [p.metadata["matching_rules"] for p in first[:1]] == [
         [f"adverse-events:{i}" for i in range(1, len(_search(x_api, waits).queries) + 1)]]

@@ -3,17 +3,31 @@
 The table needs a string partition key (``post_id`` by default) and no sort key. Records are
 stored as their flat row (`AdverseEventRecord.to_row`) with ``item_type = "record"``; dead
 letters go to the same table with ``item_type = "dead_letter"`` under the key
-``dead_letter#post#<post_id>`` (the latest per post) or ``dead_letter#<dead_letter_id>`` (input
-with no post id), or to their own table (`dead_letter_table`).
+``dead_letter#post#<post_id>`` (a post that failed in a later stage: the latest per post) or
+``dead_letter#<dead_letter_id>`` (input the source could not map), or to their own table
+(`dead_letter_table`). Storing a post deletes its ``dead_letter#post#`` item; a source-stage
+dead letter that names the same id stays (it records a bad input line).
 
-Writes use ``BatchWriteItem`` (25 items per request); unprocessed items are retried with
-exponential backoff, and what is still unprocessed after `max_attempts` raises
-`TransientBackendError`, so the runner retries the batch. A put replaces the whole item, so
-writing the same post twice leaves one item (the newer): idempotent.
+Writes use ``BatchWriteItem`` (25 items per request). DynamoDB's own partial protocol is
+followed here: ``UnprocessedItems`` (and only those) are re-sent with exponential backoff and
+jitter, up to `max_attempts` requests. Whatever is still unprocessed, or a request refused as a
+whole (throttling, 5xx), raises `TransientBackendError` for the runner, the one retry owner;
+the sink remembers which requests of the batch DynamoDB already accepted, so the runner's
+retry (or its bisection) sends only the rest: a throttled batch keeps its progress. The resume
+check (``BatchGetItem``, 100 keys a request) re-asks ``UnprocessedKeys`` with backoff the same
+way. A put replaces the whole item, so writing the same post twice leaves one item (the newer):
+idempotent.
+
+Items over DynamoDB's 400 KB limit: a record that large is never sent; once the rest of the
+batch is stored the write raises `PermanentBackendError` naming it, so the runner dead-letters
+that post alone. A dead letter that large is stored with its payload cut to fit, followed by
+the original's size and SHA-256 digest, so a dead letter can always be stored.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import time
 from collections.abc import Iterator, Sequence
@@ -22,7 +36,7 @@ from decimal import Decimal
 from typing import Any
 
 from adverse_events._aws import make_client, translate
-from adverse_events.errors import ConfigError, TransientBackendError
+from adverse_events.errors import ConfigError, PermanentBackendError, TransientBackendError
 from adverse_events.protocols import Backend
 from adverse_events.records import AdverseEventRecord, DeadLetter
 from adverse_events.sinks.base import split_latest
@@ -33,6 +47,46 @@ _BATCH = 25
 _GET_BATCH = 100
 DEAD_LETTER_KEY_PREFIX = "dead_letter#"
 _DATETIME_FIELDS = frozenset({"created_at", "processed_at", "failed_at"})
+#: DynamoDB's item size limit (attribute names + values), and what this sink aims below.
+MAX_ITEM_BYTES = 400 * 1024
+_LETTER_BUDGET = MAX_ITEM_BYTES - 8 * 1024
+
+
+def item_size(item: dict[str, Any]) -> int:
+    """An upper bound of an item's size as DynamoDB counts it (names + values, UTF-8)."""
+    return sum(len(name.encode("utf-8")) + _value_size(value) for name, value in item.items())
+
+
+def _value_size(value: dict[str, Any]) -> int:
+    (kind, inner), = value.items()
+    if kind in ("S", "B"):
+        return len(inner.encode("utf-8")) if isinstance(inner, str) else len(inner)
+    if kind == "N":
+        return len(str(inner)) // 2 + 2
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "L":
+        return 3 + sum(1 + _value_size(v) for v in inner)
+    if kind == "M":
+        return 3 + sum(1 + len(k.encode("utf-8")) + _value_size(v) for k, v in inner.items())
+    return sum(len(str(v).encode("utf-8")) + 1 for v in inner)  # SS / NS / BS
+
+
+def _fit_payload(item: dict[str, Any]) -> dict[str, Any]:
+    """A dead-letter item whose payload is cut so the item fits (digest of the original)."""
+    size = item_size(item)
+    if size <= _LETTER_BUDGET:
+        return item
+    payload = item["payload"]["S"].encode("utf-8")
+    digest = hashlib.sha256(payload).hexdigest()
+    keep = max(0, len(payload) - (size - _LETTER_BUDGET))
+    cut = payload[:keep].decode("utf-8", errors="ignore")
+    note = f"...[cut to fit DynamoDB's item limit: {len(payload)} bytes, sha256 {digest}]"
+    return {**item, "payload": {"S": cut + note}}
+
+
+def _signature(table: str, request: dict[str, Any]) -> str:
+    return hashlib.sha1((table + json.dumps(request, sort_keys=True)).encode()).hexdigest()
 
 
 def _to_item(row: dict[str, Any]) -> dict[str, Any]:
@@ -114,7 +168,9 @@ class DynamoDBSink(Backend):
         self.region, self.endpoint_url = region, endpoint_url
         self.max_attempts, self.backoff_initial = max_attempts, backoff_initial
         self.clear_dead_letters = clear_dead_letters
-        self._client = client
+        self._client, self._client_given = client, client is not None
+        self._sleep = time.sleep
+        self._accepted: set[str] = set()  # signatures of requests DynamoDB accepted
 
     @property
     def client(self) -> Any:
@@ -129,12 +185,16 @@ class DynamoDBSink(Backend):
     # -- writing --------------------------------------------------------------------------------
     def write(self, records: Sequence[AdverseEventRecord | DeadLetter]) -> None:
         good, letters = split_latest(records)
-        requests: dict[str, list[dict[str, Any]]] = {}
+        requests: list[tuple[str, dict[str, Any]]] = []
+        too_big: dict[str, int] = {}
         for record in good:
             item = {**_to_item(record.to_row()), "item_type": {"S": "record"}}
             if self.key != "post_id":
                 item[self.key] = item["post_id"]
-            requests.setdefault(self.table, []).append({"PutRequest": {"Item": item}})
+            if item_size(item) > MAX_ITEM_BYTES:
+                too_big[record.post_id] = item_size(item)
+                continue
+            requests.append((self.table, {"PutRequest": {"Item": item}}))
         letter_table = self.dead_letter_table or self.table
         letter_items: dict[str, dict[str, Any]] = {}  # one per key, the latest wins
         for letter in letters:
@@ -142,45 +202,63 @@ class DynamoDBSink(Backend):
             if letter.post_id is not None:
                 item["letter_post_id"] = item.pop("post_id")
             item[self.key] = {"S": self._letter_key(letter)}
-            letter_items[self._letter_key(letter)] = item
-        requests.setdefault(letter_table, []).extend(
-            {"PutRequest": {"Item": item}} for item in letter_items.values())
-        requests = {table: reqs for table, reqs in requests.items() if reqs}
-        for table, table_requests in requests.items():
-            for chunk in _chunks(table_requests, _BATCH):
-                self._batch_write({table: list(chunk)})
+            letter_items[self._letter_key(letter)] = _fit_payload(item)
+        requests += [(letter_table, {"PutRequest": {"Item": item}})
+                     for item in letter_items.values()]
         if good and self.clear_dead_letters:
-            self._delete_letters_of({r.post_id for r in good}, letter_table)
+            # a stored post removes its dead letter, unless this write brings a newer one
+            lettered = {d.post_id for d in letters}
+            stored = sorted({r.post_id for r in good} - set(too_big) - lettered)
+            requests += [(letter_table, {"DeleteRequest": {"Key": {self.key: {
+                "S": f"{DEAD_LETTER_KEY_PREFIX}post#{pid}"}}}}) for pid in stored]
+        self._send(requests)
+        if too_big:
+            named = ", ".join(f"{pid} ({size:,} bytes)" for pid, size in too_big.items())
+            raise PermanentBackendError(
+                f"items over DynamoDB's 400 KB limit, not stored: {named}", backend=self.name)
+        self._accepted.clear()  # kept only while the runner may retry this batch
 
-    def _batch_write(self, request_items: dict[str, list[dict[str, Any]]]) -> None:
+    def _send(self, requests: list[tuple[str, dict[str, Any]]]) -> None:
+        """Send what DynamoDB has not accepted yet (puts before the deletes they follow)."""
+        todo = [(table, request, sig) for table, request in requests
+                if (sig := _signature(table, request)) not in self._accepted]
+        for chunk in _chunks(todo, _BATCH):
+            self._batch_write(list(chunk))
+
+    def _batch_write(self, chunk: list[tuple[str, dict[str, Any], str]]) -> None:
+        """One BatchWriteItem, re-sending ``UnprocessedItems`` (only those) with backoff."""
+        pending = {sig: (table, request) for table, request, sig in chunk}
         delay = self.backoff_initial
         for attempt in range(1, self.max_attempts + 1):
+            request_items: dict[str, list[dict[str, Any]]] = {}
+            for table, request in pending.values():
+                request_items.setdefault(table, []).append(request)
             try:
                 response = self.client.batch_write_item(RequestItems=request_items)
             except Exception as exc:  # noqa: BLE001 - translated at the edge
                 raise translate(exc, backend=self.name, action="BatchWriteItem") from exc
-            request_items = response.get("UnprocessedItems") or {}
-            if not request_items:
+            left = {_signature(table, request)
+                    for table, reqs in (response.get("UnprocessedItems") or {}).items()
+                    for request in reqs}
+            self._accepted.update(sig for sig in pending if sig not in left)
+            pending = {sig: pending[sig] for sig in left if sig in pending}
+            if not pending:
                 return
             if attempt < self.max_attempts:
-                time.sleep(delay + random.uniform(0, delay))
+                self._sleep(delay + random.uniform(0, delay))
                 delay *= 2
-        left = sum(len(v) for v in request_items.values())
         raise TransientBackendError(
-            f"{left} items still unprocessed after {self.max_attempts} BatchWriteItem attempts "
-            "(table throttled: raise its capacity or use on-demand mode)", backend=self.name)
+            f"{len(pending)} items still unprocessed after {self.max_attempts} BatchWriteItem "
+            "attempts (table throttled: raise its capacity or use on-demand mode)",
+            backend=self.name)
 
     def _letter_key(self, letter: DeadLetter) -> str:
-        if letter.post_id is not None:
+        """One dead letter per post for a post that failed on its way (the latest wins, and
+        storing the post deletes it); one per dead-letter id for input the source could not
+        map (two bad lines that name the same id are two dead letters)."""
+        if letter.post_id is not None and letter.stage != "source":
             return f"{DEAD_LETTER_KEY_PREFIX}post#{letter.post_id}"
         return DEAD_LETTER_KEY_PREFIX + letter.dead_letter_id
-
-    def _delete_letters_of(self, post_ids: set[str], letter_table: str) -> None:
-        """A post that went through removes its dead letter (like the other sinks)."""
-        keys = [f"{DEAD_LETTER_KEY_PREFIX}post#{pid}" for pid in sorted(post_ids)]
-        deletes = [{"DeleteRequest": {"Key": {self.key: {"S": key}}}} for key in keys]
-        for chunk in _chunks(deletes, _BATCH):
-            self._batch_write({letter_table: list(chunk)})
 
     # -- reading --------------------------------------------------------------------------------
     def existing_ids(self, post_ids: Sequence[str]) -> set[str]:
@@ -192,20 +270,29 @@ class DynamoDBSink(Backend):
                 "Keys": [{self.key: {"S": pid}} for pid in chunk],
                 "ProjectionExpression": "#k", "ExpressionAttributeNames": {"#k": self.key},
             }}
-            for _ in range(self.max_attempts):
-                try:
-                    response = self.client.batch_get_item(RequestItems=request)
-                except Exception as exc:  # noqa: BLE001
-                    raise translate(exc, backend=self.name, action="BatchGetItem") from exc
-                found.update(item[self.key]["S"]
-                             for item in response.get("Responses", {}).get(self.table, []))
-                request = response.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-            else:
-                raise TransientBackendError("BatchGetItem left keys unprocessed",
-                                            backend=self.name)
+            found |= self._batch_get(request)
         return found
+
+    def _batch_get(self, request: dict[str, Any]) -> set[str]:
+        """One BatchGetItem, re-asking ``UnprocessedKeys`` (only those) with backoff."""
+        found: set[str] = set()
+        delay = self.backoff_initial
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                response = self.client.batch_get_item(RequestItems=request)
+            except Exception as exc:  # noqa: BLE001
+                raise translate(exc, backend=self.name, action="BatchGetItem") from exc
+            found.update(item[self.key]["S"]
+                         for item in response.get("Responses", {}).get(self.table, []))
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                return found
+            if attempt < self.max_attempts:
+                self._sleep(delay + random.uniform(0, delay))
+                delay *= 2
+        raise TransientBackendError(
+            f"BatchGetItem left keys unprocessed after {self.max_attempts} attempts",
+            backend=self.name)
 
     def _scan(self, table: str, item_type: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -229,14 +316,16 @@ class DynamoDBSink(Backend):
         letters = []
         for item in self._scan(self.dead_letter_table or self.table, "dead_letter"):
             row = _from_item(item)
-            row["post_id"] = row.pop("letter_post_id", None)
-            letters.append(DeadLetter.from_row(
-                {k: v for k, v in row.items() if k not in {self.key, "item_type"}}))
+            post_id = row.pop("letter_post_id", None)
+            row = {k: v for k, v in row.items() if k not in {self.key, "item_type"}}
+            letters.append(DeadLetter.from_row({**row, "post_id": post_id}))
         return letters
 
     def close(self) -> None:
-        """Nothing is buffered; the client is dropped. Idempotent."""
-        self._client = None
+        """Nothing is buffered; a client this sink made is dropped (one passed in is kept).
+        Idempotent."""
+        if not self._client_given:
+            self._client = None
 
     def __repr__(self) -> str:
         return f"DynamoDBSink(table={self.table!r})"

@@ -3,6 +3,11 @@
 Writes append (cheap, crash-safe: a torn last line is cut off when the file is opened again).
 When a post id is written a second time, the file is compacted on `close()` so it holds only
 the newest line per id, replaced atomically.
+
+Dead letters follow the same rules as every sink: one line per dead-letter id, and a stored
+post replaces its old dead letters: a write that stores posts with dead letters on file
+rewrites the dead-letter file without them (atomically, after the records are on disk), so the
+replacement survives a kill. A dead letter written after its post was stored is kept.
 """
 
 from __future__ import annotations
@@ -24,9 +29,11 @@ __all__ = ["JsonlSink"]
 class _JsonlFile:
     """One append-only JSONL file keyed by a field, compacted when a key repeats."""
 
-    def __init__(self, path: Path, key: str):
-        self.path, self.key = path, key
+    def __init__(self, path: Path, key: str, group: str | None = None):
+        self.path, self.key, self.group = path, key, group
         self.keys: set[str] = set()
+        #: group value (a dead letter's post id) -> keys of the lines that hold it
+        self.groups: dict[str, set[str]] = {}
         self.dirty = False
         self.handle: IO[str] | None = None
 
@@ -53,9 +60,10 @@ class _JsonlFile:
         with self.path.open("rb") as handle:
             for line_no, raw in enumerate(handle, start=1):
                 try:
-                    key = json.loads(raw)[self.key] if raw.endswith(b"\n") else None
+                    row = json.loads(raw) if raw.endswith(b"\n") else None
+                    key = row[self.key] if row is not None else None
                 except (ValueError, KeyError, TypeError):
-                    key = None
+                    key, row = None, None
                 if key is None:
                     if good_bytes + len(raw) < size:
                         raise PermanentBackendError(
@@ -66,19 +74,26 @@ class _JsonlFile:
                     break
                 self.dirty |= key in self.keys
                 self.keys.add(key)
+                self._remember_group(key, row or {})
                 good_bytes += len(raw)
         if good_bytes != size:
             with self.path.open("r+b") as handle:
                 handle.truncate(good_bytes)
 
-    def append(self, rows: list[tuple[str, str]]) -> None:
+    def _remember_group(self, key: str, row: dict[str, object]) -> None:
+        value = row.get(self.group) if self.group else None
+        if isinstance(value, str):
+            self.groups.setdefault(value, set()).add(key)
+
+    def append(self, rows: list[tuple[str, dict[str, object]]]) -> None:
         self.open()
         assert self.handle is not None
         try:
-            for key, text in rows:
+            for key, row in rows:
                 self.dirty |= key in self.keys
                 self.keys.add(key)
-                self.handle.write(text + "\n")
+                self._remember_group(key, row)
+                self.handle.write(_dumps(row) + "\n")
             self.handle.flush()
             os.fsync(self.handle.fileno())
         except (OSError, ValueError) as exc:  # disk full, unencodable text
@@ -90,7 +105,7 @@ class _JsonlFile:
         """After a failed append: drop the handle and the keys, so the next use re-reads the
         file (`_recover` cuts the torn last line) instead of trusting ids never stored."""
         handle, self.handle = self.handle, None
-        self.keys = set()
+        self.keys, self.groups = set(), {}
         if handle is not None:
             try:
                 handle.close()
@@ -110,12 +125,34 @@ class _JsonlFile:
         if self.dirty:
             self._compact()
 
-    def _compact(self) -> None:
+    def drop_groups(self, values: set[str]) -> None:
+        """Remove every line whose group field is one of `values` (rewrites the file)."""
+        self.open()
+        doomed = {key for value in values for key in self.groups.get(value, ())}
+        if not doomed:
+            return
+        try:
+            if self.handle is not None:
+                self.handle.close()
+                self.handle = None
+            self._compact(without=doomed)
+        except OSError as exc:
+            self._forget()
+            raise PermanentBackendError(f"cannot rewrite {self.path}: {exc}",
+                                        backend="jsonl") from exc
+        self.keys -= doomed
+        for value in values:
+            self.groups.pop(value, None)
+
+    def _compact(self, without: frozenset[str] | set[str] = frozenset()) -> None:
         latest = {row[self.key]: row for row in self.lines()}
         tmp = self.path.with_suffix(self.path.suffix + ".tmp")
         with tmp.open("w", encoding="utf-8") as handle:
-            for row in latest.values():
-                handle.write(_dumps(row) + "\n")
+            for key, row in latest.items():
+                if key not in without:
+                    handle.write(_dumps(row) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(tmp, self.path)
         self.dirty = False
 
@@ -150,7 +187,7 @@ class JsonlSink(Backend):
             else self.path.with_name(f"{self.path.stem}.dead_letters.jsonl")
         )
         self._records = _JsonlFile(self.path, "post_id")
-        self._letters = _JsonlFile(letters, "dead_letter_id")
+        self._letters = _JsonlFile(letters, "dead_letter_id", group="post_id")
 
     def open(self) -> None:
         self._records.open()
@@ -162,6 +199,7 @@ class JsonlSink(Backend):
             self._records.append(
                 [(r.post_id, _serialised("post_id", r.post_id, r)) for r in good]
             )
+            self._letters.drop_groups({r.post_id for r in good})
         if letters:
             self._letters.append(
                 [(d.dead_letter_id, _serialised("dead_letter_id", d.dead_letter_id, d))

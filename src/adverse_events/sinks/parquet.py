@@ -9,9 +9,11 @@ Layout under `path`::
 ``hive_partitioning``, Athena, Spark) reads both. File names are a digest of the batch's
 content: writing the same batch again replaces the same file. Idempotent by post id: when a post
 already stored is written again, the older file is rewritten without it (atomically) before the
-new file lands, so a dataset never holds a post twice.
+new file lands, so a dataset never holds a post twice. Dead letters follow the same rule by
+dead-letter id (a dead letter is stored once, however many batches carry it), and a stored post
+replaces its old dead letters: the dead-letter files that hold them are rewritten without them,
+after the records' file landed. A dead letter written after its post was stored is kept.
 """
-
 from __future__ import annotations
 
 import hashlib
@@ -49,6 +51,74 @@ def _write_atomic(table: pa.Table, path: Path) -> None:
     os.replace(tmp, path)
 
 
+class _Files:
+    """The Parquet files under `root` matching `pattern`, indexed by their `key` column (and
+    `group` column), so a key is kept in one file only."""
+
+    def __init__(self, root: Path, pattern: str, schema: pa.Schema, key: str,
+                 group: str | None = None):
+        self.root, self.pattern, self.schema = root, pattern, schema
+        self.key, self.group = key, group
+        self._where: dict[str, Path] | None = None  # key -> file holding it
+        self.groups: dict[str, set[str]] = {}  # group value -> keys
+
+    def files(self) -> list[Path]:
+        return sorted(self.root.glob(self.pattern))
+
+    def index(self) -> dict[str, Path]:
+        if self._where is None:
+            self._where, self.groups = {}, {}
+            columns = [self.key] + ([self.group] if self.group else [])
+            for file in self.files():
+                table = pq.read_table(file, columns=columns)
+                keys = table.column(0).to_pylist()
+                values = table.column(1).to_pylist() if self.group else [None] * len(keys)
+                self.add(file, keys, values)
+        return self._where
+
+    def add(self, file: Path, keys: list[str], values: list[str | None]) -> None:
+        where = self._where if self._where is not None else self.index()
+        for key, value in zip(keys, values, strict=True):
+            where[key] = file
+            if value is not None:
+                self.groups.setdefault(value, set()).add(key)
+
+    def write(self, table: pa.Table, file: Path) -> None:
+        """Store `table` as `file`, removing its keys from every other file first."""
+        keys = table.column(self.key).to_pylist()
+        self.remove(keys, keep={file})
+        _write_atomic(table, file)
+        values = table.column(self.group).to_pylist() if self.group else [None] * len(keys)
+        self.add(file, keys, values)
+
+    def remove(self, keys: Sequence[str],
+               keep: frozenset[Path] | set[Path] = frozenset()) -> None:
+        """Rewrite the files that hold any of `keys` (but those in `keep`) without them."""
+        index = self.index()
+        stale: dict[Path, set[str]] = defaultdict(set)
+        for key in keys:
+            file = index.get(key)
+            if file is not None and file not in keep:
+                stale[file].add(key)
+        for file, doomed in stale.items():
+            table = pq.read_table(file, schema=self.schema)
+            kept = table.filter(pc.invert(pc.is_in(table[self.key], pa.array(sorted(doomed)))))
+            if kept.num_rows:
+                _write_atomic(kept, file)
+            else:
+                file.unlink()
+            for key in doomed:
+                index.pop(key, None)
+
+    def remove_groups(self, values: set[str]) -> None:
+        self.index()
+        keys = [key for value in values for key in self.groups.pop(value, ())]
+        self.remove(keys)
+
+    def forget(self) -> None:
+        self._where, self.groups = None, {}
+
+
 class ParquetSink(Backend):
     """Writes a Parquet dataset partitioned by processing date under `path`."""
 
@@ -58,20 +128,16 @@ class ParquetSink(Backend):
         self.path = Path(path)
         self.records_dir = self.path / "adverse_events"
         self.letters_dir = self.path / "dead_letters"
-        self._where: dict[str, Path] | None = None  # post id -> file holding it
-
-    def _index(self) -> dict[str, Path]:
-        if self._where is None:
-            self._where = {}
-            for file in sorted(self.records_dir.glob("dt=*/part-*.parquet")):
-                for post_id in pq.read_table(file, columns=["post_id"]).column(0).to_pylist():
-                    self._where[post_id] = file
-        return self._where
+        self._records = _Files(self.records_dir, "dt=*/part-*.parquet", RECORD_SCHEMA, "post_id")
+        self._letters = _Files(self.letters_dir, "part-*.parquet", DEAD_LETTER_SCHEMA,
+                               "dead_letter_id", group="post_id")
 
     def write(self, records: Sequence[AdverseEventRecord | DeadLetter]) -> None:
         try:
             self._write(records)
         except OSError as exc:  # pyarrow's ArrowIOError is an OSError too
+            self._records.forget()  # a failed rewrite: read the files again next time
+            self._letters.forget()
             raise PermanentBackendError(f"cannot write under {self.path}: {exc}",
                                         backend=self.name) from exc
 
@@ -79,13 +145,13 @@ class ParquetSink(Backend):
         good, letters = split_latest(records)
         if good:
             self._write_records(good)
+            self._letters.remove_groups({r.post_id for r in good})
         if letters:
-            table = dead_letters_table(letters)
             ids = [d.dead_letter_id for d in letters]
-            _write_atomic(table, self.letters_dir / f"part-{_digest(ids, '')}.parquet")
+            self._letters.write(dead_letters_table(letters),
+                                self.letters_dir / f"part-{_digest(ids, '')}.parquet")
 
     def _write_records(self, records: list[AdverseEventRecord]) -> None:
-        index = self._index()
         by_day: dict[str, list[AdverseEventRecord]] = defaultdict(list)
         for record in records:
             by_day[record.processed_at.strftime("%Y-%m-%d")].append(record)
@@ -95,50 +161,29 @@ class ParquetSink(Backend):
             / f"part-{_digest([r.post_id for r in group], day)}.parquet"
             for day, group in by_day.items()
         }
-        self._remove_older([r.post_id for r in records], set(targets.values()))
+        self._records.remove([r.post_id for r in records], set(targets.values()))
         for day, group in by_day.items():
-            _write_atomic(records_table(group), targets[day])
-            index.update((r.post_id, targets[day]) for r in group)
-
-    def _remove_older(self, post_ids: list[str], keep: set[Path]) -> None:
-        """Rewrite files that hold any of `post_ids` without them (newest write wins)."""
-        index = self._index()
-        stale: dict[Path, set[str]] = defaultdict(set)
-        for post_id in post_ids:
-            file = index.get(post_id)
-            if file is not None and file not in keep:
-                stale[file].add(post_id)
-        for file, ids in stale.items():
-            table = pq.read_table(file, schema=RECORD_SCHEMA)
-            kept = table.filter(pc.invert(pc.is_in(table["post_id"], pa.array(sorted(ids)))))
-            if kept.num_rows:
-                _write_atomic(kept, file)
-            else:
-                file.unlink()
-            for post_id in ids:
-                index.pop(post_id, None)
+            self._records.write(records_table(group), targets[day])
 
     def existing_ids(self, post_ids: Sequence[str]) -> set[str]:
-        index = self._index()
+        index = self._records.index()
         return {pid for pid in post_ids if pid in index}
 
     def read_records(self) -> list[AdverseEventRecord]:
         """Every stored record."""
-        files = sorted(self.records_dir.glob("dt=*/part-*.parquet"))
-        rows = [row for f in files for row in pq.read_table(f, schema=RECORD_SCHEMA).to_pylist()]
+        rows = [row for f in self._records.files()
+                for row in pq.read_table(f, schema=RECORD_SCHEMA).to_pylist()]
         return [AdverseEventRecord.from_row(row) for row in rows]
 
     def read_dead_letters(self) -> list[DeadLetter]:
-        files = sorted(self.letters_dir.glob("part-*.parquet"))
-        rows = {
-            row["dead_letter_id"]: row
-            for f in files
-            for row in pq.read_table(f, schema=DEAD_LETTER_SCHEMA).to_pylist()
-        }
-        return [DeadLetter.from_row(row) for row in rows.values()]
+        """Every stored dead letter, as stored (a dead letter is stored once)."""
+        rows = [row for f in self._letters.files()
+                for row in pq.read_table(f, schema=DEAD_LETTER_SCHEMA).to_pylist()]
+        return [DeadLetter.from_row(row) for row in rows]
 
     def close(self) -> None:
-        self._where = None
+        self._records.forget()
+        self._letters.forget()
 
     def __repr__(self) -> str:
         return f"ParquetSink(path={str(self.path)!r})"

@@ -5,14 +5,36 @@ Layout (Hive partitions by processing date, UTC)::
     s3://BUCKET/PREFIX dt=2024-05-01/part-<digest>.parquet                      records
     s3://BUCKET/DEAD_LETTER_PREFIX dt=2024-05-01/part-<digest>.parquet          dead letters
 
-Records are buffered and written when the sink is flushed or closed (or when the buffer holds
-`max_buffer_records`), one object per partition: thousands of posts make a handful of objects,
-not one object per post. The columns are `adverse_events.sinks._arrow.RECORD_SCHEMA` in every
-object, so a Glue table over the prefix never sees a schema drift.
+Records are buffered and written when the sink is flushed or closed (or, before the next
+write, once the buffer holds `max_buffer_records`), in objects of at most `max_object_records`
+rows per partition: thousands of posts make a handful of objects, not one object per post.
+Each object leaves the buffer once it is stored, so a failed flush keeps exactly what is not
+stored yet; the runner retries the final flush (`close()`) under its retry policy, and a
+retry writes the same remaining objects under the same keys.
+
+The sink is a buffering sink (`buffered()`): the runner counts as ``written`` only what was
+stored (``unstored`` in the report is what a failed final flush left), and commits a
+checkpointing source's position only when the buffer is empty. What a rerun produces after a
+run that failed or was killed with posts still buffered: the source restarts from the position
+committed at the last empty buffer, so the posts buffered since are processed and stored
+again; objects a failed flush did store are not rewritten (their posts come again in new
+objects with a later ``processed_at``), so queries over the records prefix should keep the
+latest row per ``post_id``. Nothing is lost.
+
+The columns are `adverse_events.sinks._arrow.RECORD_SCHEMA` in every object, so a Glue table
+over the prefix never sees a schema drift.
 
 Idempotent: an object's key is a digest of the sorted post ids and the *input* posts it holds
 (not of processing time), so a retried or redelivered batch overwrites its own object instead
 of adding rows. Within one sink, a post written twice is stored once (the newer).
+
+Dead letters, the one difference from the other sinks: objects are immutable and a run does
+not read back what earlier runs stored, so "a stored post replaces its old dead letter" and "a
+dead letter is stored once per id" hold for everything buffered between two flushes (one run,
+with the default `max_buffer_records`, unless it is larger). A dead letter flushed by an
+earlier run stays in its object after a later run stores the post, and a dead letter re-sent
+in a later run lands again in a new object. Queries over the dead-letter prefix should keep
+the latest row per ``dead_letter_id`` and drop those whose post is in the records table.
 """
 
 from __future__ import annotations
@@ -62,7 +84,10 @@ class S3Sink(Backend):
         dead_letter_prefix: key prefix of dead letters, kept apart from the records table.
         region / endpoint_url: where S3 is (``endpoint_url`` for moto, LocalStack, MinIO).
         client: a ready boto3 S3 client (then region and endpoint_url are ignored).
-        max_buffer_records: flush when this many records and dead letters are buffered.
+        max_buffer_records: flush (before the next write) once this many records and dead
+            letters are buffered.
+        max_object_records: most rows in one object (a flush of a large buffer writes several
+            objects per partition, each stored and let go of on its own).
     """
 
     name = "s3"
@@ -78,6 +103,7 @@ class S3Sink(Backend):
         endpoint_url: str | None = None,
         client: Any = None,
         max_buffer_records: int = 10_000,
+        max_object_records: int = 5_000,
     ):
         bucket = bucket.strip()
         if not bucket or bucket.startswith("s3://") or "/" in bucket:
@@ -94,9 +120,13 @@ class S3Sink(Backend):
                               "never reads dead letters")
         self.region, self.endpoint_url = region, endpoint_url
         self.max_buffer_records = max_buffer_records
+        if max_object_records < 1:
+            raise ConfigError(f"max_object_records must be at least 1, got {max_object_records}")
+        self.max_object_records = max_object_records
         self._client = client
         self._records: dict[str, AdverseEventRecord] = {}
         self._letters: dict[str, DeadLetter] = {}
+        self._letters_of: dict[str, set[str]] = {}  # post id -> its buffered dead letters
         self._lock = threading.Lock()
         #: keys of the objects this sink has written (for logs and tests).
         self.written_keys: list[str] = []
@@ -109,35 +139,66 @@ class S3Sink(Backend):
 
     # -- writing --------------------------------------------------------------------------------
     def write(self, records: Sequence[AdverseEventRecord | DeadLetter]) -> None:
-        """Buffer `records`; flushes when the buffer is full."""
+        """Buffer `records`, after flushing the buffer if it is full.
+
+        The flush comes first, so a failed flush refuses this batch as a whole (the runner's
+        retry, or its dead letters, are then exact) and the buffer keeps what it held.
+        """
+        if self._size() >= self.max_buffer_records:
+            self.flush()
         with self._lock:
             for item in records:
                 if isinstance(item, AdverseEventRecord):
                     self._records.pop(item.post_id, None)
                     self._records[item.post_id] = item
+                    self._drop_buffered_letters(item.post_id)
                 else:
                     self._letters.pop(item.dead_letter_id, None)
                     self._letters[item.dead_letter_id] = item
-            full = len(self._records) + len(self._letters) >= self.max_buffer_records
-        if full:
-            self.flush()
+                    if item.post_id is not None:
+                        self._letters_of.setdefault(item.post_id, set()).add(item.dead_letter_id)
+
+    def _size(self) -> int:
+        with self._lock:
+            return len(self._records) + len(self._letters)
+
+    def buffered(self) -> tuple[int, int]:
+        """Records and dead letters accepted by `write()` but not stored yet."""
+        with self._lock:
+            return len(self._records), len(self._letters)
 
     def flush(self) -> list[str]:
-        """Write everything buffered, one object per partition; return the keys written."""
+        """Store everything buffered, in objects of at most `max_object_records` rows per
+        partition; return the keys written.
+
+        Each object leaves the buffer as soon as it is stored, so a failure keeps only what is
+        not stored yet, and a retry writes the same remaining objects (same keys).
+        """
         with self._lock:
-            records, letters = list(self._records.values()), list(self._letters.values())
-            done = {r.post_id for r in records}
-            letters = [d for d in letters if d.post_id is None or d.post_id not in done]
-            # The buffer is cleared only once every object is stored: a failed flush keeps
-            # it, and retrying rewrites the same keys.
-            keys = [self._put_records(day, group) for day, group in _by_day(
-                records, lambda r: r.processed_at).items()]
-            keys += [self._put_letters(day, group) for day, group in _by_day(
-                letters, lambda d: d.failed_at).items()]
-            self._records.clear()
-            self._letters.clear()
-            self.written_keys.extend(keys)
+            keys: list[str] = []
+            for day, group in _by_day(list(self._records.values()),
+                                      lambda r: r.processed_at).items():
+                for part in _parts(group, self.max_object_records):
+                    keys.append(self._put_records(day, part))
+                    self.written_keys.append(keys[-1])
+                    for record in part:
+                        del self._records[record.post_id]
+            for day, group in _by_day(list(self._letters.values()),
+                                      lambda d: d.failed_at).items():
+                for part in _parts(group, self.max_object_records):
+                    keys.append(self._put_letters(day, part))
+                    self.written_keys.append(keys[-1])
+                    for letter in part:
+                        del self._letters[letter.dead_letter_id]
+            if not self._letters:
+                self._letters_of.clear()
             return keys
+
+    def _drop_buffered_letters(self, post_id: str) -> None:
+        """A stored post replaces its dead letters still in the buffer (not those in objects
+        already flushed: see the module doc)."""
+        for key in self._letters_of.pop(post_id, ()):
+            self._letters.pop(key, None)
 
     def _put_records(self, day: str, records: list[AdverseEventRecord]) -> str:
         digest = batch_digest((r.post_id, r.post.model_dump_json()) for r in records)
@@ -228,6 +289,10 @@ def _by_day(items: Iterable[Any], when: Any) -> dict[str, list[Any]]:
         moment: datetime = when(item)
         groups.setdefault(moment.strftime("%Y-%m-%d"), []).append(item)
     return groups
+
+
+def _parts(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[start:start + size] for start in range(0, len(items), size)]
 
 
 def _parquet(table: Any) -> bytes:

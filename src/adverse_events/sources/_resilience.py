@@ -121,6 +121,16 @@ class JsonCheckpoint:
     def get(self, key: str, default: Any = None) -> Any:
         return self.state.get(key, default)
 
+    def snapshot(self) -> dict[str, Any]:
+        """A deep copy of the state (for `CheckpointingSource.snapshot`)."""
+        return json.loads(json.dumps(self.state))
+
+    def replace(self, state: dict[str, Any]) -> None:
+        """Take `state` as the whole state (save() then writes it)."""
+        if state != self.state:
+            self.state = json.loads(json.dumps(state))
+            self.dirty = True
+
     def save(self) -> None:
         if self.path is None or not self.dirty:
             return

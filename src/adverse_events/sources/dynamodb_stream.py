@@ -11,6 +11,10 @@ enabled) whose stream triggers the classifier. `DynamoDBPostStore` writes that t
 * ``stream_arn=...`` or ``table_name=...``: reads the stream through the DynamoDB Streams API
   (shard iterators, parent shards before children) with a checkpoint file, for running outside
   Lambda. ``follow=False`` reads to the current end and stops; ``follow=True`` keeps polling.
+  The source is a `CheckpointingSource`: `snapshot()` is the sequence number of the last
+  record handed out per shard, and the runner `commit()`s it to `checkpoint_path` only once the
+  sinks hold every post before it. A restart after a crash re-reads at most the batch in flight
+  (the idempotent sinks store it once) and never skips a record.
 
 INSERT and MODIFY records become posts (from NEW_IMAGE, so the stream view type must be
 NEW_IMAGE or NEW_AND_OLD_IMAGES); REMOVE records are skipped. Attribute names are options;
@@ -150,7 +154,8 @@ class DynamoDBStreamSource(Backend):
         stream_arn / table_name: read this stream (or the table's latest stream) through the
             DynamoDB Streams API instead.
         region_name, endpoint_url: AWS client options (endpoint_url for a local stand-in).
-        checkpoint_path: JSON file with the last sequence number handed out per shard.
+        checkpoint_path: JSON file with the last sequence number stored per shard (committed by
+            the runner after each write; read at the start of `read()`).
         iterator_type: where a shard without a checkpoint starts: ``TRIM_HORIZON`` or ``LATEST``.
         follow: keep polling for new records (default: stop at the current end).
         poll_interval: seconds between polls when following.
@@ -178,7 +183,6 @@ class DynamoDBStreamSource(Backend):
         max_records: int | None = None,
         max_seconds: float | None = None,
         batch_limit: int = 1000,
-        checkpoint_every: int = 100,
         id_attribute: str = "id",
         text_attribute: str = "text",
         time_attribute: str | None = "created_at",
@@ -211,7 +215,7 @@ class DynamoDBStreamSource(Backend):
         self.checkpoint_path, self.iterator_type = checkpoint_path, iterator_type
         self.follow, self.poll_interval = follow, poll_interval
         self.max_records, self.max_seconds = max_records, max_seconds
-        self.batch_limit, self.checkpoint_every = batch_limit, checkpoint_every
+        self.batch_limit = batch_limit
         self.metadata_attribute, self.event_names = metadata_attribute, tuple(event_names)
         self.fields = FieldMap(
             source=source_name or self.name, id_field=id_attribute, text_field=text_attribute,
@@ -222,7 +226,24 @@ class DynamoDBStreamSource(Backend):
         self._sleep, self._clock = sleep or time.sleep, clock or time.time
         self._clients: dict[str, Any] = {}
         self._readers: list[Iterator[Post | DeadLetter]] = []
+        self._position: JsonCheckpoint | None = None  # where the reader is
+        self._committed: JsonCheckpoint | None = None  # what the checkpoint file holds
         self.stats: dict[str, int] = {}
+
+    # -- checkpoints (`CheckpointingSource`) ----------------------------------------------------
+    def snapshot(self) -> dict[str, Any] | None:
+        """Per shard, the sequence number just after the last record handed out (None for a
+        Lambda event: Lambda keeps the position itself)."""
+        return self._position.snapshot() if self._position is not None else None
+
+    def commit(self, state: dict[str, Any] | None) -> None:
+        """Save `state` to `checkpoint_path`: the runner calls it once the sinks hold the posts."""
+        if state is None or self.checkpoint_path is None:
+            return
+        if self._committed is None:
+            self._committed = JsonCheckpoint(self.checkpoint_path, "DynamoDB stream checkpoint")
+        self._committed.replace(state)
+        self._committed.save()
 
     @staticmethod
     def _event_records(event: Any) -> list[Any]:
@@ -369,20 +390,17 @@ class DynamoDBStreamSource(Backend):
             raise ConfigError(f"checkpoint {self.checkpoint_path} belongs to stream "
                               f"{checkpoint.get('stream_arn')}, not {arn}; use another file")
         checkpoint.set("stream_arn", arn)
+        self._position = checkpoint
         iterators: dict[str, str | None] = {}
-        try:
-            while True:
-                for shard in self._shards(arn, backoff):
-                    yield from self._read_shard(shard["ShardId"], arn, checkpoint, iterators,
-                                                backoff)
-                    if self._expired():
-                        return
-                checkpoint.save()
-                if not self.follow or self._expired():
+        while True:
+            for shard in self._shards(arn, backoff):
+                yield from self._read_shard(shard["ShardId"], arn, checkpoint, iterators,
+                                            backoff)
+                if self._expired():
                     return
-                self._sleep(self.poll_interval)
-        finally:
-            checkpoint.save()
+            if not self.follow or self._expired():
+                return
+            self._sleep(self.poll_interval)
 
     def _expired(self) -> bool:
         return self._deadline is not None and self._clock() >= self._deadline
@@ -414,7 +432,7 @@ class DynamoDBStreamSource(Backend):
         shards = dict(checkpoint.get("shards") or {})
         if shards.get(shard_id, {}).get("closed"):
             return
-        client, since_save = self._client("dynamodbstreams"), 0
+        client = self._client("dynamodbstreams")
         iterator = iterators.get(shard_id) or self._iterator(shard_id, arn, checkpoint, backoff)
         while iterator:
             try:
@@ -442,10 +460,6 @@ class DynamoDBStreamSource(Backend):
                     self.stats["skipped"] += 1
                     continue
                 yield item
-                since_save += 1
-                if since_save >= self.checkpoint_every:
-                    checkpoint.save()
-                    since_save = 0
             iterator = page.get("NextShardIterator")
             iterators[shard_id] = iterator
             if iterator is None:

@@ -8,6 +8,12 @@ as fast as the pipeline takes them (``"max"``). JSONL and CSV are parsed by `Jso
 The file is read whole and sorted (stable, by ``created_at``) before the first post comes out:
 memory grows with the file. Rows without a timestamp cannot be placed in time and become dead
 letters; they come out first, with every other bad row.
+
+With `checkpoint_path` the source is a `CheckpointingSource`: its position is the number of
+items (dead letters and posts, in replay order) handed out, and the runner `commit()`s it only
+once the sinks hold them, so a restarted replay continues after the last stored item. The
+checkpoint names the file's size and modification time; replaying a changed file with an old
+checkpoint is refused (the order, and so the offset, would differ).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from adverse_events.errors import ConfigError, InputError
 from adverse_events.protocols import Backend
 from adverse_events.records import DeadLetter, Post
 from adverse_events.sources._mapping import FieldMap
+from adverse_events.sources._resilience import JsonCheckpoint
 from adverse_events.sources.files import CsvSource, JsonlSource
 
 __all__ = ["ReplaySource", "parse_speed"]
@@ -59,7 +66,8 @@ class ReplaySource(Backend):
         path: the file; `format` is taken from its suffix unless given
             (``jsonl``, ``csv`` or ``parquet``).
         speed: ``"max"`` (default), ``"1x"`` (real time), ``"60x"`` (60 times faster), ...
-        max_posts: stop after this many posts.
+        max_posts: stop after this many posts (counted from where a checkpoint resumes).
+        checkpoint_path: JSON file with the position stored so far (see the module doc).
         id_field, text_field, time_field, ...: as for `JsonlSource`.
         sleep, clock: injectable for tests (default `time.sleep`, `time.monotonic`).
     """
@@ -83,6 +91,7 @@ class ReplaySource(Backend):
         source_name: str | None = None,
         delimiter: str = ",",
         encoding: str = "utf-8",
+        checkpoint_path: str | os.PathLike[str] | None = None,
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] | None = None,
     ):
@@ -107,6 +116,8 @@ class ReplaySource(Backend):
             url_field=url_field, drugs_field=drugs_field, source_name=source_name or self.name,
             encoding=encoding)
         self.delimiter = delimiter
+        self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
+        self._offset: int | None = None  # items handed out by the current read()
         self._sleep = sleep or time.sleep
         self._clock = clock or time.monotonic
 
@@ -157,21 +168,60 @@ class ReplaySource(Backend):
         return posts, letters
 
     def read(self) -> Iterator[Post | DeadLetter]:
-        """Dead letters first, then posts oldest first, each when its time (scaled) comes."""
+        """Dead letters first, then posts oldest first, each when its time (scaled) comes;
+        after a committed checkpoint, only what comes after it."""
         posts, letters = self._sorted()
-        yield from letters
-        if self.max_posts is not None:
-            posts = posts[: self.max_posts]
-        if not posts:
+        items: list[Post | DeadLetter] = [*letters, *posts]
+        start = self._resume_offset()
+        self._offset = start
+        handed, first, started = 0, None, self._clock()
+        for index in range(start, len(items)):
+            item = items[index]
+            if isinstance(item, Post):
+                if self.max_posts is not None and handed >= self.max_posts:
+                    return
+                handed += 1
+                first = first or item.created_at
+                self._pace(item, first, started)
+            self._offset = index + 1
+            yield item
+
+    def _pace(self, post: Post, first: Any, started: float) -> None:
+        if self.factor is None:
             return
-        first, started = posts[0].created_at, self._clock()
-        for post in posts:
-            if self.factor is not None:
-                offset = (post.created_at - first).total_seconds() / self.factor  # type: ignore[operator]
-                wait = started + offset - self._clock()
-                if wait > 0:
-                    self._sleep(wait)
-            yield post
+        offset = (post.created_at - first).total_seconds() / self.factor  # type: ignore[operator]
+        wait = started + offset - self._clock()
+        if wait > 0:
+            self._sleep(wait)
+
+    # -- checkpoints (`CheckpointingSource`) ----------------------------------------------------
+    def _fingerprint(self) -> dict[str, Any]:
+        stat = self.path.stat()
+        return {"file": self.path.name, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+    def _resume_offset(self) -> int:
+        if self.checkpoint_path is None or not self.checkpoint_path.exists():
+            return 0
+        state = JsonCheckpoint(self.checkpoint_path, "replay checkpoint").state
+        if {k: state.get(k) for k in ("file", "size", "mtime_ns")} != self._fingerprint():
+            raise ConfigError(f"replay checkpoint {str(self.checkpoint_path)!r} belongs to "
+                              f"another version of {self.path.name!r}; delete it to start over")
+        return int(state.get("offset", 0))
+
+    def snapshot(self) -> dict[str, Any] | None:
+        """How many items (in replay order) were handed out, and which file they came from."""
+        if self._offset is None:
+            return None
+        return {**self._fingerprint(), "offset": self._offset}
+
+    def commit(self, state: dict[str, Any] | None) -> None:
+        """Save `state` to `checkpoint_path`: the runner calls it once the sinks hold the items."""
+        if state is None or self.checkpoint_path is None:
+            return
+        checkpoint = JsonCheckpoint(None, "replay checkpoint")
+        checkpoint.path = self.checkpoint_path
+        checkpoint.replace(state)
+        checkpoint.save()
 
     def __repr__(self) -> str:
         return f"ReplaySource(path={str(self.path)!r}, speed={self.speed!r})"

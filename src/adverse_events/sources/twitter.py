@@ -8,8 +8,12 @@ Built on tweepy (``pip install 'adverse-events[twitter]'``):
   through tweepy's `StreamingClient` rule methods, then reads the stream. Each post carries the
   tags of the rules it matched in ``metadata["matching_rules"]``.
 * ``mode="search"`` (X Basic access or above): polls recent search with ``since_id`` and
-  pagination through tweepy's `Client`; a cursor file remembers the newest post handed out, so a
-  restart neither misses nor repeats posts. Posts come out oldest first.
+  pagination through tweepy's `Client`. Posts come out oldest first. The source is a
+  `CheckpointingSource`: `snapshot()` is the newest post handed out, and the runner `commit()`s
+  it to the cursor file only once the sinks hold every post before it, so a restart (even after
+  a kill) misses nothing; at most the posts of the batch in flight are read again, and the
+  idempotent sinks store them once. Stream mode has no position to save (X's filtered stream
+  cannot be resumed, except ``backfill_minutes`` on Enterprise access).
 
 Why tweepy's own stream loop (`StreamingClient.filter`) is not used: it is callback-based on a
 thread, sleeps with a hard-coded ``time.sleep`` (no way to make tests fast), ignores the
@@ -194,7 +198,8 @@ class TwitterSource(Backend):
         pseudonym_key: HMAC key for author ids (default: ``ADVERSE_EVENTS_PSEUDONYM_KEY``; with
             no key, authors are dropped).
         location: add country/state to ``metadata["location"]`` (off by default).
-        cursor_path: search mode: JSON file with the newest post handed out per query.
+        cursor_path: search mode: JSON file with the newest post stored (committed by the
+            runner after each write; read at the start of `read()`).
         poll_interval: search mode: seconds between polls.
         lookback_minutes: search mode, first poll without a cursor: how far back to start.
         page_size: search mode: posts per request (10-100).
@@ -245,7 +250,6 @@ class TwitterSource(Backend):
         max_seconds: float | None = None,
         max_polls: int | None = None,
         max_retries: int | None = None,
-        checkpoint_every: int = 100,
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] | None = None,
     ):
@@ -292,10 +296,12 @@ class TwitterSource(Backend):
         self.connect_timeout, self.request_timeout = connect_timeout, request_timeout
         self.max_line_bytes, self.dedupe_window = max_line_bytes, dedupe_window
         self.max_posts, self.max_seconds, self.max_polls = max_posts, max_seconds, max_polls
-        self.max_retries, self.checkpoint_every = max_retries, checkpoint_every
+        self.max_retries = max_retries
         self._sleep, self._clock = sleep or time.sleep, clock or time.time
         self._clients: dict[str, Any] = {}
         self._readers: list[Iterator[Post | DeadLetter]] = []
+        self._position: JsonCheckpoint | None = None  # where the reader is (search mode)
+        self._committed: JsonCheckpoint | None = None  # what the cursor file holds
         self.stats: dict[str, int] = {}
 
     # -- credentials and clients --------------------------------------------------------------
@@ -321,7 +327,7 @@ class TwitterSource(Backend):
 
     def close(self) -> None:
         for reader in self._readers:
-            reader.close()  # type: ignore[attr-defined]  # runs the readers' finally: cursors
+            reader.close()  # type: ignore[attr-defined]
         self._readers.clear()
         for client in self._clients.values():
             client.session.close()
@@ -330,6 +336,20 @@ class TwitterSource(Backend):
     def __repr__(self) -> str:
         return (f"TwitterSource(mode={self.mode!r}, api_base_url={self.api_base_url!r}, "
                 f"queries={len(self.queries)}, bearer_token=<hidden>)")
+
+    # -- checkpoints (`CheckpointingSource`) ----------------------------------------------------
+    def snapshot(self) -> dict[str, Any] | None:
+        """Search mode: the cursor just after the last post handed out (None in stream mode)."""
+        return self._position.snapshot() if self._position is not None else None
+
+    def commit(self, state: dict[str, Any] | None) -> None:
+        """Save `state` to `cursor_path`: the runner calls it once the sinks hold the posts."""
+        if state is None or self.cursor_path is None:
+            return
+        if self._committed is None:
+            self._committed = JsonCheckpoint(self.cursor_path, "search cursor")
+        self._committed.replace(state)
+        self._committed.save()
 
     # -- reading ------------------------------------------------------------------------------
     def read(self) -> Iterator[Post | DeadLetter]:
@@ -576,40 +596,31 @@ class TwitterSource(Backend):
     def _search(self) -> Iterator[Post | DeadLetter]:
         """Poll every query from one cursor (X ids grow with time), merge, hand out oldest first.
 
-        The cursor (``since_id``) is the newest post handed out; it moves just before a post is
-        yielded and is saved every `checkpoint_every` posts, after each poll and when reading
-        stops, so a restart continues with the next post: no gap, no repeat.
+        The in-memory cursor (``since_id``) is the newest post handed out; it moves just before
+        a post is yielded. It is never saved here: the runner commits `snapshot()`s.
         """
         cursor = JsonCheckpoint(self.cursor_path, "search cursor")
+        self._position = cursor
         backoff, tags = self._new_backoff(), self.desired_rules()
-        polls, since_save = 0, 0
-        try:
-            while True:
-                merged, bad, limit = self._poll(cursor.get("since_id"), backoff)
-                for raw in bad:
-                    yield self._letter("recent search returned a post without a numeric id", raw)
-                for tweet_id in sorted(merged, key=int):
-                    if limit is not None and int(tweet_id) > limit:
-                        break  # newer than what every query could hold: next poll
-                    tweet, includes, queries = merged[tweet_id]
-                    cursor.set("since_id", tweet_id)  # handed out once yielded
-                    rules = [{"tag": tags.get(q, q)} for q in queries]
-                    item = self._normalise(tweet, includes, rules, tweet)
-                    if item is None:
-                        continue
+        polls = 0
+        while True:
+            merged, bad, limit = self._poll(cursor.get("since_id"), backoff)
+            for raw in bad:
+                yield self._letter("recent search returned a post without a numeric id", raw)
+            for tweet_id in sorted(merged, key=int):
+                if limit is not None and int(tweet_id) > limit:
+                    break  # newer than what every query could hold: next poll
+                tweet, includes, queries = merged[tweet_id]
+                cursor.set("since_id", tweet_id)  # handed out once yielded
+                rules = [{"tag": tags.get(q, q)} for q in queries]
+                item = self._normalise(tweet, includes, rules, tweet)
+                if item is not None:
                     yield item
-                    since_save += 1
-                    if since_save >= self.checkpoint_every:
-                        cursor.save()
-                        since_save = 0
-                cursor.save()
-                polls += 1
-                if (self.max_polls is not None and polls >= self.max_polls) or self._expired():
-                    return
-                if limit is None:  # caught up: wait for new posts
-                    self._sleep(self._poll_wait())
-        finally:
-            cursor.save()
+            polls += 1
+            if (self.max_polls is not None and polls >= self.max_polls) or self._expired():
+                return
+            if limit is None:  # caught up: wait for new posts
+                self._sleep(self._poll_wait())
 
     def _poll(
         self, since_id: str | None, backoff: Backoff

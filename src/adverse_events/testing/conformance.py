@@ -128,11 +128,31 @@ class ExtractorConformance:
         _closes_twice(extractor)
 
 
-class SinkConformance:
-    """Fixture to supply: ``sink`` (empty); method to supply: ``read_back(sink)``.
+def _post_letter(post_id: str, stage: str = "classify") -> DeadLetter:
+    post = make_record(post_id).post
+    return DeadLetter(stage=stage, reason="injected", payload=post.model_dump_json(),
+                      post_id=post_id, source=post.source)
 
-    ``read_back`` returns ``(records, dead_letters)`` as stored, after the sink was closed.
+
+class SinkConformance:
+    """Fixture to supply: ``sink`` (empty); methods to supply: ``read_back(sink)`` and, for a
+    sink that stores outside the object, ``reopen(sink)``.
+
+    ``read_back`` returns ``(records, dead_letters)`` *as stored* (every stored row, so a row
+    stored twice shows up twice), after the sink was closed. ``reopen`` returns a new sink on
+    the same storage (a later run); the default returns `sink` itself.
+
+    Dead-letter contract (the same in every sink): a dead letter is stored once per
+    ``dead_letter_id`` however many writes carry it; storing a post removes its older dead
+    letters (a later run got it through); a dead letter written after its post is kept.
+    Set ``dead_letters_replaced_across_runs = False`` (with a documented reason) for a sink
+    that keeps these two rules only within one run (one open-to-close lifetime).
     """
+
+    dead_letters_replaced_across_runs = True
+
+    def reopen(self, sink: Sink) -> Sink:
+        return sink
 
     def read_back(
         self, sink: Sink
@@ -167,6 +187,49 @@ class SinkConformance:
         sink.write([make_record("a", score=0.2), make_record("a", score=0.3)])
         records, _ = self._stored(sink)
         assert records["a"].prediction.score == pytest.approx(0.3)
+
+    def test_a_dead_letter_is_stored_once_per_id(self, sink: Sink) -> None:
+        first, second = make_dead_letter(line=1), make_dead_letter(line=2)
+        sink.write([first])
+        sink.write([first, second])
+        sink.write([second, make_dead_letter(line=3)])
+        _, letters = self._stored(sink)
+        assert sorted(d.line or 0 for d in letters) == [1, 2, 3]
+
+    def test_a_dead_letter_is_stored_once_per_id_across_runs(self, sink: Sink) -> None:
+        if not self.dead_letters_replaced_across_runs:
+            pytest.skip("this sink keeps dead letters once per id within a run only")
+        first, second = make_dead_letter(line=1), make_dead_letter(line=2)
+        sink.write([first, second])
+        sink.close()
+        sink = self.reopen(sink)
+        sink.write([second, make_dead_letter(line=3)])
+        _, letters = self._stored(sink)
+        assert sorted(d.line or 0 for d in letters) == [1, 2, 3]
+
+    def test_a_stored_post_replaces_its_dead_letter(self, sink: Sink) -> None:
+        sink.write([_post_letter("a"), _post_letter("b"), make_dead_letter()])
+        sink.write([make_record("a")])
+        records, letters = self._stored(sink)
+        assert set(records) == {"a"}
+        assert sorted(d.post_id or "-" for d in letters) == ["-", "b"]
+
+    def test_a_stored_post_replaces_its_dead_letter_of_an_earlier_run(self, sink: Sink) -> None:
+        if not self.dead_letters_replaced_across_runs:
+            pytest.skip("this sink replaces only the dead letters of the current run")
+        sink.write([_post_letter("a", stage="classify"), _post_letter("a", stage="sink"),
+                    _post_letter("b")])
+        sink.close()
+        sink = self.reopen(sink)
+        sink.write([make_record("a")])
+        records, letters = self._stored(sink)
+        assert set(records) == {"a"} and [d.post_id for d in letters] == ["b"]
+
+    def test_a_dead_letter_written_after_its_post_is_kept(self, sink: Sink) -> None:
+        sink.write([make_record("a")])
+        sink.write([_post_letter("a")])
+        records, letters = self._stored(sink)
+        assert set(records) == {"a"} and [d.post_id for d in letters] == ["a"]
 
     def test_empty_write(self, sink: Sink) -> None:
         sink.write([])
