@@ -29,7 +29,6 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -54,6 +53,7 @@ from adverse_events.errors import (
     InputError,
     TransientBackendError,
 )
+from adverse_events.progress import RunProgress, describe
 from adverse_events.protocols import (
     BufferingSink,
     CheckpointingSource,
@@ -63,6 +63,7 @@ from adverse_events.protocols import (
     Sink,
     Source,
 )
+from adverse_events.recent import RecentIds
 from adverse_events.records import AdverseEventRecord, DeadLetter, Mention, Post, Prediction
 from adverse_events.report import RunReport
 
@@ -156,21 +157,21 @@ class Pipeline:
         finished and every backend is closed.
         """
         report = RunReport()
-        self._written = _RecentIds(_DEDUPE_WINDOW)
+        self._written = RecentIds(_DEDUPE_WINDOW)
         self._held: Any = None  # a checkpoint waiting for a buffering sink to store
         if not self._start(report):
             return report
         started = time.perf_counter()
         inflight: _InFlight | None = None
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ae-sink") as writer, \
-                _Progress(self.progress) as bar:
+                RunProgress(self.progress, logger=log) as bar:
             try:
                 for items, state in self._batches():
                     records, letters = self._process(items, report)
                     self._settle(inflight, report)
                     inflight = _InFlight(writer.submit(self._write, records, letters, report),
                                          state)
-                    bar.update(report)
+                    bar.show(describe(report))
                 self._settle(inflight, report)
                 inflight = None
             except KeyboardInterrupt:
@@ -185,7 +186,7 @@ class Pipeline:
             finally:
                 self._drain(inflight, report)
                 report.seconds = time.perf_counter() - started
-                bar.update(report)
+                bar.show(describe(report))
                 self._close(report)
                 if self.close_backends:
                     self._after_close(report)
@@ -466,24 +467,6 @@ class _InFlight:
     settled: bool = False
 
 
-class _RecentIds:
-    """The last `size` ids stored in this run (bounded memory for endless streams)."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self._ids: OrderedDict[str, None] = OrderedDict()
-
-    def seen(self, item_id: str) -> bool:
-        """True when `item_id` was seen before; remembers it either way."""
-        if item_id in self._ids:
-            self._ids.move_to_end(item_id)
-            return True
-        self._ids[item_id] = None
-        if len(self._ids) > self.size:
-            self._ids.popitem(last=False)
-        return False
-
-
 def _check_length(role: str, backend: object, posts: Sequence[Post], out: Sequence[Any]) -> None:
     if len(out) != len(posts):
         from adverse_events.errors import PermanentBackendError
@@ -504,36 +487,3 @@ def _letter(stage: str, post: Post, reason: str) -> DeadLetter:
     return DeadLetter(stage=stage, reason=reason, payload=post.model_dump_json(),
                       post_id=post.post_id,
                       source=post.source)
-
-
-class _Progress:
-    """A rich progress line on a terminal; a log line every 10 s otherwise."""
-
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-        self._bar: Any = None
-        self._task: Any = None
-        self._last_log = time.monotonic()
-
-    def __enter__(self) -> _Progress:
-        if self.enabled:
-            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-            self._bar = Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                                 TimeElapsedColumn(), transient=False)
-            self._bar.start()
-            self._task = self._bar.add_task("starting", total=None)
-        return self
-
-    def update(self, report: RunReport) -> None:
-        text = (f"read {report.read:,}  adverse events {report.adverse_events:,}  "
-                f"written {report.written:,}  dead letters {report.dead_lettered:,}")
-        if self._bar is not None:
-            self._bar.update(self._task, description=text)
-        elif time.monotonic() - self._last_log >= 10:
-            self._last_log = time.monotonic()
-            log.info(text)
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()

@@ -54,6 +54,7 @@ from adverse_events.engines._shards import (
 from adverse_events.engines._store import ObjectInfo, S3Store, split_s3_uri
 from adverse_events.errors import AdverseEventsError, ConfigError, PluginError
 from adverse_events.pipeline import RunReport
+from adverse_events.progress import RunProgress, describe
 
 __all__ = ["RayEngine"]
 
@@ -129,7 +130,7 @@ class RayEngine:
             inputs = self._plan(self._list_inputs(), report)
             owns_ray = self._connect(ray)
             started = time.perf_counter()
-            with _Progress(self.progress) as bar:
+            with RunProgress(self.progress, "starting Ray", logger=log) as bar:
                 self._execute(ray, inputs, report, bar)
         except KeyboardInterrupt:
             report.interrupted = True
@@ -268,7 +269,7 @@ class RayEngine:
                 num_cpus=opts.extract_num_cpus, **retries,
             )
 
-    def _execute(self, ray: Any, inputs: list[_Input], report: RunReport, bar: _Progress) -> None:
+    def _execute(self, ray: Any, inputs: list[_Input], report: RunReport, bar: RunProgress) -> None:
         if not inputs:
             return
         by_id = {i.id: i for i in inputs}
@@ -283,7 +284,8 @@ class RayEngine:
                 setattr(report, name, getattr(report, name, 0) + int(row[name]))
             if item.complete:
                 self._finish(item)
-            bar.update(report, sum(i.complete for i in inputs), len(inputs))
+            done = sum(i.complete for i in inputs)
+            bar.show(f"inputs {done}/{len(inputs)}  {describe(report)}")
         missing = [i.uri for i in inputs if not i.complete]
         if missing:
             raise AdverseEventsError(f"{len(missing)} input(s) not completed: {missing[:3]}")
@@ -380,38 +382,4 @@ def _list_local(path: str, endings: tuple[str, ...]) -> list[tuple[str, ObjectIn
         stat = os.stat(file)
         found.append((str(file), ObjectInfo(file.name, stat.st_size, str(stat.st_mtime_ns))))
     return found
-
-
-class _Progress:
-    """A rich progress line on a terminal; a log line every 10 s otherwise."""
-
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-        self._bar: Any = None
-        self._task: Any = None
-        self._last_log = time.monotonic()
-
-    def __enter__(self) -> _Progress:
-        if self.enabled:
-            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-            self._bar = Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                                 TimeElapsedColumn(), transient=False)
-            self._bar.start()
-            self._task = self._bar.add_task("starting Ray", total=None)
-        return self
-
-    def update(self, report: RunReport, inputs_done: int, inputs: int) -> None:
-        text = (f"inputs {inputs_done}/{inputs}  read {report.read:,}  adverse events "
-                f"{report.adverse_events:,}  written {report.written:,}  dead letters "
-                f"{report.dead_lettered:,}")
-        if self._bar is not None:
-            self._bar.update(self._task, description=text)
-        elif time.monotonic() - self._last_log >= 10:
-            self._last_log = time.monotonic()
-            log.info(text)
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()
 

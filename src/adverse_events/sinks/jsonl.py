@@ -74,26 +74,26 @@ class _JsonlFile:
                     break
                 self.dirty |= key in self.keys
                 self.keys.add(key)
-                self._remember_group(key, row or {})
+                self._remember_group(key, (row or {}).get(self.group) if self.group else None)
                 good_bytes += len(raw)
         if good_bytes != size:
             with self.path.open("r+b") as handle:
                 handle.truncate(good_bytes)
 
-    def _remember_group(self, key: str, row: dict[str, object]) -> None:
-        value = row.get(self.group) if self.group else None
-        if isinstance(value, str):
+    def _remember_group(self, key: str, value: object) -> None:
+        if self.group and isinstance(value, str):
             self.groups.setdefault(value, set()).add(key)
 
-    def append(self, rows: list[tuple[str, dict[str, object]]]) -> None:
+    def append(self, rows: list[tuple[str, str]], groups: list[str | None]) -> None:
+        """Append (key, JSON line) rows; `groups[i]` is row i's group field (may be None)."""
         self.open()
         assert self.handle is not None
         try:
-            for key, row in rows:
+            for (key, line), group in zip(rows, groups, strict=True):
                 self.dirty |= key in self.keys
                 self.keys.add(key)
-                self._remember_group(key, row)
-                self.handle.write(_dumps(row) + "\n")
+                self._remember_group(key, group)
+                self.handle.write(line + "\n")
             self.handle.flush()
             os.fsync(self.handle.fileno())
         except (OSError, ValueError) as exc:  # disk full, unencodable text
@@ -161,11 +161,11 @@ def _dumps(row: dict[str, object]) -> str:
     return json.dumps(row, ensure_ascii=False)
 
 
-def _serialised(key: str, value: str, item: AdverseEventRecord | DeadLetter) -> str:
-    """One JSON line; a record JSON cannot hold (built without validation, nested past
+def _serialised(key: str, value: str, item: AdverseEventRecord | DeadLetter) -> tuple[str, str]:
+    """(key, one JSON line); a record JSON cannot hold (built without validation, nested past
     pydantic's serialisation depth) is a `PermanentBackendError`, so the runner dead-letters it."""
     try:
-        return _dumps({key: value, **item.model_dump(mode="json")})
+        return value, _dumps({key: value, **item.model_dump(mode="json")})
     except (ValueError, RecursionError) as exc:
         raise PermanentBackendError(f"cannot serialise {key} {value!r}: {exc}",
                                     backend="jsonl") from exc
@@ -197,13 +197,14 @@ class JsonlSink(Backend):
         good, letters = split_latest(records)
         if good:
             self._records.append(
-                [(r.post_id, _serialised("post_id", r.post_id, r)) for r in good]
+                [_serialised("post_id", r.post_id, r) for r in good],
+                groups=[r.post_id for r in good],
             )
             self._letters.drop_groups({r.post_id for r in good})
         if letters:
             self._letters.append(
-                [(d.dead_letter_id, _serialised("dead_letter_id", d.dead_letter_id, d))
-                 for d in letters]
+                [_serialised("dead_letter_id", d.dead_letter_id, d) for d in letters],
+                groups=[d.post_id for d in letters],
             )
 
     def existing_ids(self, post_ids: Sequence[str]) -> set[str]:

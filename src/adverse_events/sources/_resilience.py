@@ -9,13 +9,13 @@ import json
 import os
 import tempfile
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from adverse_events.errors import ConfigError
+from adverse_events.recent import RecentIds
 
 __all__ = ["Backoff", "JsonCheckpoint", "RecentIds"]
 
@@ -73,24 +73,6 @@ class Backoff:
         if seconds > 0:
             self.sleep(seconds)
         return seconds
-
-
-class RecentIds:
-    """The last `size` ids seen: bounded memory de-duplication for re-delivered items."""
-
-    def __init__(self, size: int = 10_000):
-        self.size = size
-        self._ids: OrderedDict[str, None] = OrderedDict()
-
-    def seen(self, item_id: str) -> bool:
-        """True when `item_id` was seen before; remembers it either way."""
-        if item_id in self._ids:
-            self._ids.move_to_end(item_id)
-            return True
-        self._ids[item_id] = None
-        if len(self._ids) > self.size:
-            self._ids.popitem(last=False)
-        return False
 
 
 class JsonCheckpoint:
