@@ -27,6 +27,7 @@ from typing import Any
 
 from adverse_events.classifiers._model_dir import ModelInfo, read_model_info
 from adverse_events.errors import ConfigError, PluginError
+from adverse_events.models import resolve_model
 from adverse_events.protocols import Backend
 from adverse_events.records import Prediction
 
@@ -39,7 +40,8 @@ class TfidfClassifier(Backend):
     """Scores texts with a saved TF-IDF model; P(positive label) >= threshold is an event.
 
     Args:
-        model_dir: a directory written by ``adverse-events train --model tfidf``.
+        model_dir: a directory written by ``adverse-events train --model tfidf``, or
+            ``"builtin"`` for the shipped TF-IDF model (`adverse_events.models`).
         threshold: overrides the threshold saved in ``adverse_events.json``.
         batch_size: texts vectorised at once (bounds memory on huge batches).
         train_data: files/directories to train from when `model_dir` does not exist yet.
@@ -66,7 +68,7 @@ class TfidfClassifier(Backend):
             raise ConfigError(f"classifier.batch_size must be >= 1, not {batch_size}")
         if isinstance(train_data, (str, os.PathLike)):
             train_data = [train_data]
-        self.model_dir = Path(model_dir)
+        self.model_dir = Path(resolve_model(model_dir, "tfidf"))
         if not self.model_dir.exists() and not train_data:
             raise ConfigError(f"classifier.model_dir {str(self.model_dir)!r} does not exist; "
                               "train one with `adverse-events train DATA --model tfidf --output "
