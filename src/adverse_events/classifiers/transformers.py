@@ -55,6 +55,7 @@ from adverse_events.errors import (
 )
 from adverse_events.protocols import Backend
 from adverse_events.records import Prediction
+from adverse_events.text.social import get_preprocessor
 
 __all__ = ["PRECISIONS", "RUNTIMES", "TRUNCATIONS", "InferenceStats", "TransformersClassifier"]
 
@@ -90,6 +91,7 @@ class _Labels:
     positive: str
     threshold: float
     version: str
+    preprocess: str | None = None
 
 
 class TransformersClassifier(Backend):
@@ -207,6 +209,9 @@ class TransformersClassifier(Backend):
         for i, text in enumerate(texts):
             if not isinstance(text, str):
                 raise InputError(f"text {i} is {type(text).__name__}, not str", payload=text)
+        preprocess = get_preprocessor(self._label_info().preprocess)
+        if preprocess is not None:  # the model was trained on preprocessed text
+            texts = preprocess(texts)
         with self._lock:
             engine = self._load()
             ids = self._encode(texts)
@@ -640,7 +645,8 @@ def _read_labels(model: str, threshold: float | None) -> _Labels:
         info = read_model_info(path)
         version = f"{path.name}@{info.created_at}"
         chosen = info.threshold if threshold is None else threshold
-        return _Labels(tuple(info.labels), info.positive_label, chosen, version)
+        return _Labels(tuple(info.labels), info.positive_label, chosen, version,
+                       info.preprocess)
     config = _load_config(model)
     id2label = {int(k): v for k, v in (config.id2label or {}).items()}
     labels = tuple(id2label[i] for i in sorted(id2label))
@@ -686,4 +692,6 @@ def _load_model(model: str, torch: Any, eager: bool = False) -> Any:
         raise BackendError(
             f"cannot load model from {model!r}: {exc}", backend="transformers"
         ) from exc
-    return loaded.eval()
+    from adverse_events.classifiers.pooling import wrap
+
+    return wrap(loaded.eval()).eval()  # mean pooling when config.json records it
