@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +80,7 @@ class TfidfClassifier(Backend):
                              "group_column": group_column, "positive_label": positive_label}
         self.seed = seed
         self._model: Any = None
+        self._preprocess: Callable[[Sequence[str]], list[str]] | None = None
         self._info: ModelInfo | None = None
         self._lock = threading.Lock()
         self.labels: tuple[str, ...] = ()
@@ -117,6 +118,9 @@ class TfidfClassifier(Backend):
                 raise PluginError("classifier 'tfidf' needs: pip install "
                                   "'adverse-events[train]'") from exc
             info = self._read_info()
+            from adverse_events.text.social import get_preprocessor
+
+            self._preprocess = get_preprocessor(info.preprocess)
             self._model = TfidfModel.load(self.model_dir)
             self._positive = self._model.labels.index(info.positive_label)
 
@@ -138,6 +142,8 @@ class TfidfClassifier(Backend):
         out: list[Prediction] = []
         for start in range(0, len(texts), self.batch_size):
             batch = [str(t) for t in texts[start:start + self.batch_size]]
+            if self._preprocess is not None:  # as in training (adverse_events.json)
+                batch = self._preprocess(batch)
             proba = self._model.predict_proba(batch)
             for row in proba:
                 score = float(min(1.0, max(0.0, row[self._positive])))

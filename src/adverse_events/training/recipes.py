@@ -1,28 +1,116 @@
-"""PROVISIONAL (replaced by the recipe search's module): the default encoder recipe."""
+"""The fine-tuning recipe of the shipped default classifier, chosen on TRANSFER, in code.
+
+`DEFAULT_ENCODER_RECIPE` is what ``benchmarks/transfer.py`` found to hold up best on drugs and
+corpora the model never saw (train on Lexapro reviews, test on Zoloft, and the reverse; ADE
+corpus -> PsyTAR); in-corpus scores did not choose it. Every run tried, with its figures, is in
+``benchmarks/results/transfer.md`` and ``docs/benchmarks.md`` ("Choosing the default detector on
+transfer").
+
+`train_default_encoder` applies it to ALL the data it is given: a grouped validation part
+(`EncoderRecipe.validation_size`, whole documents) picks the best epoch and the threshold, every
+other example trains; nothing is held out as a test part, so the model directory's metrics are
+validation metrics only and its honest figures are the recipe's transfer figures. The directory
+is a normal one (``save_pretrained`` files, tokenizer, ``adverse_events.json`` with the recipe
+under ``recipe``) that `TransformersClassifier` loads.
+
+    from adverse_events.training.recipes import train_default_encoder
+    from adverse_events.training.workflow import load_data
+
+    data = load_data(["sentences.csv"], label_column="ADR", group_column="post_id")
+    train_default_encoder(data, "model/", "sentence-transformers/all-MiniLM-L6-v2")
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
+from adverse_events.classifiers._model_dir import write_model_info
 from adverse_events.training.datasets import Dataset
+from adverse_events.training.splits import Split, make_split
 from adverse_events.training.transformers import TransformerOptions
 from adverse_events.training.workflow import TrainResult, train
 
-__all__ = ["DEFAULT_ENCODER_RECIPE", "describe", "train_default_encoder"]
+__all__ = ["DEFAULT_BASE_MODEL", "DEFAULT_ENCODER_RECIPE", "EncoderRecipe", "all_data_split",
+           "train_default_encoder"]  # fmt: skip
 
-DEFAULT_ENCODER_RECIPE = TransformerOptions(epochs=4, batch_size=32, progress=False)
+#: The encoder the recipe was tuned for (a hub id; any local copy of it works the same).
+DEFAULT_BASE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 
-def describe(recipe: TransformerOptions) -> dict[str, Any]:
-    return dataclasses.asdict(recipe)
+@dataclass(frozen=True)
+class EncoderRecipe:
+    """Everything that decides a fine-tuned encoder besides its data and seed.
+
+    `options`: the `TransformerOptions` (their ``seed`` is replaced by the run's seed);
+    `validation_size`: the grouped part of the data that picks the epoch and the threshold;
+    `threshold`: the threshold rule (``"best-f1"`` on that validation part);
+    `preprocess`: text preprocessing recorded in the model (`adverse_events.text.social`).
+    """
+
+    name: str
+    options: TransformerOptions = field(default_factory=TransformerOptions)
+    validation_size: float = 0.1
+    threshold: str = "best-f1"
+    preprocess: str | None = None
+
+    def transformer_options(self, seed: int, *, progress: bool = False,
+                            device: str = "auto") -> dict[str, Any]:  # fmt: skip
+        """The options as `workflow.train` takes them."""
+        return {**asdict(self.options), "seed": seed, "progress": progress, "device": device}
+
+    def describe(self) -> dict[str, Any]:
+        """What goes into ``adverse_events.json`` (and a shipped model's manifest)."""
+        options = asdict(self.options)
+        for key in ("seed", "progress", "device"):
+            options.pop(key)
+        return {"name": self.name, "options": options, "validation_size": self.validation_size,
+                "threshold": self.threshold, "preprocess": self.preprocess}  # fmt: skip
+
+
+#: The recipe of the shipped default encoder classifier: see the module docstring and
+#: docs/benchmarks.md for the search that chose it.
+DEFAULT_ENCODER_RECIPE = EncoderRecipe(
+    name="minilm-transfer-v1",
+    options=TransformerOptions(
+        epochs=4.0,
+        batch_size=32,
+        max_seq_length=128,
+        learning_rate=5e-5,
+        warmup_ratio=0.1,
+        class_weighting=True,
+        early_stopping_patience=2,
+        pooling="cls",
+    ),
+)
+
+
+def all_data_split(data: Dataset, validation_size: float, seed: int) -> Split:
+    """Every (deduplicated) example in train except a grouped, stratified validation part;
+    the test part is empty."""
+    inner = make_split(data, "grouped", seed=seed, test_size=validation_size,
+                       validation_size=0.0)  # fmt: skip
+    return Split("grouped-all", seed, data, inner.train, inner.test, [], removed=inner.removed)
 
 
 def train_default_encoder(
-    data: Dataset, output: str | os.PathLike[str], base_model: str, seed: int = 42,
-    **overrides: Any,
+    data: Dataset,
+    output: str | os.PathLike[str],
+    base_model: str = DEFAULT_BASE_MODEL,
+    seed: int = 42,
+    *,
+    recipe: EncoderRecipe = DEFAULT_ENCODER_RECIPE,
+    progress: bool = False,
+    device: str = "auto",
 ) -> TrainResult:
-    options = dataclasses.replace(DEFAULT_ENCODER_RECIPE, seed=seed, **overrides)
-    return train(data, base_model, output, split="grouped", seed=seed,
-                 options=dataclasses.asdict(options))
+    """Fine-tune `base_model` (hub id or local path) on all of `data` with `recipe` and write a
+    model directory to `output` that `TransformersClassifier` loads."""
+    parts = all_data_split(data, recipe.validation_size, seed)
+    result = train(data, base_model, output, split="grouped", seed=seed, parts=parts,
+                   options=recipe.transformer_options(seed, progress=progress, device=device),
+                   preprocess=recipe.preprocess)  # fmt: skip
+    info = result.info.model_copy(update={"recipe": recipe.describe()})
+    write_model_info(Path(output), info)
+    return TrainResult(result.output, info, result.split)

@@ -64,6 +64,7 @@ from adverse_events.errors import ConfigError, InputError, PluginError
 from adverse_events.models import resolve_model
 from adverse_events.protocols import Backend
 from adverse_events.records import Prediction
+from adverse_events.text.social import get_preprocessor
 
 __all__ = ["PRECISIONS", "RUNTIMES", "TRUNCATIONS", "InferenceStats", "TransformersClassifier"]
 
@@ -97,6 +98,7 @@ class _Labels:
     positive: str
     threshold: float
     version: str
+    preprocess: str | None = None
 
 
 class TransformersClassifier(Backend):
@@ -220,6 +222,9 @@ class TransformersClassifier(Backend):
         for i, text in enumerate(texts):
             if not isinstance(text, str):
                 raise InputError(f"text {i} is {type(text).__name__}, not str", payload=text)
+        preprocess = get_preprocessor(self._label_info().preprocess)
+        if preprocess is not None:  # the model was trained on preprocessed text
+            texts = preprocess(texts)
         with self._lock:
             engine = self._load()
             ids = self._encode(texts)
@@ -412,7 +417,9 @@ def _read_labels(model: str, threshold: float | None) -> _Labels:
         info = read_model_info(path)
         version = f"{path.name}@{info.created_at}"
         chosen = info.threshold if threshold is None else threshold
-        return _Labels(tuple(info.labels), info.positive_label, chosen, version)
+        return _Labels(
+            tuple(info.labels), info.positive_label, chosen, version, info.preprocess
+        )
     config = load_config(model)
     id2label = {int(k): v for k, v in (config.id2label or {}).items()}
     labels = tuple(id2label[i] for i in sorted(id2label))

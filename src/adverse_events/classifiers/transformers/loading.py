@@ -84,7 +84,9 @@ def load_model(model: str, torch: Any, eager: bool = False) -> Any:
         raise BackendError(
             f"cannot load model from {model!r}: {exc}", backend="transformers"
         ) from exc
-    return loaded.eval()
+    from adverse_events.classifiers.transformers.pooling import wrap
+
+    return wrap(loaded.eval()).eval()  # mean pooling when config.json records it
 
 
 class FastTokenizer:
