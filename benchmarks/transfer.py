@@ -46,6 +46,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pipeline_throughput import finish  # noqa: E402  (the shared machine description)
 
+# every module a run uses is imported now, so that edits to the source tree during a long
+# run cannot mix two versions of the library in one process
+import adverse_events.classifiers.pooling  # noqa: E402, F401
+import adverse_events.classifiers.tfidf  # noqa: E402, F401
+import adverse_events.classifiers.transformers  # noqa: E402, F401
+import adverse_events.text.social  # noqa: E402, F401
+import adverse_events.training.tfidf  # noqa: E402, F401
+import adverse_events.training.transformers  # noqa: E402, F401
 from adverse_events.registry import get_registry  # noqa: E402
 from adverse_events.training.datasets import Dataset  # noqa: E402
 from adverse_events.training.metrics import choose_threshold, evaluate  # noqa: E402
@@ -184,6 +192,14 @@ def tweet_figures(model_dir: Path, test: Dataset, threshold: float,
             "tweet_examples": tweets[:3]}  # fmt: skip
 
 
+def threshold_rules(y: Sequence[int], scores: np.ndarray) -> dict[str, float]:
+    """F1 at 0.5 (no threshold choice) and at the test side's own best threshold (an oracle,
+    optimistic: it saw the test labels; only to tell how much threshold choice costs)."""
+    oracle = choose_threshold(y, scores)
+    return {"f1_at_0.5": figures(y, scores, 0.5)["f1"],
+            "oracle_f1": figures(y, scores, oracle)["f1"]}
+
+
 def figures(y: Sequence[int], scores: np.ndarray, threshold: float) -> dict[str, float]:
     metrics = evaluate(y, scores, threshold)
     return {k: round(float(metrics[k]), 4) for k in FIGURES}
@@ -212,6 +228,7 @@ def run_direction(direction: str, args: argparse.Namespace,
            "test_positives": int(sum(test.binary)), "dropped_overlap": dropped,
            **figures(test.binary, test_scores, threshold),
            "workflow_test_f1": round(float(result.info.metrics["test"]["f1"]), 4),
+           **threshold_rules(test.binary, test_scores),
            **tweets}  # fmt: skip
     print(json.dumps(row), flush=True)
     return row

@@ -82,7 +82,7 @@ DEFAULT_ENCODER_RECIPE = EncoderRecipe(
         warmup_ratio=0.1,
         class_weighting=True,
         early_stopping_patience=2,
-        pooling="cls",
+        pooling="mean",
     ),
 )
 
