@@ -22,6 +22,7 @@ first N sentences with a few steps, so the test suite can run the whole script q
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import platform
@@ -143,10 +144,13 @@ def build_encoder(
     from adverse_events.classifiers.transformers.loading import load_model
     from adverse_events.training import recipes
 
-    overrides = {"epochs": 1.0, "max_steps": 4} if quick else {}
+    recipe = recipes.DEFAULT_ENCODER_RECIPE
+    if quick:  # a few steps: the smoke test of this script, not a model
+        options = dataclasses.replace(recipe.options, epochs=1.0, max_steps=4)
+        recipe = dataclasses.replace(recipe, options=options)
     with tempfile.TemporaryDirectory() as tmp:
         trained = Path(tmp) / "fp32"
-        result = recipes.train_default_encoder(data, trained, encoder, seed=seed, **overrides)
+        result = recipes.train_default_encoder(data, trained, encoder, seed=seed, recipe=recipe)
         model = load_model(str(trained), torch, eager=True)
         inputs = [
             i
@@ -173,7 +177,7 @@ def build_encoder(
             "licence": ENCODER_LICENCE,
             "sha256": _weights_sha(Path(encoder)),
         },
-        "recipe": recipes.describe(recipes.DEFAULT_ENCODER_RECIPE),
+        "recipe": recipe.describe(),
         "runtime": {"format": "onnx", "precision": "int8", "needs": ["onnxruntime", "tokenizers"]},
         "metrics": {"training": result.info.metrics, "int8_vs_fp32": agreement},
     }
