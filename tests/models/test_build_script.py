@@ -13,7 +13,8 @@ import pytest
 from adverse_events.classifiers.transformers import TransformersClassifier
 from tests.conftest import REPO
 
-pytestmark = [pytest.mark.slow, pytest.mark.integration]
+# the build trains three models: seconds on an idle machine, minutes on a busy one
+pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.timeout(1200)]
 
 
 @pytest.fixture(scope="module")
