@@ -67,6 +67,7 @@ def _scores(model_dir: Path, cache: Path, **options: object) -> np.ndarray:
         return np.asarray([p.score for p in classifier.classify(TEXTS)])
 
 
+@pytest.mark.slow
 def test_mean_pooling_is_saved_and_served_by_torch_and_onnx(tiny: Path, tmp_path: Path) -> None:
     out = tmp_path / "mean"
     scorer = _fine_tune(tiny, out, pooling="mean")
