@@ -46,11 +46,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pipeline_throughput import finish  # noqa: E402  (the shared machine description)
 
-# every module a run uses is imported now, so that edits to the source tree during a long
-# run cannot mix two versions of the library in one process
-import adverse_events.classifiers.pooling  # noqa: E402, F401
 import adverse_events.classifiers.tfidf  # noqa: E402, F401
 import adverse_events.classifiers.transformers  # noqa: E402, F401
+
+# every module a run uses is imported now, so that edits to the source tree during a long
+# run cannot mix two versions of the library in one process
+import adverse_events.classifiers.transformers.pooling  # noqa: E402, F401
 import adverse_events.text.social  # noqa: E402, F401
 import adverse_events.training.tfidf  # noqa: E402, F401
 import adverse_events.training.transformers  # noqa: E402, F401
@@ -188,8 +189,7 @@ def tweet_figures(model_dir: Path, test: Dataset, threshold: float,
     raw = serving_scores(model_dir, tweets)
     normalised = serving_scores(model_dir, [normalise_social(t) for t in tweets])
     return {"tweets": figures(test.binary, raw, threshold),
-            "tweets_normalised": figures(test.binary, normalised, threshold),
-            "tweet_examples": tweets[:3]}  # fmt: skip
+            "tweets_normalised": figures(test.binary, normalised, threshold)}  # fmt: skip
 
 
 def threshold_rules(y: Sequence[int], scores: np.ndarray) -> dict[str, float]:

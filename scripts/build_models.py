@@ -41,6 +41,8 @@ DEFAULT_ENCODER = ROOT.parent / "shared" / "models" / "all-MiniLM-L6-v2"
 #: The hub id users would pass for the encoder in ../shared/models (it is the same model).
 ENCODER_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
 TRANSFER_RESULTS = ROOT / "benchmarks" / "results" / "transfer.json"
+#: shipped model -> the run of benchmarks/transfer.py that measured its recipe
+TRANSFER_RUNS = {"encoder": "mean", "tfidf": "tfidf"}
 
 PSYTAR = {
     "name": "PsyTAR",
@@ -134,11 +136,18 @@ def build_lexicon(data_dir: Path, out: Path, limit: int | None) -> dict[str, Any
 
 
 def build_encoder(
-    data: Any, encoder: str, out: Path, seed: int, quick: bool, keep_fp32: Path | None = None
+    data: Any,
+    encoder: str,
+    out: Path,
+    seed: int,
+    quick: bool,
+    keep_fp32: Path | None = None,
+    fp32_from: Path | None = None,
 ) -> dict[str, Any]:
     """Fine-tune `encoder` with the default recipe, export ONNX int8, check agreement with fp32."""
     import torch
 
+    from adverse_events.classifiers._model_dir import read_model_info
     from adverse_events.classifiers.transformers import TransformersClassifier
     from adverse_events.classifiers.transformers import onnx as ort_export
     from adverse_events.classifiers.transformers.loading import load_model
@@ -149,8 +158,13 @@ def build_encoder(
         options = dataclasses.replace(recipe.options, epochs=1.0, max_steps=4)
         recipe = dataclasses.replace(recipe, options=options)
     with tempfile.TemporaryDirectory() as tmp:
-        trained = Path(tmp) / "fp32"
-        result = recipes.train_default_encoder(data, trained, encoder, seed=seed, recipe=recipe)
+        if fp32_from:  # re-export only: weights an earlier build of this recipe kept
+            trained, info = fp32_from, read_model_info(fp32_from)
+        else:
+            trained = Path(tmp) / "fp32"
+            info = recipes.train_default_encoder(
+                data, trained, encoder, seed=seed, recipe=recipe
+            ).info
         model = load_model(str(trained), torch, eager=True)
         inputs = [
             i
@@ -168,7 +182,7 @@ def build_encoder(
             data.texts,
         )
         _replace_dir(out, {p.name: p for p in staged.iterdir()})
-        if keep_fp32:  # the torch weights, for benchmarks/default_model.py (not shipped)
+        if keep_fp32 and not fp32_from:  # the torch weights, for benchmarks (not shipped)
             _replace_dir(keep_fp32, {p.name: p for p in trained.iterdir() if p.is_file()})
     return {
         "base_model": {
@@ -179,7 +193,12 @@ def build_encoder(
         },
         "recipe": recipe.describe(),
         "runtime": {"format": "onnx", "precision": "int8", "needs": ["onnxruntime", "tokenizers"]},
-        "metrics": {"training": result.info.metrics, "int8_vs_fp32": agreement},
+        "metrics": {"training": info.metrics, "int8_vs_fp32": agreement},
+        "fine_tuned": {
+            "created_at": info.created_at,
+            "weights_sha256": _weights_sha(trained),
+            "re_exported_from_kept_weights": bool(fp32_from),
+        },
     }
 
 
@@ -233,14 +252,31 @@ def _inputs(data_dir: Path) -> list[dict[str, Any]]:
 
 
 def _transfer_results() -> dict[str, Any] | None:
-    """The default recipe's transfer figures, measured by benchmarks/transfer.py."""
+    """The default recipe's (and TF-IDF's) transfer figures, measured by benchmarks/transfer.py:
+    every seed of the runs named in TRANSFER_RUNS, F1 and ROC-AUC per direction."""
     if not TRANSFER_RESULTS.is_file():
         return None
     results = json.loads(TRANSFER_RESULTS.read_text(encoding="utf-8"))
+    runs = {
+        kind: [
+            {
+                "seed": run["seed"],
+                "recipe": run["recipe"],
+                "directions": {
+                    d: {k: v[k] for k in ("f1", "precision", "recall", "roc_auc") if k in v}
+                    for d, v in run["directions"].items()
+                },
+            }
+            for run in results["runs"]
+            if run["name"] == name
+        ]
+        for kind, name in TRANSFER_RUNS.items()
+    }
     return {
         "source": str(TRANSFER_RESULTS.relative_to(ROOT)),
         "sha256": sha256(TRANSFER_RESULTS),
-        "results": results,
+        "protocol": "benchmarks/transfer.py: train on one side, threshold on its validation part",
+        "runs": runs,
     }
 
 
@@ -303,6 +339,12 @@ def main(argv: list[str] | None = None) -> int:
         help="also keep the fine-tuned torch weights here",
     )
     parser.add_argument(
+        "--fp32-from",
+        type=Path,
+        default=None,
+        help="skip fine-tuning: export the weights an earlier build of the recipe kept here",
+    )
+    parser.add_argument(
         "--limit",
         type=int,
         default=None,
@@ -332,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.seed,
                 quick=bool(args.limit),
                 keep_fp32=None if args.limit else args.keep_fp32,
+                fp32_from=args.fp32_from,
             )
         models[kind]["build_seconds"] = round(time.perf_counter() - started, 1)
         print(f"built {kind} in {models[kind]['build_seconds']} s", flush=True)

@@ -24,7 +24,14 @@ log = logging.getLogger(__name__)
 
 def encoder_available() -> bool:
     """True when the runtime the shipped encoder needs is installed."""
-    return all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "tokenizers"))
+    return all(_importable(m) for m in ("onnxruntime", "tokenizers"))
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a broken or half-installed package counts as absent
+        return False
 
 
 class DefaultClassifier(Backend):
