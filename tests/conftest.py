@@ -39,22 +39,22 @@ def keyword_registry(monkeypatch: pytest.MonkeyPatch):
 
 
 @pytest.fixture(scope="session")
-def local_example(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
-    """A copy of `examples/` after the README's `adverse-events run examples/local.toml`:
-    `out/models/` holds the trained TF-IDF and lexicon models, `out/` the DuckDB file."""
+def local_example(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of `examples/` after the README's `adverse-events run examples/local.toml`, run as
+    on a fresh machine: no data folder beside it, ``ADVERSE_EVENTS_DATA`` unset, so only the
+    models shipped in the package are used. `out/` holds the DuckDB file."""
     import shutil
 
     from typer.testing import CliRunner
 
     from adverse_events.cli import app
 
-    root = tmp_path_factory.mktemp("example")
+    root = tmp_path_factory.mktemp("example") / "fresh-clone"
     shutil.copytree(REPO / "examples", root / "examples")
-    config = (root / "examples" / "local.toml").read_text()
-    (root / "examples" / "local.toml").write_text(config.replace("../shared/data",
-                                                                 str(shared_data)))  # fmt: skip
+    assert not (root.parent / "shared").exists()
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(root)
+        patch.delenv("ADVERSE_EVENTS_DATA", raising=False)
         result = CliRunner().invoke(app, ["run", "examples/local.toml"])
     assert result.exit_code == 0, result.output
     return root

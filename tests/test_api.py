@@ -10,9 +10,9 @@ def test_all_is_sorted_and_complete():
 
 
 def test_subpackage_exports_resolve():
-    from adverse_events import sinks, sources, testing
+    from adverse_events import classifiers, extractors, sinks, sources, testing
 
-    for module in (sinks, sources, testing):
+    for module in (classifiers, extractors, sinks, sources, testing):
         assert list(module.__all__) == sorted(module.__all__)
         for name in module.__all__:
             assert getattr(module, name) is not None
@@ -28,6 +28,22 @@ def test_public_contract_imports():
         Post,
         Prediction,
     )
+    from adverse_events.classifiers import (  # noqa: F401
+        DefaultClassifier,
+        TfidfClassifier,
+        TransformersClassifier,
+    )
+    from adverse_events.extractors import LexiconExtractor  # noqa: F401
     from adverse_events.sinks import DuckDBSink  # noqa: F401
     from adverse_events.sources import JsonlSource  # noqa: F401
     from adverse_events.testing import MockClassifier  # noqa: F401
+
+
+def test_role_packages_pin_their_public_names():
+    from adverse_events import classifiers, extractors
+
+    assert classifiers.__all__ == [
+        "Classifier", "DefaultClassifier", "SageMakerClassifier", "TfidfClassifier",
+        "TransformersClassifier",
+    ]  # fmt: skip
+    assert extractors.__all__ == ["ComprehendMedicalExtractor", "Extractor", "LexiconExtractor"]

@@ -352,10 +352,30 @@ def train(
     split: Annotated[str, typer.Option(
         help="grouped: deduplicated, documents kept on one side (honest); random: the "
              "reference protocol (ADE corpus rows repeated per relation, leaks).")] = "grouped",
-    epochs: Annotated[float, typer.Option(help="Transformers: training epochs.")] = 3.0,
-    batch_size: Annotated[int, typer.Option(help="Transformers: train batch size.")] = 16,
-    max_seq_length: Annotated[int, typer.Option(help="Transformers: tokens per text.")] = 128,
-    learning_rate: Annotated[float, typer.Option(help="Transformers: peak learning rate.")] = 5e-5,
+    recipe: Annotated[str | None, typer.Option(
+        help="Transformers: start from a named recipe ('default': the shipped model's, "
+             "chosen on transfer; see docs/training.md); the flags below override it.")
+    ] = None,
+    epochs: Annotated[float | None, typer.Option(
+        help="Transformers: training epochs [default: 3].")] = None,
+    batch_size: Annotated[int | None, typer.Option(
+        help="Transformers: train batch size [default: 16].")] = None,
+    max_seq_length: Annotated[int | None, typer.Option(
+        help="Transformers: tokens per text [default: 128].")] = None,
+    learning_rate: Annotated[float | None, typer.Option(
+        help="Transformers: peak learning rate [default: 5e-5].")] = None,
+    pooling: Annotated[str | None, typer.Option(
+        help="Transformers: 'cls' (the model's own head) or 'mean' (masked token mean, what "
+             "sentence encoders were trained with) [default: cls].")] = None,
+    layer_lr_decay: Annotated[float | None, typer.Option(
+        help="Transformers: layer-wise learning-rate decay in (0, 1] [default: off].")] = None,
+    preprocess: Annotated[str | None, typer.Option(
+        help="Text preprocessing before training and scoring, recorded in the model: "
+             "'social' (hashtags, @mentions, URLs, emojis, elongated words; "
+             "adverse_events.text.social) [default: none, or the recipe's].")] = None,
+    freeze_embeddings: Annotated[bool | None, typer.Option(
+        "--freeze-embeddings/--train-embeddings",
+        help="Transformers: keep the embeddings as pretrained [default: train them].")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the split and the training.")] = 42,
     target_recall: Annotated[float | None, typer.Option(
         help="Choose the threshold for this recall on validation data (default: best F1).")
@@ -371,11 +391,11 @@ def train(
     from adverse_events.training.workflow import cross_validate, load_data
     from adverse_events.training.workflow import train as train_model
 
-    options: dict[str, Any] = {}
-    if model != "tfidf":
-        options = {"epochs": epochs, "batch_size": batch_size, "max_seq_length": max_seq_length,
-                   "learning_rate": learning_rate}
     try:
+        options = _transformer_options(model, recipe, {
+            "epochs": epochs, "batch_size": batch_size, "max_seq_length": max_seq_length,
+            "learning_rate": learning_rate, "pooling": pooling,
+            "layer_lr_decay": layer_lr_decay, "freeze_embeddings": freeze_embeddings})
         dataset = load_data(
             data, text_column=text_column, label_column=label_column,
             group_column=None if group_column == "none" else group_column,
@@ -384,11 +404,16 @@ def train(
         )
         if folds == 1 or folds < 0:
             raise ConfigError(f"--folds must be 0 (off) or at least 2, not {folds}")
-        recipe: dict[str, Any] = {"target_recall": target_recall, "options": options,
-                                  "cross_fit": cross_fit or None}  # fmt: skip
-        result = train_model(dataset, model, output, split=split, seed=seed, **recipe)
+        if preprocess is None and recipe == "default" and model != "tfidf":
+            from adverse_events.training.recipes import DEFAULT_ENCODER_RECIPE
+
+            preprocess = DEFAULT_ENCODER_RECIPE.preprocess
+        recipe_args: dict[str, Any] = {"target_recall": target_recall, "options": options,
+                                       "cross_fit": cross_fit or None,
+                                       "preprocess": preprocess}  # fmt: skip
+        result = train_model(dataset, model, output, split=split, seed=seed, **recipe_args)
         cv = cross_validate(dataset, model, output, folds=folds, split=split, seed=seed,
-                            **recipe) if folds else None  # fmt: skip
+                            **recipe_args) if folds else None  # fmt: skip
     except AdverseEventsError as exc:
         raise _fail(exc) from None
     for report in dataset.reports:
@@ -405,6 +430,26 @@ def train(
             f"{k} {mean[k]:.3f} ± {sd[k]:.3f}" for k in ("f1", "precision", "recall", "roc_auc")))
     console.print(f"model saved to {result.output} (metrics.json, pr_curve.png, split/"
                   f"{', cv.json' if cv else ''})")
+
+
+def _transformer_options(model: str, recipe: str | None,
+                         flags: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+    """The options `train` passes on: the named recipe's, then every flag given."""
+    given = {k: v for k, v in flags.items() if v is not None}
+    if model == "tfidf":
+        if recipe or given:
+            flag = "recipe" if recipe else next(iter(given)).replace("_", "-")
+            raise ConfigError(f"--{flag} is a transformers option; --model tfidf takes none")
+        return {}
+    options: dict[str, Any] = {}
+    if recipe is not None:
+        if recipe != "default":
+            raise ConfigError(f"--recipe must be 'default', not {recipe!r}")
+        from adverse_events.training.recipes import DEFAULT_ENCODER_RECIPE
+
+        options = {k: v for k, v in DEFAULT_ENCODER_RECIPE.transformer_options(0).items()
+                   if k not in ("seed", "progress", "device")}  # fmt: skip
+    return {**options, **given}
 
 
 @app.command()

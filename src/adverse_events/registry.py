@@ -33,6 +33,7 @@ ROLES = ("source", "classifier", "extractor", "sink")
 #: role -> registry name -> ("module:Class", extra that installs its dependencies, or None).
 BUILTIN_BACKENDS: dict[str, dict[str, tuple[str, str | None]]] = {
     "classifier": {
+        "default": ("adverse_events.classifiers.default:DefaultClassifier", None),
         "sagemaker": ("adverse_events.classifiers.sagemaker:SageMakerClassifier", "aws"),
         "tfidf": ("adverse_events.classifiers.tfidf:TfidfClassifier", "train"),
         "transformers": ("adverse_events.classifiers.transformers:TransformersClassifier", "torch"),

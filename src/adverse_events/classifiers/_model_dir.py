@@ -4,7 +4,8 @@ A model directory holds the model itself (``save_pretrained`` files for transfor
 ``.npz`` arrays for TF-IDF) and ``adverse_events.json``::
 
     {"kind": "tfidf" | "transformers", "labels": [...], "positive_label": "adverse_event",
-     "threshold": 0.42, "metrics": {...}, "data": {...}, "split": {...manifest...},
+     "threshold": 0.42, "preprocess": null | "social", "metrics": {...}, "data": {...},
+     "split": {...manifest...},
      "library_version": "0.1.0", "created_at": "2025-01-01T00:00:00+00:00"}
 
 `threshold` is applied to P(positive label): a text is an adverse event when its score is at
@@ -61,6 +62,9 @@ class ModelInfo(BaseModel):
     metrics: dict[str, Any] = Field(default_factory=dict)
     data: dict[str, Any] = Field(default_factory=dict)
     split: dict[str, Any] = Field(default_factory=dict)
+    preprocess: str | None = Field(
+        default=None, description='text preprocessing applied before scoring, e.g. "social" '
+        "(adverse_events.text); training used the same")
     library_version: str = Field(default_factory=library_version)
     created_at: str = Field(default_factory=_now)
 

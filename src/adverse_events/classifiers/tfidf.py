@@ -21,12 +21,13 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from adverse_events.classifiers._model_dir import ModelInfo, read_model_info
 from adverse_events.errors import ConfigError, PluginError
+from adverse_events.models import resolve_model
 from adverse_events.protocols import Backend
 from adverse_events.records import Prediction
 
@@ -39,7 +40,8 @@ class TfidfClassifier(Backend):
     """Scores texts with a saved TF-IDF model; P(positive label) >= threshold is an event.
 
     Args:
-        model_dir: a directory written by ``adverse-events train --model tfidf``.
+        model_dir: a directory written by ``adverse-events train --model tfidf``, or
+            ``"builtin"`` for the shipped TF-IDF model (`adverse_events.models`).
         threshold: overrides the threshold saved in ``adverse_events.json``.
         batch_size: texts vectorised at once (bounds memory on huge batches).
         train_data: files/directories to train from when `model_dir` does not exist yet.
@@ -66,7 +68,7 @@ class TfidfClassifier(Backend):
             raise ConfigError(f"classifier.batch_size must be >= 1, not {batch_size}")
         if isinstance(train_data, (str, os.PathLike)):
             train_data = [train_data]
-        self.model_dir = Path(model_dir)
+        self.model_dir = Path(resolve_model(model_dir, "tfidf"))
         if not self.model_dir.exists() and not train_data:
             raise ConfigError(f"classifier.model_dir {str(self.model_dir)!r} does not exist; "
                               "train one with `adverse-events train DATA --model tfidf --output "
@@ -78,6 +80,7 @@ class TfidfClassifier(Backend):
                              "group_column": group_column, "positive_label": positive_label}
         self.seed = seed
         self._model: Any = None
+        self._preprocess: Callable[[Sequence[str]], list[str]] | None = None
         self._info: ModelInfo | None = None
         self._lock = threading.Lock()
         self.labels: tuple[str, ...] = ()
@@ -115,6 +118,9 @@ class TfidfClassifier(Backend):
                 raise PluginError("classifier 'tfidf' needs: pip install "
                                   "'adverse-events[train]'") from exc
             info = self._read_info()
+            from adverse_events.text.social import get_preprocessor
+
+            self._preprocess = get_preprocessor(info.preprocess)
             self._model = TfidfModel.load(self.model_dir)
             self._positive = self._model.labels.index(info.positive_label)
 
@@ -136,6 +142,8 @@ class TfidfClassifier(Backend):
         out: list[Prediction] = []
         for start in range(0, len(texts), self.batch_size):
             batch = [str(t) for t in texts[start:start + self.batch_size]]
+            if self._preprocess is not None:  # as in training (adverse_events.json)
+                batch = self._preprocess(batch)
             proba = self._model.predict_proba(batch)
             for row in proba:
                 score = float(min(1.0, max(0.0, row[self._positive])))

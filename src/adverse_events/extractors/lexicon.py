@@ -45,6 +45,7 @@ from adverse_events.extractors._span_filter import (
 from adverse_events.extractors._text import Token, normalize, sentence_spans, tokenize
 from adverse_events.extractors.assertion import apply_traits, filter_mentions
 from adverse_events.extractors.corpora import SpanExample, _is_test, load_corpus
+from adverse_events.models import resolve_model
 from adverse_events.protocols import Backend
 from adverse_events.records import EXCLUDING_TRAITS, Concept, Mention
 from adverse_events.vocabulary import DrugVocabulary
@@ -672,7 +673,8 @@ class LexiconExtractor(Backend):
     """Local extractor: CRF + vocabularies -> DRUG and ADVERSE_EVENT mentions, ICD-10-CM coded.
 
     Args:
-        model_dir: a trained model directory (see module docstring); created when
+        model_dir: a trained model directory (see module docstring), or ``"builtin"`` for the
+            shipped model (`adverse_events.models`, trained on PsyTAR); created when
             ``train_data`` is given and it does not exist yet.
         train_data: data folder or spans JSONL file to train from on first use.
         corpora: which corpora of a data folder to train on (``"psytar"``, ``"ade"``).
@@ -713,7 +715,7 @@ class LexiconExtractor(Backend):
         normalize_drugs: bool = True,
         drug_dictionary: bool | None = None,
     ):
-        self.model_dir = Path(model_dir) if model_dir else None
+        self.model_dir = Path(resolve_model(model_dir, "lexicon")) if model_dir else None
         self.train_data = Path(train_data) if train_data else None
         has_model = self.model_dir is not None and (self.model_dir / LEXICON_FILE).is_file()
         if self.model_dir is not None and not has_model and self.train_data is None:

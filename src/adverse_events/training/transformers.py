@@ -47,6 +47,14 @@ class TransformerOptions:
     max_steps: int = -1
     progress: bool = True
     device: str = "auto"
+    #: ``"cls"`` (the model's own head) or ``"mean"`` (masked token mean, see
+    #: `adverse_events.classifiers.transformers.pooling`; what sentence encoders were trained with)
+    pooling: str = "cls"
+    #: layer-wise learning-rate decay: layer k of L (embeddings = 0) trains at
+    #: ``learning_rate * decay ** (L + 1 - k)``, the head at ``learning_rate``; None = off
+    layer_lr_decay: float | None = None
+    #: keep the token / position embeddings as pretrained (not trained)
+    freeze_embeddings: bool = False
 
 
 def _precision(option: str, torch: Any) -> dict[str, bool]:
@@ -89,7 +97,11 @@ def fine_tune(
         import transformers as tf
     except ImportError as exc:
         raise PluginError("fine-tuning needs: pip install 'adverse-events[torch]'") from exc
+    from adverse_events.classifiers.transformers.pooling import set_pooling, wrap
+
     options = options or TransformerOptions()
+    if options.layer_lr_decay is not None and not 0 < options.layer_lr_decay <= 1:
+        raise ConfigError(f"layer_lr_decay must be in (0, 1], not {options.layer_lr_decay}")
     out = Path(output)
     tf.set_seed(options.seed)
     labels = list(train.labels)
@@ -104,6 +116,14 @@ def fine_tune(
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot load model {model_name!r} (a hub id or a directory with "
                           f"save_pretrained files): {exc}") from exc
+    set_pooling(model.config, options.pooling)
+    hf_model, model = model, wrap(model)
+    if options.freeze_embeddings:
+        for name, parameter in model.named_parameters():
+            if ".embeddings." in f".{name}":
+                parameter.requires_grad_(False)
+    optimizer = (_layerwise_optimizer(model, options, torch)
+                 if options.layer_lr_decay is not None else None)  # fmt: skip
     train_set = _Encoded(tokenizer, train.texts, train.y, options.max_seq_length)
     validation_set = _Encoded(tokenizer, validation.texts, validation.y, options.max_seq_length)
     steps_per_epoch = math.ceil(len(train_set) / (options.batch_size *
@@ -145,10 +165,10 @@ def fine_tune(
         data_collator=tf.DataCollatorWithPadding(tokenizer), processing_class=tokenizer,
         compute_metrics=_f1_of(positive), callbacks=callbacks,
         compute_loss_func=_weighted_loss(train.y, len(labels), torch)
-        if options.class_weighting else None,
+        if options.class_weighting else None, optimizers=(optimizer, None),
     )
     trainer.train()
-    trainer.save_model(str(out))
+    hf_model.save_pretrained(str(out))  # the best epoch's weights (shared with the wrapper)
     tokenizer.save_pretrained(str(out))
     shutil.rmtree(out / _CHECKPOINTS, ignore_errors=True)
     trained = trainer.model
@@ -165,6 +185,35 @@ def fine_tune(
 
     del trained
     return scorer
+
+
+def _depth(name: str, layers: int) -> int:
+    """0 for embeddings, k + 1 for encoder layer k, layers + 1 for everything above."""
+    import re
+
+    if ".embeddings." in f".{name}":
+        return 0
+    found = re.search(r"\.layers?\.(\d+)\.", f".{name}")
+    return int(found.group(1)) + 1 if found else layers + 1
+
+
+def _layerwise_optimizer(model: Any, options: TransformerOptions, torch: Any) -> Any:
+    """AdamW whose learning rate shrinks by `layer_lr_decay` per layer below the head; no
+    weight decay on biases and layer norms (as `Trainer`'s own optimizer)."""
+    config = model.config
+    layers = int(getattr(config, "num_hidden_layers", getattr(config, "n_layers", 0)))
+    groups: dict[tuple[int, bool], list[Any]] = {}
+    for name, parameter in model.named_parameters():
+        if parameter.requires_grad:
+            no_decay = name.endswith("bias") or "norm" in name.lower()
+            groups.setdefault((_depth(name, layers), no_decay), []).append(parameter)
+    decay = float(options.layer_lr_decay or 1.0)
+    param_groups = [
+        {"params": params, "weight_decay": 0.0 if no_decay else options.weight_decay,
+         "lr": options.learning_rate * decay ** (layers + 1 - depth)}
+        for (depth, no_decay), params in sorted(groups.items())
+    ]  # fmt: skip
+    return torch.optim.AdamW(param_groups, lr=options.learning_rate)
 
 
 def _f1_of(positive: int) -> Callable[[Any], dict[str, float]]:

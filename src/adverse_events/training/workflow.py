@@ -88,6 +88,7 @@ def train(
     options: Mapping[str, Any] | None = None,
     cross_fit: int | None = 5,
     parts: Split | None = None,
+    preprocess: str | None = None,
 ) -> TrainResult:
     """Split `data`, fit `model` (``"tfidf"``, a hub id or a local path), choose the threshold
     without touching the test part, measure on test and save everything to `output`.
@@ -97,12 +98,19 @@ def train(
     out-of-fold scores of a k-fold split of train + validation (same protocol), then the model
     is refit on train + validation. Both use more data than one small validation part, which
     makes the threshold steadier (+0.01 F1 on PsyTAR, docs/benchmarks.md). ``cross_fit=None``
-    gives the plain train / validation recipe. `parts`: use this split instead of making one.
+    gives the plain train / validation recipe. `parts`: use this split instead of making one;
+    with an empty test part nothing is measured on test (only validation metrics are kept).
+    `preprocess`: a name from `adverse_events.text.social.PREPROCESSORS` (``"social"``),
+    applied to every text before training and measuring, and recorded in the model directory
+    so that its classifier applies it too. The split is made on the raw texts.
     """
     out = Path(output)
     if parts is None:
         parts = make_split(data, split, seed=seed, test_size=test_size,
                            validation_size=validation_size)  # fmt: skip
+    if preprocess is not None:
+        parts = _preprocessed(parts, preprocess)
+        data = parts.data
     train_part, validation, test = (parts.part(p) for p in ("train", "validation", "test"))
     log.info("split %s: train %d, validation %d, test %d", split, len(train_part),
              len(validation), len(test))  # fmt: skip
@@ -124,22 +132,27 @@ def train(
             model, train_part, validation, out, seed, options or {})
         val_scores = scorer(validation.texts)
     threshold = choose_threshold(validation.binary, val_scores, target_recall=target_recall)
-    test_scores = scorer(test.texts)
     metrics: dict[str, Any] = {
         "threshold_rule": rule,
         "validation": evaluate(validation.binary, val_scores, threshold),
-        "test": evaluate(test.binary, test_scores, threshold,
-                         sources=[e.source for e in test.examples]),
-    }  # fmt: skip
+    }
+    if len(test):
+        test_scores = scorer(test.texts)
+        metrics["test"] = evaluate(test.binary, test_scores, threshold,
+                                   sources=[e.source for e in test.examples])  # fmt: skip
+        write_pr_curve(test.binary, test_scores, out / "pr_curve.png", threshold=threshold,
+                       title=f"{split} split, test part")  # fmt: skip
+    else:  # every example trains (e.g. a shipped model): the validation part is all there is
+        write_pr_curve(validation.binary, val_scores, out / "pr_curve.png",
+                       threshold=threshold, title=f"{parts.protocol}, validation part")
     write_metrics(metrics, out / "metrics.json")
-    write_pr_curve(test.binary, test_scores, out / "pr_curve.png", threshold=threshold,
-                   title=f"{split} split, test part")  # fmt: skip
     write_split(parts, out / "split")
     info = ModelInfo(
         kind=kind, labels=data.labels, positive_label=data.positive_label, threshold=threshold,
-        metrics={part: _headline(metrics[part]) for part in ("test", "validation")},
+        metrics={part: _headline(metrics[part]) for part in ("test", "validation")
+                 if part in metrics},  # fmt: skip
         data={**data.describe(), "model": model, "settings": settings},
-        split=parts.manifest(),
+        split=parts.manifest(), preprocess=preprocess,
     )
     write_model_info(out, info)
     return TrainResult(out, info, parts)
@@ -194,6 +207,20 @@ def cross_validate(
     out.mkdir(parents=True, exist_ok=True)
     (out / "cv.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return summary
+
+
+def _preprocessed(parts: Split, name: str) -> Split:
+    """`parts` over the same examples with `name`'s preprocessing applied to their texts."""
+    from dataclasses import replace
+
+    from adverse_events.text.social import get_preprocessor
+
+    apply = get_preprocessor(name)
+    assert apply is not None
+    texts = apply(parts.data.texts)
+    examples = [replace(e, text=t) for e, t in zip(parts.data.examples, texts, strict=True)]
+    data = ds.Dataset(examples, parts.data.labels, parts.data.positive_label, parts.data.reports)
+    return replace(parts, data=data)
 
 
 def _union(*parts: ds.Dataset) -> ds.Dataset:

@@ -29,15 +29,10 @@ Needs ``pip install 'adverse-events[torch]'``; ONNX Runtime is ``adverse-events[
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
-import shutil
-import tempfile
 import threading
 import time
-import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,15 +41,30 @@ from typing import Any
 import numpy as np
 
 from adverse_events.classifiers._model_dir import MODEL_INFO_FILE, read_model_info
-from adverse_events.errors import (
-    BackendError,
-    ConfigError,
-    InputError,
-    PermanentBackendError,
-    TransientBackendError,
+from adverse_events.classifiers.transformers import onnx
+from adverse_events.classifiers.transformers.engines import (
+    Engine,
+    OrtEngine,
+    TorchEngine,
+    available_cpus,
+    has_module,
+    prepare_torch_model,
+    resolve_device,
+    resolve_mode,
 )
+from adverse_events.classifiers.transformers.loading import (
+    FastTokenizer,
+    import_torch,
+    load_config,
+    load_model,
+    load_tokenizer,
+    max_positions,
+)
+from adverse_events.errors import ConfigError, InputError, PluginError
+from adverse_events.models import resolve_model
 from adverse_events.protocols import Backend
 from adverse_events.records import Prediction
+from adverse_events.text.social import get_preprocessor
 
 __all__ = ["PRECISIONS", "RUNTIMES", "TRUNCATIONS", "InferenceStats", "TransformersClassifier"]
 
@@ -63,8 +73,6 @@ log = logging.getLogger(__name__)
 PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
 RUNTIMES = ("auto", "torch", "onnxruntime")
 TRUNCATIONS = ("head", "head+tail")
-#: Architectures whose attention / layer-norm / GELU ONNX Runtime's BERT optimizer fuses.
-_ORT_BERT_FAMILY = {"bert", "distilbert", "roberta", "xlm-roberta", "camembert", "electra"}
 _MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
@@ -90,13 +98,17 @@ class _Labels:
     positive: str
     threshold: float
     version: str
+    preprocess: str | None = None
 
 
 class TransformersClassifier(Backend):
     """Classify texts with a local transformers model; same order and length out as in.
 
     Args:
-        model: a model directory or a hub id already in the local Hugging Face cache.
+        model: a model directory, a hub id already in the local Hugging Face cache, or
+            ``"builtin"``: the shipped default (a fine-tuned encoder exported to ONNX int8, see
+            `adverse_events.models`). A directory holding a prebuilt ``model.int8.onnx`` runs
+            with ONNX Runtime and ``tokenizers`` alone (CPU, int8; no torch needed).
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
         precision: ``auto | fp32 | bf16 | fp16 | int8`` (int8 is CPU only).
         batch_size: most texts per forward pass.
@@ -149,7 +161,10 @@ class TransformersClassifier(Backend):
             raise ConfigError("precision 'int8' is CPU only; use bf16 or fp16 on CUDA")
         if runtime == "onnxruntime" and str(device).startswith("cuda"):
             raise ConfigError("runtime 'onnxruntime' is CPU only here; use runtime 'torch'")
-        self.model_path = str(model)
+        self.model_path = str(resolve_model(model, "encoder"))
+        self.prebuilt = Path(self.model_path, onnx.PREBUILT_FILE).is_file()
+        if self.prebuilt:
+            _check_prebuilt_options(self.model_path, device, precision, runtime, compile)
         self.device_option, self.precision_option = device, precision
         self.batch_size, self.max_length, self.token_budget = batch_size, max_length, token_budget
         self.compile, self.truncation, self.runtime_option = compile, truncation, runtime
@@ -157,7 +172,7 @@ class TransformersClassifier(Backend):
         self.cache_dir = Path(cache_dir) if cache_dir else _default_cache_dir()
         self.stats = InferenceStats()
         self._labels: _Labels | None = None
-        self._engine: _Engine | None = None
+        self._engine: Engine | None = None
         self._tokenizer: Any = None
         self._specials: tuple[list[int], list[int]] = ([], [])
         self._lock = threading.Lock()
@@ -207,6 +222,9 @@ class TransformersClassifier(Backend):
         for i, text in enumerate(texts):
             if not isinstance(text, str):
                 raise InputError(f"text {i} is {type(text).__name__}, not str", payload=text)
+        preprocess = get_preprocessor(self._label_info().preprocess)
+        if preprocess is not None:  # the model was trained on preprocessed text
+            texts = preprocess(texts)
         with self._lock:
             engine = self._load()
             ids = self._encode(texts)
@@ -227,15 +245,32 @@ class TransformersClassifier(Backend):
             self._labels = _read_labels(self.model_path, self.threshold_option)
         return self._labels
 
-    def _load(self) -> _Engine:
+    def _load(self) -> Engine:
         if self._engine is None:
-            torch = _import_torch()
-            self._tokenizer = _load_tokenizer(self.model_path)
-            self._specials = _special_tokens(self._tokenizer)
-            self.max_length = min(self.max_length, _max_positions(self.model_path))
-            self._engine = _build_engine(self, torch)
+            if self.prebuilt:
+                self._engine = self._load_prebuilt()
+            else:
+                torch = import_torch()
+                self._tokenizer = load_tokenizer(self.model_path)
+                self._specials = _special_tokens(self._tokenizer)
+                self._engine = _build_engine(self, torch)
+            self.max_length = min(self.max_length, max_positions(self.model_path))
             log.info("transformers classifier %s: %s", self.model_path, self.resolved)
         return self._engine
+
+    def _load_prebuilt(self) -> Engine:
+        """The directory's own ONNX export, with ONNX Runtime and ``tokenizers`` only."""
+        if not has_module("onnxruntime"):
+            raise PluginError(
+                f"{self.model_path} holds an ONNX model; it needs: "
+                "pip install 'adverse-events[onnx]'"
+            )
+        threads = self.num_threads or available_cpus()
+        session = onnx.open_session(Path(self.model_path, onnx.PREBUILT_FILE), threads)
+        inputs = [i.name for i in session.get_inputs()]
+        self._tokenizer = FastTokenizer(self.model_path, inputs)
+        self._specials = _special_tokens(self._tokenizer)
+        return OrtEngine(session, "int8")
 
     # -- tokenization and batching ------------------------------------------------------------
 
@@ -306,82 +341,17 @@ class TransformersClassifier(Backend):
         return out
 
 
-# -- engines: one forward pass on a padded numpy batch -> probabilities -------------------------
+# -- engines and helpers -------------------------------------------------------------------
 
 
-class _Engine:
-    device: str
-    precision: str
-    runtime: str
-
-    def run(self, batch: dict[str, np.ndarray]) -> np.ndarray:
-        raise NotImplementedError  # pragma: no cover - abstract
-
-
-class _TorchEngine(_Engine):
-    runtime = "torch"
-
-    def __init__(self, model: Any, torch: Any, device: str, precision: str, inputs: list[str]):
-        self.model, self.torch, self.device, self.precision = model, torch, device, precision
-        self.inputs = inputs
-        # bf16 weights on CUDA; autocast on CPU, which keeps layer norms and softmax in fp32.
-        self.autocast = precision in ("bf16", "fp16") and device == "cpu"
-
-    def run(self, batch: dict[str, np.ndarray]) -> np.ndarray:
-        torch = self.torch
-        feed = {
-            k: torch.from_numpy(v).to(self.device) for k, v in batch.items() if k in self.inputs
-        }
-        try:
-            with torch.inference_mode():
-                if self.autocast:
-                    dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
-                    with torch.autocast("cpu", dtype=dtype):
-                        logits = self.model(**feed).logits
-                else:
-                    logits = self.model(**feed).logits
-                return logits.float().softmax(-1).cpu().numpy()  # type: ignore[no-any-return]
-        except torch.cuda.OutOfMemoryError as exc:
-            raise TransientBackendError(
-                f"CUDA out of memory on a batch of {batch['input_ids'].shape}; lower "
-                "token_budget or batch_size",
-                backend="transformers",
-            ) from exc
-        except RuntimeError as exc:
-            raise PermanentBackendError(
-                f"forward pass failed: {exc}", backend="transformers"
-            ) from exc
-
-
-class _OrtEngine(_Engine):
-    runtime = "onnxruntime"
-    device = "cpu"
-
-    def __init__(self, session: Any, precision: str):
-        self.session, self.precision = session, precision
-        self.inputs = [i.name for i in session.get_inputs()]
-
-    def run(self, batch: dict[str, np.ndarray]) -> np.ndarray:
-        try:
-            logits = self.session.run(None, {k: batch[k] for k in self.inputs})[0]
-        except Exception as exc:  # onnxruntime raises its own unexported exception types
-            raise PermanentBackendError(
-                f"onnxruntime failed: {exc}", backend="transformers"
-            ) from exc
-        logits = logits.astype(np.float32)
-        logits -= logits.max(axis=-1, keepdims=True)
-        exp = np.exp(logits)
-        return exp / exp.sum(axis=-1, keepdims=True)  # type: ignore[no-any-return]
-
-
-def _build_engine(clf: TransformersClassifier, torch: Any) -> _Engine:
-    device = _resolve_device(clf.device_option, torch)
-    precision, runtime = _resolve_mode(clf.precision_option, clf.runtime_option, device, torch)
-    threads = clf.num_threads or _available_cpus()
+def _build_engine(clf: TransformersClassifier, torch: Any) -> Engine:
+    device = resolve_device(clf.device_option, torch)
+    precision, runtime = resolve_mode(clf.precision_option, clf.runtime_option, device, torch)
+    threads = clf.num_threads or available_cpus()
     if device == "cpu" and (clf.num_threads or torch.get_num_threads() > threads):
         torch.set_num_threads(threads)
     # ONNX Runtime's optimizer fuses the eager attention graph, not the traced SDPA one.
-    model = _load_model(clf.model_path, torch, eager=runtime == "onnxruntime")
+    model = load_model(clf.model_path, torch, eager=runtime == "onnxruntime")
     if model.config.num_labels != len(clf.labels):
         raise ConfigError(
             f"model {clf.model_path!r} has {model.config.num_labels} outputs but "
@@ -389,175 +359,28 @@ def _build_engine(clf: TransformersClassifier, torch: Any) -> _Engine:
         )
     inputs = [n for n in _MODEL_INPUTS if n in clf._tokenizer.model_input_names]
     if runtime == "onnxruntime":
-        session = _ort_session(model, inputs, precision, clf.cache_dir, threads)
-        return _OrtEngine(session, precision)
-    model = _prepare_torch_model(model, torch, device, precision, clf.compile)
-    return _TorchEngine(model, torch, device, precision, inputs)
+        path = onnx.cached_export(model, inputs, precision, clf.cache_dir)
+        return OrtEngine(onnx.open_session(path, threads), precision)
+    model = prepare_torch_model(model, torch, device, precision, clf.compile)
+    return TorchEngine(model, torch, device, precision, inputs)
 
 
-def _resolve_device(option: str, torch: Any) -> str:
-    if option == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if option.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"device {option!r} asked for but CUDA is not available; use 'cpu'")
-    return option
-
-
-def _resolve_mode(precision: str, runtime: str, device: str, torch: Any) -> tuple[str, str]:
-    """The (precision, runtime) that `auto` stands for on this hardware."""
-    on_cuda = device.startswith("cuda")
-    if precision == "auto":
-        if on_cuda:
-            precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-        elif runtime == "torch" or (runtime == "auto" and not _has_onnxruntime()):
-            # measured: bf16 autocast as fast as dynamic int8 with AVX512-BF16, and exact labels
-            precision = "bf16" if _cpu_flags() & {"avx512_bf16", "amx_bf16"} else "int8"
-        else:
-            precision = "int8"
-    if precision == "int8" and on_cuda:
-        raise ConfigError("precision 'int8' is CPU only; use bf16 or fp16 on CUDA")
-    if runtime == "auto":
-        use_ort = not on_cuda and precision in ("fp32", "int8") and _has_onnxruntime()
-        runtime = "onnxruntime" if use_ort else "torch"
-    if runtime == "onnxruntime":
-        if precision not in ("fp32", "int8"):
-            raise ConfigError(f"runtime 'onnxruntime' supports fp32 and int8, not {precision!r}")
-        if not _has_onnxruntime():
-            raise ConfigError("runtime 'onnxruntime' needs: pip install 'adverse-events[onnx]'")
-    return precision, runtime
-
-
-def _prepare_torch_model(model: Any, torch: Any, device: str, precision: str, compile: bool) -> Any:
-    try:
-        if precision == "int8":
-            with warnings.catch_warnings():  # torch.ao.quantization is deprecated for torchao
-                warnings.simplefilter("ignore")
-                model = torch.ao.quantization.quantize_dynamic(
-                    model, {torch.nn.Linear}, dtype=torch.qint8
-                )
-        elif device != "cpu" and precision in ("bf16", "fp16"):
-            model = model.to(torch.bfloat16 if precision == "bf16" else torch.float16)
-        model = model.to(device).eval()
-        if compile:
-            model = torch.compile(model, dynamic=True)
-    except RuntimeError as exc:
-        raise BackendError(
-            f"cannot prepare model on {device}: {exc}", backend="transformers"
-        ) from exc
-    return model
-
-
-# -- ONNX Runtime: export once, fuse, quantize, cache ------------------------------------------
-
-
-def _ort_session(model: Any, inputs: list[str], precision: str, cache: Path, threads: int) -> Any:
-    import onnxruntime as ort
-
-    path = _ort_export(model, inputs, precision, cache)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3
-    try:
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    except Exception as exc:
-        raise BackendError(f"cannot load ONNX model {path}: {exc}", backend="transformers") from exc
-
-
-def _ort_export(model: Any, inputs: list[str], precision: str, cache: Path) -> Path:
-    """Path of the cached ONNX file for these weights and precision, exporting it if needed."""
-    target = cache / "onnx" / _weights_key(model, inputs) / f"model.{precision}.onnx"
-    if target.exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        work = Path(tmp)
-        try:
-            raw = _torch_to_onnx(model, inputs, work / "raw.onnx")
-            fused = _fuse(raw, model.config, work / "fused.onnx")
-            final = fused if precision == "fp32" else _quantize(fused, work / "int8.onnx")
-        except Exception as exc:  # exporter / optimizer errors have many types
-            raise BackendError(
-                f"ONNX export failed ({exc}); use runtime='torch'", backend="transformers"
-            ) from exc
-        shutil.move(str(final), target)  # atomic within one file system
-    return target
-
-
-def _weights_key(model: Any, inputs: list[str]) -> str:
-    """Hash of the weights, config and library versions: an export is reused only for them."""
-    import onnxruntime
-    import torch
-    import transformers
-
-    digest = hashlib.sha256()
-    versions = [torch.__version__, transformers.__version__, onnxruntime.__version__, "v2"]
-    digest.update(
-        json.dumps([versions, inputs, model.config.to_dict()], sort_keys=True, default=str).encode()
-    )
-    for name, tensor in sorted(model.state_dict().items()):
-        digest.update(name.encode())
-        digest.update(tensor.detach().contiguous().cpu().numpy().tobytes())
-    return digest.hexdigest()[:24]
-
-
-def _torch_to_onnx(model: Any, inputs: list[str], path: Path) -> Path:
-    import torch
-
-    class Logits(torch.nn.Module):
-        def __init__(self, inner: Any):
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, *args: Any) -> Any:
-            return self.inner(**dict(zip(inputs, args, strict=True))).logits
-
-    example = tuple(torch.ones((2, 8), dtype=torch.long) for _ in inputs)
-    axes = {name: {0: "batch", 1: "sequence"} for name in inputs}
-    with warnings.catch_warnings():  # tracer warnings are expected for HF models
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            Logits(model).eval(), example, str(path), input_names=inputs,
-            output_names=["logits"], dynamic_axes={**axes, "logits": {0: "batch"}},
-            opset_version=17, dynamo=False,
-        )  # fmt: skip
-    return path
-
-
-def _fuse(path: Path, config: Any, out: Path) -> Path:
-    """Fuse attention, layer norms and GELU with ONNX Runtime's BERT optimizer where it applies."""
-    if config.model_type not in _ORT_BERT_FAMILY:
-        return path
-    from onnxruntime.transformers import optimizer
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fused = optimizer.optimize_model(
-            str(path),
-            model_type="bert",
-            num_heads=getattr(config, "num_attention_heads", 0),
-            hidden_size=getattr(config, "hidden_size", 0),
-        )
-        fused.save_model_to_file(str(out))
-    return out
-
-
-def _quantize(path: Path, out: Path) -> Path:
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        logging.getLogger().disabled, was = True, logging.getLogger().disabled
-        try:
-            quantize_dynamic(str(path), str(out), weight_type=QuantType.QInt8,
-                             extra_options={"DefaultTensorType": 1})  # fmt: skip
-        finally:
-            logging.getLogger().disabled = was
-    return out
-
-
-# -- helpers ------------------------------------------------------------------------------------
+def _check_prebuilt_options(
+    model: str, device: str, precision: str, runtime: str, compile: bool
+) -> None:
+    """A prebuilt ONNX directory runs int8 on the CPU with ONNX Runtime, nothing else."""
+    asked = {
+        "device": (device, ("auto", "cpu")),
+        "precision": (precision, ("auto", "int8")),
+        "runtime": (runtime, ("auto", "onnxruntime")),
+        "compile": (compile, (False,)),
+    }
+    for key, (value, allowed) in asked.items():
+        if value not in allowed:
+            raise ConfigError(
+                f"{key}={value!r}: {model} holds only an int8 ONNX export (CPU, ONNX Runtime); "
+                "leave it at auto, or fine-tune your own model for GPU / other precisions"
+            )
 
 
 def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
@@ -568,52 +391,6 @@ def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
 def _default_cache_dir() -> Path:
     env = os.environ.get("ADVERSE_EVENTS_CACHE")
     return Path(env) if env else Path.home() / ".cache" / "adverse_events"
-
-
-def _available_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
-def _cpu_flags() -> set[str]:
-    """The CPU feature flags (Linux /proc/cpuinfo; empty elsewhere)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:  # pragma: no cover - not Linux
-        return set()
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            return set(line.split(":", 1)[1].split())
-    return set()  # pragma: no cover
-
-
-def _has_onnxruntime() -> bool:
-    import importlib.util
-
-    return all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnx"))
-
-
-def _import_torch() -> Any:
-    try:
-        import torch
-        import transformers  # noqa: F401
-    except ImportError as exc:
-        from adverse_events.errors import PluginError
-
-        raise PluginError(
-            "classifier 'transformers' needs: pip install 'adverse-events[torch]'"
-        ) from exc
-    return torch
-
-
-def _max_positions(model_path: str) -> int:
-    """The longest input the model's position embeddings allow (texts are cut to it)."""
-    from transformers import AutoConfig
-
-    config = AutoConfig.from_pretrained(model_path)
-    return int(getattr(config, "max_position_embeddings", None) or 10**9)
 
 
 def _truncate(ids: list[int], room: int, how: str) -> list[int]:
@@ -640,50 +417,12 @@ def _read_labels(model: str, threshold: float | None) -> _Labels:
         info = read_model_info(path)
         version = f"{path.name}@{info.created_at}"
         chosen = info.threshold if threshold is None else threshold
-        return _Labels(tuple(info.labels), info.positive_label, chosen, version)
-    config = _load_config(model)
+        return _Labels(
+            tuple(info.labels), info.positive_label, chosen, version, info.preprocess
+        )
+    config = load_config(model)
     id2label = {int(k): v for k, v in (config.id2label or {}).items()}
     labels = tuple(id2label[i] for i in sorted(id2label))
     if len(labels) < 2:
         raise ConfigError(f"model {model!r} has {len(labels)} label(s); a classifier needs 2+")
     return _Labels(labels, labels[-1], 0.5 if threshold is None else threshold, path.name or model)
-
-
-def _load_config(model: str) -> Any:
-    from transformers import AutoConfig
-
-    try:
-        return AutoConfig.from_pretrained(model)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot load model config from {model!r}: {exc}") from exc
-
-
-def _load_tokenizer(model: str) -> Any:
-    from transformers import AutoTokenizer
-
-    try:
-        return AutoTokenizer.from_pretrained(model)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot load tokenizer from {model!r}: {exc}") from exc
-
-
-def _load_model(model: str, torch: Any, eager: bool = False) -> Any:
-    from transformers import AutoModelForSequenceClassification
-
-    def load(attention: str) -> Any:
-        return AutoModelForSequenceClassification.from_pretrained(
-            model, attn_implementation=attention, dtype=torch.float32
-        )
-
-    try:
-        try:
-            loaded = load("eager" if eager else "sdpa")
-        except ValueError:  # architecture without SDPA support
-            loaded = load("eager")
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot load model from {model!r}: {exc}") from exc
-    except RuntimeError as exc:
-        raise BackendError(
-            f"cannot load model from {model!r}: {exc}", backend="transformers"
-        ) from exc
-    return loaded.eval()

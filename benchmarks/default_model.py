@@ -1,0 +1,169 @@
+"""The shipped default classifier on 2 cores: first load, sentences/s, agreement with fp32.
+
+In one process, on one input set (PsyTAR review sentences and ADE-corpus sentences from
+``$ADVERSE_EVENTS_DATA``, default ``../shared/data``), measures:
+
+* the shipped default (`DefaultClassifier`: the fine-tuned encoder as ONNX int8);
+* the shipped TF-IDF model (its fallback);
+* ``transformers.pipeline("text-classification")`` on the same fine-tuned encoder in fp32
+  torch, at its default batch size and at batch size 64 (the baseline a user would write);
+* `TransformersClassifier` on the fp32 weights (torch, fp32): the reference for agreement.
+
+and, in fresh processes, the first load (import, load, first prediction) of the default.
+The fp32 weights are the ones ``scripts/build_models.py`` keeps in
+``benchmarks/.cache/default-encoder-fp32`` (pass ``--fp32 DIR`` otherwise).
+
+    PYTHONPATH=src python benchmarks/default_model.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench_common import (
+    RESULTS,
+    ROOT,
+    data_dir,
+    machine,
+    markdown_table,
+    psytar_sentences,
+    write_results,
+)
+
+FIRST_LOAD = """
+import time
+started = time.perf_counter()
+from adverse_events.classifiers import DefaultClassifier
+clf = DefaultClassifier()
+clf.classify(["first post"])
+print(time.perf_counter() - started, type(clf.inner).__name__)
+"""
+
+
+def ade_sentences(n: int) -> list[str]:
+    from adverse_events.training.datasets import load_ade_corpus
+
+    examples, _ = load_ade_corpus(data_dir() / "ade_corpus_v2")
+    return [e.text for e in examples][:n]
+
+
+def first_load(runs: int) -> dict[str, Any]:
+    """Seconds from a bare interpreter to the first prediction, median of `runs` processes."""
+    seconds, inner = [], ""
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, "-c", FIRST_LOAD], capture_output=True, text=True, check=True
+        ).stdout.split()
+        seconds.append(float(out[0]))
+        inner = out[1]
+    return {
+        "runs": runs,
+        "median_seconds": round(statistics.median(seconds), 2),
+        "max_seconds": round(max(seconds), 2),
+        "classifier": inner,
+    }
+
+
+def timed(name: str, classify: Any, texts: list[str]) -> tuple[dict[str, Any], list[float]]:
+    classify(texts[:16])  # warm-up: lazy loading, first-call allocations
+    started = time.perf_counter()
+    scores = classify(texts)
+    seconds = time.perf_counter() - started
+    return {
+        "name": name,
+        "texts": len(texts),
+        "seconds": round(seconds, 3),
+        "sentences_per_s": round(len(texts) / seconds, 1),
+    }, scores
+
+
+def agreement(scores: list[float], reference: list[float], threshold: float) -> dict[str, float]:
+    same = sum((a >= threshold) == (b >= threshold) for a, b in zip(scores, reference, strict=True))
+    diff = max(abs(a - b) for a, b in zip(scores, reference, strict=True))
+    return {"label_agreement": round(same / len(scores), 4), "max_score_difference": round(diff, 4)}
+
+
+def measure(texts: list[str], fp32: Path) -> list[dict[str, Any]]:
+    from transformers import pipeline
+
+    from adverse_events.classifiers import DefaultClassifier, TfidfClassifier
+    from adverse_events.classifiers import TransformersClassifier as Local
+
+    default, tfidf = DefaultClassifier(), TfidfClassifier("builtin")
+    reference = Local(str(fp32), precision="fp32", runtime="torch", device="cpu")
+    positive = reference.positive_label
+    threshold = default.inner.threshold
+
+    def scores_of(clf: Any) -> Any:
+        return lambda batch: [p.score for p in clf.classify(batch)]
+
+    rows = []
+    ref_row, ref = timed("TransformersClassifier fp32 (torch)", scores_of(reference), texts)
+    for name, clf in (("shipped default (ONNX int8)", default), ("shipped TF-IDF", tfidf)):
+        row, scores = timed(name, scores_of(clf), texts)
+        if clf is default:
+            row |= agreement(scores, ref, threshold)
+        rows.append(row)
+    rows.append(ref_row)
+    hf = pipeline("text-classification", model=str(fp32), device="cpu", top_k=None)
+    for batch in (None, 64):
+        options = {"batch_size": batch} if batch else {}
+
+        def run(chunk: list[str], options: dict[str, Any] = options) -> list[float]:
+            out = hf(chunk, truncation=True, **options)
+            return [next(d["score"] for d in row if d["label"] == positive) for row in out]
+
+        label = f"transformers.pipeline fp32 (batch {batch or 'default'})"
+        row, _ = timed(label, run, texts)
+        rows.append(row)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--fp32", type=Path, default=ROOT / "benchmarks" / ".cache" / "default-encoder-fp32"
+    )
+    parser.add_argument("--n-ade", type=int, default=2000)
+    parser.add_argument("--load-runs", type=int, default=3)
+    args = parser.parse_args()
+    if not (args.fp32 / "config.json").is_file():
+        sys.exit(f"no fp32 weights at {args.fp32}: run scripts/build_models.py first")
+    inputs = {"psytar": psytar_sentences(), "ade_corpus": ade_sentences(args.n_ade)}
+    results: dict[str, Any] = {
+        "benchmark": "default_model",
+        "machine": machine(),
+        "first_load": first_load(args.load_runs),
+        "inputs": {},
+    }
+    for name, texts in inputs.items():
+        results["inputs"][name] = {
+            "texts": len(texts),
+            "mean_chars": round(sum(map(len, texts)) / len(texts), 1),
+            "rows": measure(texts, args.fp32),
+        }
+    lines = [
+        f"# Shipped default classifier on {results['machine']['cpus']} CPUs",
+        "",
+        f"First load (fresh process, import to first prediction): median "
+        f"{results['first_load']['median_seconds']} s over {args.load_runs} runs.",
+        "",
+    ]
+    for name, block in results["inputs"].items():
+        lines += [
+            f"## {name}: {block['texts']} sentences, {block['mean_chars']} chars on average",
+            "",
+            markdown_table(block["rows"]),
+            "",
+        ]
+    write_results(RESULTS / "default_model", results, "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

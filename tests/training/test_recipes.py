@@ -1,0 +1,111 @@
+"""The shipped default encoder recipe: `train_default_encoder` on all the data it is given,
+and ``adverse-events train --recipe default``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from adverse_events.cli import _transformer_options, app
+from adverse_events.errors import ConfigError
+from adverse_events.training.recipes import (
+    DEFAULT_ENCODER_RECIPE,
+    EncoderRecipe,
+    all_data_split,
+)
+from adverse_events.training.transformers import TransformerOptions
+from adverse_events.training.workflow import load_data
+
+pytestmark = pytest.mark.integration
+MINILM = Path(__file__).resolve().parents[2] / ".." / "shared" / "models" / "all-MiniLM-L6-v2"
+
+
+def test_all_data_split_trains_on_everything_but_a_grouped_validation_part(
+    csv_file: Path,
+) -> None:
+    data = load_data([csv_file])
+    split = all_data_split(data, 0.25, seed=3)
+    assert split.test == [] and split.validation and split.train
+    assert not set(split.train) & set(split.validation)
+    kept = len(data) - sum(split.removed.values())
+    assert len(split.train) + len(split.validation) == kept
+    groups = {data.examples[i].group for i in split.validation}
+    assert not groups & {data.examples[i].group for i in split.train}
+
+
+def test_recipe_options_replace_the_seed_and_describe_leaves_run_settings_out() -> None:
+    options = DEFAULT_ENCODER_RECIPE.transformer_options(7)
+    assert options["seed"] == 7 and options["progress"] is False
+    TransformerOptions(**options)  # every key is a real option
+    described = DEFAULT_ENCODER_RECIPE.describe()
+    assert described["name"] == DEFAULT_ENCODER_RECIPE.name
+    assert not {"seed", "progress", "device"} & set(described["options"])
+
+
+def test_cli_recipe_default_then_flags_override() -> None:
+    options = _transformer_options("some/encoder", "default", {"epochs": 2.0, "pooling": None})
+    assert options["epochs"] == 2.0
+    assert options["pooling"] == DEFAULT_ENCODER_RECIPE.options.pooling
+    assert options["learning_rate"] == DEFAULT_ENCODER_RECIPE.options.learning_rate
+    assert _transformer_options("some/encoder", None, {"epochs": None}) == {}
+    with pytest.raises(ConfigError, match="--recipe must be 'default'"):
+        _transformer_options("some/encoder", "fancy", {})
+    with pytest.raises(ConfigError, match="--layer-lr-decay is a transformers option"):
+        _transformer_options("tfidf", None, {"layer_lr_decay": 0.9})
+
+
+def test_cli_refuses_encoder_flags_for_tfidf(csv_file: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["train", str(csv_file), "--model", "tfidf", "--output",
+                                      str(tmp_path / "m"), "--pooling", "mean"])
+    assert result.exit_code == 2
+    assert "--pooling is a transformers option" in result.output
+
+
+@pytest.mark.slow
+def test_train_default_encoder_writes_a_loadable_model_dir(csv_file: Path,
+                                                           tmp_path: Path) -> None:  # fmt: skip
+    pytest.importorskip("torch")
+    from adverse_events.classifiers.transformers import TransformersClassifier
+    from adverse_events.testing.tiny_models import make_tiny_transformer
+    from adverse_events.training.recipes import train_default_encoder
+
+    from .conftest import AE, OK
+
+    base = make_tiny_transformer(tmp_path / "tiny", AE + OK)
+    quick = EncoderRecipe("quick", replace(DEFAULT_ENCODER_RECIPE.options, max_steps=2,
+                                           batch_size=8), validation_size=0.25)  # fmt: skip
+    data = load_data([csv_file])
+    result = train_default_encoder(data, tmp_path / "model", str(base), seed=1, recipe=quick,
+                                   device="cpu")  # fmt: skip
+    info = json.loads((result.output / "adverse_events.json").read_text())
+    assert info["recipe"]["name"] == "quick" and info["recipe"]["options"]["max_steps"] == 2
+    assert set(info["metrics"]) == {"validation"}
+    assert info["split"]["parts"]["test"]["examples"] == 0
+    config = json.loads((result.output / "config.json").read_text())
+    assert config["adverse_events_pooling"] == DEFAULT_ENCODER_RECIPE.options.pooling
+    with TransformersClassifier(str(result.output), device="cpu") as classifier:
+        predictions = classifier.classify(["I got a rash", "I take it with food"])
+    assert [p.is_adverse_event for p in predictions] == [
+        p.score >= info["threshold"] for p in predictions]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not MINILM.is_dir(), reason="needs ../shared/models/all-MiniLM-L6-v2")
+def test_default_recipe_on_minilm_learns_the_fixture(csv_file: Path, tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    from adverse_events.classifiers.transformers import TransformersClassifier
+    from adverse_events.training.recipes import train_default_encoder
+
+    quick = replace(DEFAULT_ENCODER_RECIPE, options=replace(
+        DEFAULT_ENCODER_RECIPE.options, epochs=3.0, batch_size=8), validation_size=0.25)
+    data = load_data([csv_file])
+    result = train_default_encoder(data, tmp_path / "minilm", str(MINILM), recipe=quick,
+                                   device="cpu")  # fmt: skip
+    with TransformersClassifier(str(result.output), device="cpu", precision="fp32") as clf:
+        scores = [p.score for p in clf.classify(["this drug gave me an awful rash and nausea",
+                                                 "I picked up my prescription today"])]
+    assert scores[0] > scores[1]
