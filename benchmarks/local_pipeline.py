@@ -1,9 +1,10 @@
 """The embedded default end to end, on patient sentences: how many posts a laptop screens.
 
 JSONL source -> TF-IDF classifier -> lexicon extractor (CRF, assertion traits, ICD-10-CM) ->
-DuckDB sink, with the models that `adverse-events run examples/local.toml` trains into
-`out/models/` (run that once first). The posts are PsyTAR review sentences from
-`../shared/data`, cycled to `--n` posts with distinct ids.
+DuckDB sink, with the shipped TF-IDF and lexicon models (``--models builtin``, the default) or
+a folder holding ``tfidf/`` and ``lexicon/`` (what ``examples/local_train.toml`` trains into
+``out/models/``). The posts are PsyTAR review sentences from `../shared/data`, cycled to
+`--n` posts with distinct ids.
 
     python benchmarks/local_pipeline.py --n 20000 --json benchmarks/results/local_pipeline.json
 """
@@ -48,22 +49,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20_000)
     parser.add_argument("--batch-size", type=int, default=512)
-    parser.add_argument("--models", type=Path, default=Path("out/models"),
-                        help="folder with tfidf/ and lexicon/ (default: out/models)")
+    parser.add_argument("--models", default="builtin",
+                        help="'builtin' (the shipped models) or a folder with tfidf/ and lexicon/")
     parser.add_argument("--json", type=Path, default=None, help="write results here")
     args = parser.parse_args()
-    missing = [p for p in (args.models / "tfidf", args.models / "lexicon") if not p.is_dir()]
-    if missing:
-        sys.exit(f"no model at {missing[0]}: run `adverse-events run examples/local.toml` first "
-                 "or pass --models")  # fmt: skip
+    if args.models == "builtin":
+        tfidf, lexicon = "builtin", "builtin"
+    else:
+        tfidf, lexicon = Path(args.models) / "tfidf", Path(args.models) / "lexicon"
+        missing = [p for p in (tfidf, lexicon) if not p.is_dir()]
+        if missing:
+            sys.exit(f"no model at {missing[0]}: run `adverse-events run examples/local_train.toml`"
+                     " first, or pass --models builtin")
     data = Path(os.environ.get("ADVERSE_EVENTS_DATA", ROOT / ".." / "shared" / "data"))
     with tempfile.TemporaryDirectory() as tmp:
         posts = Path(tmp) / "posts.jsonl"
         chars = write_posts(data / "psytar" / "sentences.csv", posts, args.n)
         pipeline = Pipeline(
             JsonlSource(posts),
-            TfidfClassifier(args.models / "tfidf"),
-            LexiconExtractor(args.models / "lexicon"),
+            TfidfClassifier(tfidf),
+            LexiconExtractor(lexicon),
             sink=DuckDBSink(Path(tmp) / "out.duckdb"),
             batch_size=args.batch_size,
             progress=False,
