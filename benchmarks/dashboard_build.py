@@ -39,18 +39,29 @@ def main() -> None:
         write_dashboard(db, html)
         dashboard_s = time.perf_counter() - start
         result = {
-            "posts": args.posts, "records_written": run.written, "dead_letters": run.dead_lettered,
-            "load_pipeline_s": round(load_s, 2), "signals_monthly_icd10_s": round(signals_s, 3),
-            "signal_rows": len(found), "dashboard_build_s": round(dashboard_s, 3),
-            "dashboard_bytes": html.stat().st_size, "db_bytes": db.stat().st_size,
-            "python": platform.python_version(), "machine": platform.machine(),
+            "posts": args.posts,
+            "records_written": run.written,
+            "dead_letters": run.dead_lettered,
+            "load_pipeline_s": round(load_s, 2),
+            "signals_monthly_icd10_s": round(signals_s, 3),
+            "signal_rows": len(found),
+            "dashboard_build_s": round(dashboard_s, 3),
+            "dashboard_bytes": html.stat().st_size,
+            "db_bytes": db.stat().st_size,
+            "python": platform.python_version(),
+            "machine": platform.machine(),
             "cpus_note": "shared 2-core dev machine",
-        }  # fmt: skip
+        }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "dashboard_build.json").write_text(json.dumps(result, indent=2) + "\n")
-    lines = ["# Dashboard build benchmark", "",
-             f"`PYTHONPATH=src python benchmarks/dashboard_build.py --posts {args.posts}`", "",
-             "| metric | value |", "|---|---|"]
+    lines = [
+        "# Dashboard build benchmark",
+        "",
+        f"`PYTHONPATH=src python benchmarks/dashboard_build.py --posts {args.posts}`",
+        "",
+        "| metric | value |",
+        "|---|---|",
+    ]
     lines += [f"| {k} | {v} |" for k, v in result.items()]
     (RESULTS / "dashboard_build.md").write_text("\n".join(lines) + "\n")
     print(json.dumps(result, indent=2))

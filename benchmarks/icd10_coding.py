@@ -57,10 +57,15 @@ def code_all(coder: ICD10CMCoder, rows: list[dict[str, str]]) -> list[dict[str, 
     for row in rows:
         found = coder.code(row["mention"])
         top = found[0] if found else None
-        out.append({**row, "half": half(row["umls"]),
-                    "code": top.code if top else None,
-                    "title": top.description if top else None,
-                    "score": top.score if top else None})
+        out.append(
+            {
+                **row,
+                "half": half(row["umls"]),
+                "code": top.code if top else None,
+                "title": top.description if top else None,
+                "score": top.score if top else None,
+            }
+        )
     return out
 
 
@@ -78,8 +83,10 @@ def verdicts() -> dict[tuple[str, str], tuple[str, str]]:
     if not CHECKED.is_file():
         return {}
     with CHECKED.open(encoding="utf-8", newline="") as handle:
-        return {(r["mention"].strip().lower(), r["code"]): (r["verdict"], r["reason"])
-                for r in csv.DictReader(handle)}
+        return {
+            (r["mention"].strip().lower(), r["code"]): (r["verdict"], r["reason"])
+            for r in csv.DictReader(handle)
+        }
 
 
 def as_sampled() -> dict[str, Any]:
@@ -92,18 +99,25 @@ def as_sampled() -> dict[str, Any]:
     for name in ("all", "tuning", "held_out"):
         part = [r for r in rows if name == "all" or r["half"] == name]
         right = sum(r["verdict"] == "correct" for r in part)
-        out[name] = {"pairs": len(part), "correct": right,
-                     "precision": round(right / len(part), 4) if part else None}
+        out[name] = {
+            "pairs": len(part),
+            "correct": right,
+            "precision": round(right / len(part), 4) if part else None,
+        }
     return out
 
 
-def summary(coded: list[dict[str, Any]], checked: dict[tuple[str, str], tuple[str, str]]
-            ) -> dict[str, Any]:
+def summary(
+    coded: list[dict[str, Any]], checked: dict[tuple[str, str], tuple[str, str]]
+) -> dict[str, Any]:
     n = len(coded)
     done = [r for r in coded if r["code"]]
     value, groups = purity(coded)
-    judged = [checked[(r["mention"].strip().lower(), r["code"])] for r in done
-              if (r["mention"].strip().lower(), r["code"]) in checked]
+    judged = [
+        checked[(r["mention"].strip().lower(), r["code"])]
+        for r in done
+        if (r["mention"].strip().lower(), r["code"]) in checked
+    ]
     distinct = {(r["mention"].strip().lower(), r["code"]) for r in done} & set(checked)
     correct = sum(1 for verdict, _ in judged if verdict == "correct")
     return {
@@ -117,7 +131,9 @@ def summary(coded: list[dict[str, Any]], checked: dict[tuple[str, str], tuple[st
         "precision_checked_mentions": round(correct / len(judged), 4) if judged else None,
         "precision_checked_distinct_pairs": (
             round(sum(1 for k in distinct if checked[k][0] == "correct") / len(distinct), 4)
-            if distinct else None),
+            if distinct
+            else None
+        ),
     }
 
 
@@ -137,12 +153,19 @@ def draw_sample(coded: list[dict[str, Any]], size: int, seed: int) -> list[dict[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sample", type=int, default=0,
-                        help="write a fresh sample of this many pairs to check (to a .todo file)")
+    parser.add_argument(
+        "--sample",
+        type=int,
+        default=0,
+        help="write a fresh sample of this many pairs to check (to a .todo file)",
+    )
     parser.add_argument("--seed", type=int, default=15)
-    parser.add_argument("--encoder", type=Path,
-                        help="also semantic matching with this sentence-encoder folder (step 6); "
-                             "results go to icd10_coding_semantic.json")
+    parser.add_argument(
+        "--encoder",
+        type=Path,
+        help="also semantic matching with this sentence-encoder folder (step 6); "
+        "results go to icd10_coding_semantic.json",
+    )
     args = parser.parse_args()
     rows = mentions(data_dir())
     coder = ICD10CMCoder(encoder=args.encoder)
@@ -170,11 +193,17 @@ def main() -> None:
         report["semantic_min"] = coder.semantic_min
         lexical = code_all(ICD10CMCoder(), rows)
         report["added_by_semantic_step"] = {
-            name: sum(1 for a, b in zip(coded, lexical, strict=True)
-                      if a["code"] and not b["code"] and (name == "all" or a["half"] == name))
-            for name in ("all", "tuning", "held_out")}
-        report["note"] = ("precision figures count only checked (mention, code) pairs; the "
-                          "semantic step's additions are not in the hand-checked sample")
+            name: sum(
+                1
+                for a, b in zip(coded, lexical, strict=True)
+                if a["code"] and not b["code"] and (name == "all" or a["half"] == name)
+            )
+            for name in ("all", "tuning", "held_out")
+        }
+        report["note"] = (
+            "precision figures count only checked (mention, code) pairs; the "
+            "semantic step's additions are not in the hand-checked sample"
+        )
     (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     if args.encoder:
         print(json.dumps(report, indent=2))
@@ -195,8 +224,17 @@ def main() -> None:
             writer = csv.writer(handle)
             writer.writerow(["half", "mention", "code", "title", "umls_name", "verdict", "reason"])
             for r in draw_sample(coded, args.sample, args.seed):
-                writer.writerow([r["half"], r["mention"].strip().lower(), r["code"], r["title"],
-                                 r["umls_name"], "", ""])
+                writer.writerow(
+                    [
+                        r["half"],
+                        r["mention"].strip().lower(),
+                        r["code"],
+                        r["title"],
+                        r["umls_name"],
+                        "",
+                        "",
+                    ]
+                )
         print(f"wrote {todo}")
     print(json.dumps(report, indent=2))
 

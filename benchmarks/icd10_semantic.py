@@ -26,8 +26,9 @@ from adverse_events.coding.icd10cm import ICD10CMCoder, _clean
 from adverse_events.extractors._text import normalize
 from adverse_events.extractors.corpora import data_dir
 
-DEFAULT_ENCODER = (Path(__file__).resolve().parents[1] / ".." / "shared" / "models"
-                   / "all-MiniLM-L6-v2")
+DEFAULT_ENCODER = (
+    Path(__file__).resolve().parents[1] / ".." / "shared" / "models" / "all-MiniLM-L6-v2"
+)
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8)
 
 
@@ -42,8 +43,13 @@ def encoder(path: Path) -> Any:
         out = []
         with torch.no_grad():
             for i in range(0, len(texts), 128):
-                batch = tokenizer(texts[i : i + 128], padding=True, truncation=True,
-                                  max_length=32, return_tensors="pt")
+                batch = tokenizer(
+                    texts[i : i + 128],
+                    padding=True,
+                    truncation=True,
+                    max_length=32,
+                    return_tensors="pt",
+                )
                 hidden = model(**batch).last_hidden_state
                 mask = batch["attention_mask"].unsqueeze(-1).float()
                 pooled = (hidden * mask).sum(1) / mask.sum(1)
@@ -80,10 +86,17 @@ def main() -> None:
     for row, sims in zip(abstained, similarities, strict=True):
         best = int(sims.argmax())
         reference = coder.code(row["umls_name"]) if row["umls_name"].strip() else []
-        found.append({"half": half(row["umls"]), "cosine": float(sims[best]),
-                      "code": codes[best], "reference": reference[0].code if reference else None})
-    totals = {name: sum(1 for r in rows if half(r["umls"]) == name)
-              for name in ("tuning", "held_out")}
+        found.append(
+            {
+                "half": half(row["umls"]),
+                "cosine": float(sims[best]),
+                "code": codes[best],
+                "reference": reference[0].code if reference else None,
+            }
+        )
+    totals = {
+        name: sum(1 for r in rows if half(r["umls"]) == name) for name in ("tuning", "held_out")
+    }
     table = {}
     for name, total in totals.items():
         for threshold in THRESHOLDS:
@@ -93,8 +106,11 @@ def main() -> None:
                 "added_mentions": len(added),
                 "added_coverage": round(len(added) / total, 4),
                 "proxy_checked": len(judged),
-                "proxy_agreement": (round(sum(f["code"] == f["reference"] for f in judged)
-                                          / len(judged), 4) if judged else None),
+                "proxy_agreement": (
+                    round(sum(f["code"] == f["reference"] for f in judged) / len(judged), 4)
+                    if judged
+                    else None
+                ),
             }
     report = {
         "benchmark": "icd10_semantic",
@@ -106,8 +122,9 @@ def main() -> None:
         "results": table,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "icd10_semantic.json").write_text(json.dumps(report, indent=2) + "\n",
-                                                 encoding="utf-8")
+    (RESULTS / "icd10_semantic.json").write_text(
+        json.dumps(report, indent=2) + "\n", encoding="utf-8"
+    )
     print(json.dumps(report, indent=2))
 
 

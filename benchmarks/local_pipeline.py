@@ -49,8 +49,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20_000)
     parser.add_argument("--batch-size", type=int, default=512)
-    parser.add_argument("--models", default="builtin",
-                        help="'builtin' (the shipped models) or a folder with tfidf/ and lexicon/")
+    parser.add_argument(
+        "--models",
+        default="builtin",
+        help="'builtin' (the shipped models) or a folder with tfidf/ and lexicon/",
+    )
     parser.add_argument("--json", type=Path, default=None, help="write results here")
     args = parser.parse_args()
     if args.models == "builtin":
@@ -59,8 +62,10 @@ def main() -> None:
         tfidf, lexicon = Path(args.models) / "tfidf", Path(args.models) / "lexicon"
         missing = [p for p in (tfidf, lexicon) if not p.is_dir()]
         if missing:
-            sys.exit(f"no model at {missing[0]}: run `adverse-events run examples/local_train.toml`"
-                     " first, or pass --models builtin")
+            sys.exit(
+                f"no model at {missing[0]}: run `adverse-events run examples/local_train.toml`"
+                " first, or pass --models builtin"
+            )
     data = Path(os.environ.get("ADVERSE_EVENTS_DATA", ROOT / ".." / "shared" / "data"))
     with tempfile.TemporaryDirectory() as tmp:
         posts = Path(tmp) / "posts.jsonl"
@@ -88,6 +93,7 @@ def main() -> None:
         "report": report.to_dict(),
     }
     finish(result, args.json)
+
 
 if __name__ == "__main__":
     main()

@@ -115,5 +115,6 @@ def finish(result: dict[str, object], path: Path | None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(result, indent=2) + "\n")
 
+
 if __name__ == "__main__":
     main()

@@ -46,11 +46,19 @@ def write_posts(sentences: Path, out: Path, n: int, malformed_every: int = 33) -
         for i, text in zip(range(n), itertools.cycle(texts)):
             if i % malformed_every == malformed_every - 1:
                 bad += 1
-                line = '{"post_id": "broken", "text": ' if bad % 2 else json.dumps(
-                    {"post_id": f"s{i}", "text": ""})
+                line = (
+                    '{"post_id": "broken", "text": '
+                    if bad % 2
+                    else json.dumps({"post_id": f"s{i}", "text": ""})
+                )
             else:
-                line = json.dumps({"post_id": f"s{i}", "text": text,
-                                   "created_at": f"2024-{1 + i % 12:02d}-01T00:00:00Z"})
+                line = json.dumps(
+                    {
+                        "post_id": f"s{i}",
+                        "text": text,
+                        "created_at": f"2024-{1 + i % 12:02d}-01T00:00:00Z",
+                    }
+                )
             handle.write(line + "\n")
     return bad
 
@@ -61,8 +69,9 @@ def ensure_models(models: Path, data: Path) -> None:
     from adverse_events.extractors.lexicon import LexiconExtractor
 
     if not (models / "tfidf").is_dir():
-        TfidfClassifier(models / "tfidf", train_data=[data / "psytar" / "sentences.csv"],
-                        label_column="ADR").open()
+        TfidfClassifier(
+            models / "tfidf", train_data=[data / "psytar" / "sentences.csv"], label_column="ADR"
+        ).open()
     if not (models / "lexicon").is_dir():
         LexiconExtractor(models / "lexicon", train_data=data).open()
 
@@ -74,10 +83,10 @@ type = "jsonl"
 path = "{posts}"
 [classifier]
 type = "tfidf"
-model_dir = "{models / 'tfidf'}"
+model_dir = "{models / "tfidf"}"
 [extractor]
 type = "lexicon"
-model_dir = "{models / 'lexicon'}"
+model_dir = "{models / "lexicon"}"
 [sink]
 type = "parquet"
 path = "{out}"
@@ -103,8 +112,11 @@ def run(tmp: Path, name: str, text: str) -> dict[str, object]:
     wall = time.perf_counter() - started
     if report.failed:
         raise SystemExit(f"{name} failed: {report.error}")
-    return {"wall_seconds": round(wall, 2), "posts_per_second": round(report.read / wall),
-            "report": report.to_dict()}
+    return {
+        "wall_seconds": round(wall, 2),
+        "posts_per_second": round(report.read / wall),
+        "report": report.to_dict(),
+    }
 
 
 def table(folder: Path, kind: str, key: str, drop: str):
@@ -123,11 +135,14 @@ def table(folder: Path, kind: str, key: str, drop: str):
 def same_output(a: Path, b: Path) -> dict[str, object]:
     records = [table(f, "adverse_events", "post_id", "processed_at") for f in (a, b)]
     letters = [table(f, "dead_letters", "dead_letter_id", "failed_at") for f in (a, b)]
-    return {"records": records[0].num_rows, "dead_letters": letters[0].num_rows,
-            "records_equal": records[0].equals(records[1]),
-            "dead_letters_equal": letters[0].equals(letters[1]),
-            "duplicate_post_ids": records[1].num_rows - len(set(
-                records[1].column("post_id").to_pylist()))}
+    return {
+        "records": records[0].num_rows,
+        "dead_letters": letters[0].num_rows,
+        "records_equal": records[0].equals(records[1]),
+        "dead_letters_equal": letters[0].equals(letters[1]),
+        "duplicate_post_ids": records[1].num_rows
+        - len(set(records[1].column("post_id").to_pylist())),
+    }
 
 
 def main() -> None:
@@ -154,17 +169,21 @@ def main() -> None:
         write_posts(data / "psytar" / "sentences.csv", small, 200)
 
         def engine(actors: int) -> str:
-            return (f'[engine]\ntype = "ray"\nconcurrency = {actors}\n'
-                    f"shard_rows = {args.shard_rows}\n")
+            return (
+                f'[engine]\ntype = "ray"\nconcurrency = {actors}\nshard_rows = {args.shard_rows}\n'
+            )
 
-        runs["local"] = run(tmp, "local", config_text(posts, tmp / "local", models,
-                                                       args.batch_size, ""))
-        runs["ray-fixed"] = run(tmp, "ray-fixed", config_text(small, tmp / "fixed", models,
-                                                               args.batch_size, engine(1)))
+        runs["local"] = run(
+            tmp, "local", config_text(posts, tmp / "local", models, args.batch_size, "")
+        )
+        runs["ray-fixed"] = run(
+            tmp, "ray-fixed", config_text(small, tmp / "fixed", models, args.batch_size, engine(1))
+        )
         for actors in (1, 2):
             name = f"ray-{actors}"
-            runs[name] = run(tmp, name, config_text(posts, tmp / name, models,
-                                                    args.batch_size, engine(actors)))
+            runs[name] = run(
+                tmp, name, config_text(posts, tmp / name, models, args.batch_size, engine(actors))
+            )
             runs[name]["same_as_local"] = same_output(tmp / "local", tmp / name)
     ray.shutdown()
 
@@ -190,10 +209,12 @@ def main() -> None:
         "overhead_vs_local_one_actor_processing": round((one - fixed) / local_processing - 1, 3),
         "per_post_overhead_us": round((one - fixed - local_processing) / args.n * 1e6, 1),
         "speedup_two_actors_vs_one": round(one / two, 2),
-        "equivalent": all(r["same_as_local"]["records_equal"]  # type: ignore[index]
-                          and r["same_as_local"]["dead_letters_equal"]  # type: ignore[index]
-                          and r["same_as_local"]["duplicate_post_ids"] == 0  # type: ignore[index]
-                          for r in (runs["ray-1"], runs["ray-2"])),
+        "equivalent": all(
+            r["same_as_local"]["records_equal"]  # type: ignore[index]
+            and r["same_as_local"]["dead_letters_equal"]  # type: ignore[index]
+            and r["same_as_local"]["duplicate_post_ids"] == 0  # type: ignore[index]
+            for r in (runs["ray-1"], runs["ray-2"])
+        ),
     }
     finish(result, args.json)
     if not result["equivalent"]:

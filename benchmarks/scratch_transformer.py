@@ -26,20 +26,40 @@ ROOT = Path(__file__).resolve().parents[1]
 def main(corpus: str, epochs: float = 8.0) -> None:
     root = Path(os.environ.get("ADVERSE_EVENTS_DATA", ROOT / ".." / "shared" / "data"))
     if corpus == "psytar":
-        data = load_data([root / "psytar" / "sentences.csv"], label_column="ADR",
-                         group_column="post_id")
+        data = load_data(
+            [root / "psytar" / "sentences.csv"], label_column="ADR", group_column="post_id"
+        )
     else:
         data = load_data([root / "ade_corpus_v2"])
     train_texts = make_split(data, "grouped", seed=42).part("train").texts  # no test leak
     with tempfile.TemporaryDirectory() as tmp:
-        base = make_tiny_transformer(Path(tmp) / "base", train_texts, labels=data.labels,
-                                     vocab_size=8000, dim=128, n_layers=4, n_heads=4,
-                                     max_length=128)
+        base = make_tiny_transformer(
+            Path(tmp) / "base",
+            train_texts,
+            labels=data.labels,
+            vocab_size=8000,
+            dim=128,
+            n_layers=4,
+            n_heads=4,
+            max_length=128,
+        )
         start = time.time()
-        result = train(data, str(base), Path(tmp) / "model", split="grouped", seed=42,
-                       options={"epochs": epochs, "batch_size": 32, "max_seq_length": 96,
-                                "learning_rate": 5e-4, "device": "cpu",
-                                "early_stopping_patience": 3, "progress": False})
+        result = train(
+            data,
+            str(base),
+            Path(tmp) / "model",
+            split="grouped",
+            seed=42,
+            options={
+                "epochs": epochs,
+                "batch_size": 32,
+                "max_seq_length": 96,
+                "learning_rate": 5e-4,
+                "device": "cpu",
+                "early_stopping_patience": 3,
+                "progress": False,
+            },
+        )
         seconds = time.time() - start
     row = {"corpus": corpus, "epochs": epochs, "seconds": seconds, **result.info.metrics}
     out = ROOT / "benchmarks" / "results" / "scratch_transformer.json"
@@ -50,5 +70,7 @@ def main(corpus: str, epochs: float = 8.0) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "psytar",
-         float(sys.argv[2]) if len(sys.argv) > 2 else 8.0)
+    main(
+        sys.argv[1] if len(sys.argv) > 1 else "psytar",
+        float(sys.argv[2]) if len(sys.argv) > 2 else 8.0,
+    )

@@ -347,8 +347,9 @@ resume = true
 """
 
 
-def soak_cli(data: Path, expected: dict[str, set[Any]], n: int,
-             args: argparse.Namespace) -> dict[str, Any]:
+def soak_cli(
+    data: Path, expected: dict[str, set[Any]], n: int, args: argparse.Namespace
+) -> dict[str, Any]:
     """The real CLI in a child process (`tests.faults.cli_child`: the typer app plus a test
     classifier), killed and interrupted at random moments, then resumed until it finishes."""
     import os
@@ -367,12 +368,14 @@ def soak_cli(data: Path, expected: dict[str, set[Any]], n: int,
     outcomes, started = [], time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="soak-cli-") as tmp:
         config, db = Path(tmp) / "pipeline.toml", Path(tmp) / "ae.duckdb"
-        config.write_text(CLI_CONFIG.format(posts=data, checkpoint=Path(tmp) / "replay.json",
-                                            db=db))
+        config.write_text(
+            CLI_CONFIG.format(posts=data, checkpoint=Path(tmp) / "replay.json", db=db)
+        )
         command = [sys.executable, "-m", "tests.faults.cli_child", "run", str(config)]
         for action in [*plan, "finish"]:
-            child = subprocess.Popen(command, cwd=repo, env=env, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
+            child = subprocess.Popen(
+                command, cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             if action != "finish":
                 time.sleep(rng.uniform(1.5, 4.0))
                 child.send_signal(signal.SIGKILL if action == "kill" else signal.SIGINT)
@@ -386,14 +389,18 @@ def soak_cli(data: Path, expected: dict[str, set[Any]], n: int,
         sink.close()
     result: dict[str, Any] = {"runs": outcomes, "seconds": round(time.perf_counter() - started, 1)}
     # no injected backend faults here: POISON / STUCK posts are ordinary posts for the CLI
-    cli_expected = {**expected, "stored": expected["stored"] | expected["lettered"],
-                    "lettered": set()}
+    cli_expected = {
+        **expected,
+        "stored": expected["stored"] | expected["lettered"],
+        "lettered": set(),
+    }
     result.update(check(ids, letters, cli_expected))
     return result
 
 
-def _cli(kind: str, data: Path, expected: dict[str, set[Any]], n: int,
-         args: argparse.Namespace) -> dict[str, Any]:
+def _cli(
+    kind: str, data: Path, expected: dict[str, set[Any]], n: int, args: argparse.Namespace
+) -> dict[str, Any]:
     return soak_cli(data, expected, n, args)
 
 

@@ -38,9 +38,18 @@ BAD = [
 
 def _rows(n: int) -> list[dict[str, object]]:
     rng = random.Random(0)
-    return [{"post_id": f"p{i}", "text": " ".join(rng.choices(WORDS, k=rng.randint(8, 30))),
-             "created_at": f"2024-01-01T00:{i % 60:02d}:00+00:00", "author_id": str(1000 + i % 977),
-             "lang": "en", "drug_mentions": ["zoloft"], "rating": i % 5} for i in range(n)]
+    return [
+        {
+            "post_id": f"p{i}",
+            "text": " ".join(rng.choices(WORDS, k=rng.randint(8, 30))),
+            "created_at": f"2024-01-01T00:{i % 60:02d}:00+00:00",
+            "author_id": str(1000 + i % 977),
+            "lang": "en",
+            "drug_mentions": ["zoloft"],
+            "rating": i % 5,
+        }
+        for i in range(n)
+    ]
 
 
 def _bad(i: int, every: int) -> bool:
@@ -75,17 +84,25 @@ def measure(source: object, repeat: int) -> dict[str, object]:
         cpu = min(cpu, time.process_time() - started_cpu)
         letters = sum(isinstance(i, DeadLetter) for i in items)
         counts = {"items": len(items), "posts": len(items) - letters, "dead_letters": letters}
-    return {"seconds": round(best, 3), "cpu_seconds": round(cpu, 3),
-            "items_per_second": round(counts["items"] / best),
-            "items_per_cpu_second": round(counts["items"] / cpu), **counts}
+    return {
+        "seconds": round(best, 3),
+        "cpu_seconds": round(cpu, 3),
+        "items_per_second": round(counts["items"] / best),
+        "items_per_cpu_second": round(counts["items"] / cpu),
+        **counts,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--malformed-every", type=int, default=33,
-                        help="every Nth line is malformed (0: none, to time older versions)")
+    parser.add_argument(
+        "--malformed-every",
+        type=int,
+        default=33,
+        help="every Nth line is malformed (0: none, to time older versions)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="write results here")
     args = parser.parse_args()
     results: dict[str, object] = {}
@@ -99,11 +116,16 @@ def main() -> None:
             except Exception as exc:  # noqa: BLE001 - an older version crashes on the bad lines
                 results[name] = {"crashed": f"{type(exc).__name__}: {exc}"[:200]}
     out = {
-        "benchmark": "source_read", "posts": args.n, "malformed_every": args.malformed_every,
+        "benchmark": "source_read",
+        "posts": args.n,
+        "malformed_every": args.malformed_every,
         "library": adverse_events.__file__,
         "pseudonym_key_set": bool(os.environ.get("ADVERSE_EVENTS_PSEUDONYM_KEY")),
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                    "platform": platform.platform()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+        },
         "results": results,
     }
     text = json.dumps(out, indent=2)

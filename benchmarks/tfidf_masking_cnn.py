@@ -46,20 +46,39 @@ ROOT = Path(__file__).resolve().parents[1]
 Scorer = Callable[[Sequence[str]], np.ndarray]
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9\-']*|\d+|[^\w\s]")
-_ICD_STOP = set("""a an the of and or with without to in on at by for from due other unspecified
+_ICD_STOP = set(
+    """a an the of and or with without to in on at by for from due other unspecified
 specified not elsewhere classified as is are was were be been this that these those it its into
-than left right both side initial encounter subsequent sequela part parts type nos use""".split())
-_CONDITION_SUFFIXES = ("itis", "osis", "emia", "pathy", "algia", "plegia", "penia", "trophy",
-                       "rrhea", "cytosis", "oma", "uria", "rrhage", "ectasia", "spasm",
-                       "toxicity", "failure")  # fmt: skip
+than left right both side initial encounter subsequent sequela part parts type nos use""".split()
+)
+_CONDITION_SUFFIXES = (
+    "itis",
+    "osis",
+    "emia",
+    "pathy",
+    "algia",
+    "plegia",
+    "penia",
+    "trophy",
+    "rrhea",
+    "cytosis",
+    "oma",
+    "uria",
+    "rrhage",
+    "ectasia",
+    "spasm",
+    "toxicity",
+    "failure",
+)
 
 
 def corpora(root: Path, names: Sequence[str]) -> dict[str, Dataset]:
     loaders = {
         "ade_corpus_v2": lambda: load_data([root / "ade_corpus_v2"]),
-        "psytar": lambda: load_data([root / "psytar" / "sentences.csv"], label_column="ADR",
-                                    group_column="post_id"),
-    }  # fmt: skip
+        "psytar": lambda: load_data(
+            [root / "psytar" / "sentences.csv"], label_column="ADR", group_column="post_id"
+        ),
+    }
     return {name: loaders[name]() for name in names}
 
 
@@ -81,7 +100,8 @@ def drug_names_by_group(root: Path) -> dict[str, set[str]]:
         for start, end, category in example.spans:
             if category == "DRUG":
                 names.setdefault(f"pmid:{example.group}", set()).add(
-                    example.text[start:end].lower())
+                    example.text[start:end].lower()
+                )
     return names
 
 
@@ -101,8 +121,9 @@ def masker(drugs: set[str], conditions: set[str]) -> Callable[[str], str]:
     return mask
 
 
-def fit_tfidf_lr(train: Dataset, mask: Callable[[str], str] | None = None,
-                 target: np.ndarray | None = None) -> Scorer:
+def fit_tfidf_lr(
+    train: Dataset, mask: Callable[[str], str] | None = None, target: np.ndarray | None = None
+) -> Scorer:
     from scipy.sparse import hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -110,13 +131,22 @@ def fit_tfidf_lr(train: Dataset, mask: Callable[[str], str] | None = None,
     common = {"min_df": 2, "sublinear_tf": True, "dtype": np.float32}
     parts: list[tuple[object, Callable[[Sequence[str]], list[str]]]] = [
         (TfidfVectorizer(ngram_range=(1, 3), strip_accents="unicode", **common), list),
-        (TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), strip_accents="unicode",
-                         **common), list),
-    ]  # fmt: skip
+        (
+            TfidfVectorizer(
+                analyzer="char_wb", ngram_range=(2, 5), strip_accents="unicode", **common
+            ),
+            list,
+        ),
+    ]
     if mask is not None:
-        parts.append((TfidfVectorizer(ngram_range=(1, 4), token_pattern=r"\S+",
-                                      lowercase=False, **common),
-                      lambda texts: [mask(t) for t in texts]))  # fmt: skip
+        parts.append(
+            (
+                TfidfVectorizer(
+                    ngram_range=(1, 4), token_pattern=r"\S+", lowercase=False, **common
+                ),
+                lambda texts: [mask(t) for t in texts],
+            )
+        )
     x = hstack([v.fit_transform(f(train.texts)) for v, f in parts], format="csr")  # type: ignore[attr-defined]
     model = LogisticRegression(C=10, class_weight="balanced", max_iter=2000, solver="liblinear")
     model.fit(x, train.binary if target is None else target)
@@ -180,7 +210,7 @@ def fit_cnn(train: Dataset, validation: Dataset, epochs: int = 6, seed: int = 42
         net.train()
         order = torch.randperm(len(y))
         for start in range(0, len(y), 64):
-            batch = order[start:start + 64]
+            batch = order[start : start + 64]
             optimiser.zero_grad()
             loss(net(w[batch], c[batch]), y[batch]).backward()
             optimiser.step()
@@ -218,9 +248,10 @@ def psytar_labels(root: Path) -> dict[str, list[int]]:
     import csv
 
     with (root / "psytar" / "sentences.csv").open(encoding="utf-8") as handle:
-        return {row["text"].strip(): [int(row[k] or 0) for k in ("ADR", "WD", "EF", "INF", "SSI",
-                                                                "DI")]
-                for row in csv.DictReader(handle)}  # fmt: skip
+        return {
+            row["text"].strip(): [int(row[k] or 0) for k in ("ADR", "WD", "EF", "INF", "SSI", "DI")]
+            for row in csv.DictReader(handle)
+        }
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -262,26 +293,38 @@ def main() -> None:
             }
             if corpus == "psytar":
                 variants["tfidf per PsyTAR label, stacked"] = fit_other_labels(
-                    train, psytar_labels(root))
+                    train, psytar_labels(root)
+                )
             for name, scorer in variants.items():
                 scores.setdefault(name, []).append(f1_on_test(scorer, validation, test))
             print(corpus, {k: round(v[-1][0], 3) for k, v in scores.items()}, flush=True)
         for name, pairs in scores.items():
             f1s = [f for f, _ in pairs]
-            rows.append({"variant": name, "corpus": corpus, "f1_mean": float(np.mean(f1s)),
-                         "f1_sd": statistics.pstdev(f1s), "f1_folds": f1s,
-                         "roc_auc_mean": float(np.mean([a for _, a in pairs])),
-                         "seconds_all_variants": time.time() - start})  # fmt: skip
+            rows.append(
+                {
+                    "variant": name,
+                    "corpus": corpus,
+                    "f1_mean": float(np.mean(f1s)),
+                    "f1_sd": statistics.pstdev(f1s),
+                    "f1_folds": f1s,
+                    "roc_auc_mean": float(np.mean([a for _, a in pairs])),
+                    "seconds_all_variants": time.time() - start,
+                }
+            )
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
     if (out / "tfidf_masking_cnn.json").is_file():  # keep the rows of corpora not run now
         earlier = json.loads((out / "tfidf_masking_cnn.json").read_text())["rows"]
         rows = [r for r in earlier if r["corpus"] not in args.corpora] + rows
-    (out / "tfidf_masking_cnn.json").write_text(json.dumps(
-        {"folds": args.folds, "seed": 42, "protocol": "grouped", "rows": rows}, indent=2))
+    (out / "tfidf_masking_cnn.json").write_text(
+        json.dumps({"folds": args.folds, "seed": 42, "protocol": "grouped", "rows": rows}, indent=2)
+    )
     lines = ["| variant | corpus | F1 (mean ± sd) | ROC-AUC |", "|---|---|---|---|"]
-    lines += [f"| {r['variant']} | {r['corpus']} | {r['f1_mean']:.3f} ± {r['f1_sd']:.3f} | "
-              f"{r['roc_auc_mean']:.3f} |" for r in rows]
+    lines += [
+        f"| {r['variant']} | {r['corpus']} | {r['f1_mean']:.3f} ± {r['f1_sd']:.3f} | "
+        f"{r['roc_auc_mean']:.3f} |"
+        for r in rows
+    ]
     (out / "tfidf_masking_cnn.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

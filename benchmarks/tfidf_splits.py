@@ -27,8 +27,13 @@ def main() -> None:
     runs = [
         ("ade_corpus_v2", "random", load_data([root / "ade_corpus_v2"], relations=True)),
         ("ade_corpus_v2", "grouped", load_data([root / "ade_corpus_v2"])),
-        ("psytar", "grouped", load_data([root / "psytar" / "sentences.csv"],
-                                        label_column="ADR", group_column="post_id")),
+        (
+            "psytar",
+            "grouped",
+            load_data(
+                [root / "psytar" / "sentences.csv"], label_column="ADR", group_column="post_id"
+            ),
+        ),
     ]
     rows = []
     for corpus, split, data in runs:
@@ -37,13 +42,23 @@ def main() -> None:
             result = train(data, "tfidf", Path(tmp) / "model", split=split, seed=42)
             seconds = time.time() - start
         manifest = result.split.manifest()
-        rows.append({"corpus": corpus, "split": split, "seconds": round(seconds, 1),
-                     "test": result.info.metrics["test"],
-                     "leaked_test_texts": manifest["leaked_test_texts"],
-                     "shared_groups": manifest["shared_groups"], "removed": manifest["removed"]})
+        rows.append(
+            {
+                "corpus": corpus,
+                "split": split,
+                "seconds": round(seconds, 1),
+                "test": result.info.metrics["test"],
+                "leaked_test_texts": manifest["leaked_test_texts"],
+                "shared_groups": manifest["shared_groups"],
+                "removed": manifest["removed"],
+            }
+        )
         print(json.dumps(rows[-1]), flush=True)
-    machine = {"platform": platform.platform(), "python": platform.python_version(),
-               "cpus": os.cpu_count()}
+    machine = {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+    }
     out = ROOT / "benchmarks" / "results" / "tfidf_splits.json"
     out.write_text(json.dumps({"machine": machine, "seed": 42, "rows": rows}, indent=2) + "\n")
 

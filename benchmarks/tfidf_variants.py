@@ -29,8 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = {
     "word 1-2, LR (baseline)": TfidfOptions((1, 2), None, 1, None, 1.0, None, False),
     "+ balanced class weights": TfidfOptions((1, 2), None, 1, None, 1.0, "balanced", False),
-    "+ char_wb 2-5, word 1-3, C=10": TfidfOptions((1, 3), (2, 5), 2, None, 10.0, "balanced",
-                                                  False),
+    "+ char_wb 2-5, word 1-3, C=10": TfidfOptions((1, 3), (2, 5), 2, None, 10.0, "balanced", False),
     "+ NB-SVM member (default)": TfidfOptions(),
 }
 #: same model, threshold from 5-fold out-of-fold scores of train + validation, refit on both
@@ -43,15 +42,20 @@ CROSS_FIT = {
 def data(root: Path) -> dict[str, Dataset]:
     return {
         "ade_corpus_v2": load_data([root / "ade_corpus_v2"]),
-        "psytar": load_data([root / "psytar" / "sentences.csv"], label_column="ADR",
-                            group_column="post_id"),
+        "psytar": load_data(
+            [root / "psytar" / "sentences.csv"], label_column="ADR", group_column="post_id"
+        ),
     }
 
 
-def run_fold(train: Dataset, parts: dict[str, tuple[Dataset, Dataset]],
-             options: TfidfOptions, cross_fit: bool = False) -> dict[str, float]:
+def run_fold(
+    train: Dataset,
+    parts: dict[str, tuple[Dataset, Dataset]],
+    options: TfidfOptions,
+    cross_fit: bool = False,
+) -> dict[str, float]:
     if cross_fit:  # what `adverse-events train --model tfidf` does
-        (validation, test), = parts.values()
+        ((validation, test),) = parts.values()
         both = _union([train, validation])
         oof = _out_of_fold(both, "grouped", 42, 5, asdict(options))
         model = fit_tfidf(both.texts, both.y, both.labels, options)
@@ -65,8 +69,9 @@ def run_fold(train: Dataset, parts: dict[str, tuple[Dataset, Dataset]],
     out = {}
     for name, (validation, test) in parts.items():
         pos = model.labels.index(test.positive_label)
-        threshold = choose_threshold(validation.binary,
-                                     model.predict_proba(validation.texts)[:, pos])
+        threshold = choose_threshold(
+            validation.binary, model.predict_proba(validation.texts)[:, pos]
+        )
         metrics = evaluate(test.binary, model.predict_proba(test.texts)[:, pos], threshold)
         out[name] = metrics["f1"]
         out[f"{name}_roc_auc"] = metrics["roc_auc"]
@@ -80,8 +85,9 @@ def main() -> None:
     args = parser.parse_args()
     root = Path(os.environ.get("ADVERSE_EVENTS_DATA", ROOT / ".." / "shared" / "data"))
     corpora = data(root)
-    folds = {name: list(kfold(d, args.folds, "grouped", seed=args.seed))
-             for name, d in corpora.items()}
+    folds = {
+        name: list(kfold(d, args.folds, "grouped", seed=args.seed)) for name, d in corpora.items()
+    }
     rows = []
     variants = [(v, o, False) for v, o in VARIANTS.items()]
     variants += [(v, o, True) for v, o in CROSS_FIT.items()]
@@ -89,9 +95,12 @@ def main() -> None:
         for corpus, splits in folds.items():
             start, scores, aucs = time.time(), [], []
             for split in splits:
-                result = run_fold(split.part("train"), {
-                    corpus: (split.part("validation"), split.part("test"))}, options,
-                    cross_fit)
+                result = run_fold(
+                    split.part("train"),
+                    {corpus: (split.part("validation"), split.part("test"))},
+                    options,
+                    cross_fit,
+                )
                 scores.append(result[corpus])
                 aucs.append(result[f"{corpus}_roc_auc"])
             rows.append(_row(variant, corpus, corpus, scores, aucs, time.time() - start))
@@ -101,37 +110,63 @@ def main() -> None:
     per: dict[str, tuple[list[float], list[float]]] = {c: ([], []) for c in folds}
     for i in range(args.folds):
         train = _union([folds[c][i].part("train") for c in folds])
-        result = run_fold(train, {c: (folds[c][i].part("validation"), folds[c][i].part("test"))
-                                  for c in folds}, TfidfOptions())
+        result = run_fold(
+            train,
+            {c: (folds[c][i].part("validation"), folds[c][i].part("test")) for c in folds},
+            TfidfOptions(),
+        )
         for c in folds:
             per[c][0].append(result[c])
             per[c][1].append(result[f"{c}_roc_auc"])
     for c, (scores, aucs) in per.items():
-        rows.append(_row("default, trained on both corpora", "ade_corpus_v2 + psytar", c,
-                         scores, aucs, time.time() - start))
+        rows.append(
+            _row(
+                "default, trained on both corpora",
+                "ade_corpus_v2 + psytar",
+                c,
+                scores,
+                aucs,
+                time.time() - start,
+            )
+        )
         print(rows[-1], flush=True)
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "tfidf_variants.json").write_text(json.dumps(
-        {"folds": args.folds, "seed": args.seed, "protocol": "grouped", "rows": rows}, indent=2))
-    lines = ["| variant | trained on | tested on | F1 (mean ± sd) | ROC-AUC | seconds |",
-             "|---|---|---|---|---|---|"]
-    lines += [f"| {r['variant']} | {r['trained_on']} | {r['tested_on']} | {r['f1_mean']:.3f} ± "
-              f"{r['f1_sd']:.3f} | {r['roc_auc_mean']:.3f} | {r['seconds']:.0f} |" for r in rows]
+    (out / "tfidf_variants.json").write_text(
+        json.dumps(
+            {"folds": args.folds, "seed": args.seed, "protocol": "grouped", "rows": rows}, indent=2
+        )
+    )
+    lines = [
+        "| variant | trained on | tested on | F1 (mean ± sd) | ROC-AUC | seconds |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['variant']} | {r['trained_on']} | {r['tested_on']} | {r['f1_mean']:.3f} ± "
+        f"{r['f1_sd']:.3f} | {r['roc_auc_mean']:.3f} | {r['seconds']:.0f} |"
+        for r in rows
+    ]
     (out / "tfidf_variants.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
 def _union(parts: list[Dataset]) -> Dataset:
-    return Dataset([e for p in parts for e in p.examples], parts[0].labels,
-                   parts[0].positive_label)
+    return Dataset([e for p in parts for e in p.examples], parts[0].labels, parts[0].positive_label)
 
 
-def _row(variant: str, trained: str, tested: str, scores: list[float], aucs: list[float],
-         seconds: float) -> dict[str, object]:
-    return {"variant": variant, "trained_on": trained, "tested_on": tested,
-            "f1_mean": float(np.mean(scores)), "f1_sd": statistics.pstdev(scores),
-            "roc_auc_mean": float(np.mean(aucs)), "f1_folds": scores, "seconds": seconds}
+def _row(
+    variant: str, trained: str, tested: str, scores: list[float], aucs: list[float], seconds: float
+) -> dict[str, object]:
+    return {
+        "variant": variant,
+        "trained_on": trained,
+        "tested_on": tested,
+        "f1_mean": float(np.mean(scores)),
+        "f1_sd": statistics.pstdev(scores),
+        "roc_auc_mean": float(np.mean(aucs)),
+        "f1_folds": scores,
+        "seconds": seconds,
+    }
 
 
 if __name__ == "__main__":

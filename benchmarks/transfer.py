@@ -36,7 +36,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,8 +74,9 @@ def data_root() -> Path:
 
 
 def psytar(root: Path) -> Dataset:
-    return load_data([root / "psytar" / "sentences.csv"], label_column="ADR",
-                     group_column="post_id")  # fmt: skip
+    return load_data(
+        [root / "psytar" / "sentences.csv"], label_column="ADR", group_column="post_id"
+    )
 
 
 def ade(root: Path) -> Dataset:
@@ -109,28 +110,41 @@ def sides(direction: str, args: argparse.Namespace) -> tuple[Dataset, Dataset]:
     if direction in CROSS_DRUG:
         source, target = direction.split("-")
         data = psytar(root)
-        by_drug = {d: [i for i, e in enumerate(data.examples) if drug_of(e) == d]
-                   for d in (source, target)}  # fmt: skip
+        by_drug = {
+            d: [i for i, e in enumerate(data.examples) if drug_of(e) == d] for d in (source, target)
+        }
         return data.subset(by_drug[source]), data.subset(by_drug[target])
     if direction == "ade-psytar":
         return sample(ade(root), args.ade_train_size, args.seed, stratify=True), psytar(root)
     return psytar(root), sample(ade(root), args.ade_test_size, args.seed, stratify=False)
 
 
-def transfer_split(train_side: Dataset, test_side: Dataset, seed: int,
-                   validation_size: float) -> tuple[Split, int]:  # fmt: skip
+def transfer_split(
+    train_side: Dataset, test_side: Dataset, seed: int, validation_size: float
+) -> tuple[Split, int]:
     """A `Split` whose train/validation parts are a grouped split of the training side and
     whose test part is the test side minus texts seen on the training side."""
-    inner = make_split(train_side, "grouped", seed=seed, test_size=validation_size,
-                       validation_size=0.0)  # fmt: skip
+    inner = make_split(
+        train_side, "grouped", seed=seed, test_size=validation_size, validation_size=0.0
+    )
     seen = {normalise(t) for t in train_side.texts}
     test_keep = [i for i, t in enumerate(test_side.texts) if normalise(t) not in seen]
-    both = Dataset(train_side.examples + [test_side.examples[i] for i in test_keep],
-                   train_side.labels, train_side.positive_label,
-                   train_side.reports + test_side.reports)  # fmt: skip
+    both = Dataset(
+        train_side.examples + [test_side.examples[i] for i in test_keep],
+        train_side.labels,
+        train_side.positive_label,
+        train_side.reports + test_side.reports,
+    )
     offset = len(train_side)
-    split = Split("transfer", seed, both, inner.train, inner.test,
-                  list(range(offset, offset + len(test_keep))), removed=inner.removed)
+    split = Split(
+        "transfer",
+        seed,
+        both,
+        inner.train,
+        inner.test,
+        list(range(offset, offset + len(test_keep))),
+        removed=inner.removed,
+    )
     return split, len(test_side) - len(test_keep)
 
 
@@ -144,7 +158,7 @@ def serving_scores(model_dir: Path, texts: Sequence[str]) -> np.ndarray:
 
 
 _TAGS = ("#depression", "#anxiety", "#mentalhealth", "#SSRI", "#meds")
-_EMOJIS = ("\U0001F629", "\U0001F602", "\U0001F64F", "\U0001F48A", "\U0001F610")
+_EMOJIS = ("\U0001f629", "\U0001f602", "\U0001f64f", "\U0001f48a", "\U0001f610")
 _SHORT = {"because": "bc", "with": "w/", "you": "u", "your": "ur", "please": "pls"}
 
 
@@ -161,7 +175,7 @@ def tweet_style(text: str, rng: random.Random, drug: str) -> str:
         vowels = [j for j, c in enumerate(words[i]) if c.lower() in "aeiouy"]
         if vowels:
             j = vowels[-1]
-            words[i] = words[i][:j] + words[i][j] * 5 + words[i][j + 1:]
+            words[i] = words[i][:j] + words[i][j] * 5 + words[i][j + 1 :]
     out = " ".join(words)
     if rng.random() < 0.5:
         out = out.lower()
@@ -178,8 +192,7 @@ def tweet_style(text: str, rng: random.Random, drug: str) -> str:
     return out
 
 
-def tweet_figures(model_dir: Path, test: Dataset, threshold: float,
-                  seed: int) -> dict[str, Any]:  # fmt: skip
+def tweet_figures(model_dir: Path, test: Dataset, threshold: float, seed: int) -> dict[str, Any]:
     """Figures on the tweet-style copy of the test side, raw and through the social
     normaliser (the model's own preprocessing, if any, applies in both)."""
     from adverse_events.text.social import normalise_social
@@ -188,16 +201,20 @@ def tweet_figures(model_dir: Path, test: Dataset, threshold: float,
     tweets = [tweet_style(e.text, rng, drug_of(e)) for e in test.examples]
     raw = serving_scores(model_dir, tweets)
     normalised = serving_scores(model_dir, [normalise_social(t) for t in tweets])
-    return {"tweets": figures(test.binary, raw, threshold),
-            "tweets_normalised": figures(test.binary, normalised, threshold)}  # fmt: skip
+    return {
+        "tweets": figures(test.binary, raw, threshold),
+        "tweets_normalised": figures(test.binary, normalised, threshold),
+    }
 
 
 def threshold_rules(y: Sequence[int], scores: np.ndarray) -> dict[str, float]:
     """F1 at 0.5 (no threshold choice) and at the test side's own best threshold (an oracle,
     optimistic: it saw the test labels; only to tell how much threshold choice costs)."""
     oracle = choose_threshold(y, scores)
-    return {"f1_at_0.5": figures(y, scores, 0.5)["f1"],
-            "oracle_f1": figures(y, scores, oracle)["f1"]}
+    return {
+        "f1_at_0.5": figures(y, scores, 0.5)["f1"],
+        "oracle_f1": figures(y, scores, oracle)["f1"],
+    }
 
 
 def figures(y: Sequence[int], scores: np.ndarray, threshold: float) -> dict[str, float]:
@@ -205,31 +222,50 @@ def figures(y: Sequence[int], scores: np.ndarray, threshold: float) -> dict[str,
     return {k: round(float(metrics[k]), 4) for k in FIGURES}
 
 
-def run_direction(direction: str, args: argparse.Namespace,
-                  options: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+def run_direction(
+    direction: str, args: argparse.Namespace, options: dict[str, Any]
+) -> dict[str, Any]:
     train_side, test_side = sides(direction, args)
     split, dropped = transfer_split(train_side, test_side, args.seed, args.validation_size)
     validation, test = split.part("validation"), split.part("test")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "model"
         start = time.time()
-        result = train(split.data, args.model, out, split="grouped", seed=args.seed,
-                       options=options, parts=split, preprocess=args.preprocess)  # fmt: skip
+        result = train(
+            split.data,
+            args.model,
+            out,
+            split="grouped",
+            seed=args.seed,
+            options=options,
+            parts=split,
+            preprocess=args.preprocess,
+        )
         seconds = time.time() - start
         val_scores = serving_scores(out, validation.texts)
         test_scores = serving_scores(out, test.texts)
         threshold = result.info.threshold
-        tweets = (tweet_figures(out, test, threshold, args.seed)
-                  if args.tweets and direction in CROSS_DRUG else {})  # fmt: skip
-    save_scores(args.name, args.seed, direction, validation.binary, val_scores, test.binary,
-                test_scores)  # fmt: skip
-    row = {"direction": direction, "seconds": round(seconds, 1),
-           "train": len(split.train), "validation": len(split.validation), "test": len(test),
-           "test_positives": int(sum(test.binary)), "dropped_overlap": dropped,
-           **figures(test.binary, test_scores, threshold),
-           "workflow_test_f1": round(float(result.info.metrics["test"]["f1"]), 4),
-           **threshold_rules(test.binary, test_scores),
-           **tweets}  # fmt: skip
+        tweets = (
+            tweet_figures(out, test, threshold, args.seed)
+            if args.tweets and direction in CROSS_DRUG
+            else {}
+        )
+    save_scores(
+        args.name, args.seed, direction, validation.binary, val_scores, test.binary, test_scores
+    )
+    row = {
+        "direction": direction,
+        "seconds": round(seconds, 1),
+        "train": len(split.train),
+        "validation": len(split.validation),
+        "test": len(test),
+        "test_positives": int(sum(test.binary)),
+        "dropped_overlap": dropped,
+        **figures(test.binary, test_scores, threshold),
+        "workflow_test_f1": round(float(result.info.metrics["test"]["f1"]), 4),
+        **threshold_rules(test.binary, test_scores),
+        **tweets,
+    }
     print(json.dumps(row), flush=True)
     return row
 
@@ -237,8 +273,10 @@ def run_direction(direction: str, args: argparse.Namespace,
 def save_scores(name: str, seed: int, direction: str, *arrays: Sequence[float]) -> None:
     CACHE.mkdir(parents=True, exist_ok=True)
     keys = ("val_y", "val_scores", "test_y", "test_scores")
-    np.savez(CACHE / f"{name}.{seed}.{direction}.npz",
-             **{k: np.asarray(a) for k, a in zip(keys, arrays, strict=True)})  # fmt: skip
+    np.savez(
+        CACHE / f"{name}.{seed}.{direction}.npz",
+        **{k: np.asarray(a) for k, a in zip(keys, arrays, strict=True)},
+    )
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -249,15 +287,22 @@ def _logit(p: np.ndarray) -> np.ndarray:
 def run_ensemble(direction: str, members: Sequence[str], seed: int) -> dict[str, Any]:
     """Mean log-odds of finished runs; threshold from their validation scores (training side)."""
     loaded = [np.load(CACHE / f"{m}.{seed}.{direction}.npz") for m in members]
-    combine: Callable[[str], np.ndarray] = lambda key: 1 / (  # noqa: E731
-        1 + np.exp(-np.mean([_logit(d[key]) for d in loaded], axis=0)))
+
+    def combine(key: str) -> np.ndarray:
+        mean_logit = np.mean([_logit(d[key]) for d in loaded], axis=0)
+        return 1 / (1 + np.exp(-mean_logit))  # type: ignore[no-any-return]
+
     val_y, test_y = loaded[0]["val_y"], loaded[0]["test_y"]
     if any(not np.array_equal(d["test_y"], test_y) for d in loaded):
         raise SystemExit(f"{direction}: members were tested on different texts")
     val, test = combine("val_scores"), combine("test_scores")
     threshold = choose_threshold(val_y, val)
-    row = {"direction": direction, "seconds": 0.0, "test": len(test_y),
-           **figures(test_y.tolist(), test, threshold)}  # fmt: skip
+    row = {
+        "direction": direction,
+        "seconds": 0.0,
+        "test": len(test_y),
+        **figures(test_y.tolist(), test, threshold),
+    }
     print(json.dumps(row), flush=True)
     return row
 
@@ -291,7 +336,8 @@ def markdown(report: dict[str, Any]) -> str:
         "training side's validation part; F1 / precision / recall at it; seconds = training "
         "+ threshold (one direction). Sampled sides: see `transfer.json`.",
         "",
-        "| recipe | seeds | " + " | ".join(f"{d} F1 (P / R, AUC)" for d in DIRECTIONS)
+        "| recipe | seeds | "
+        + " | ".join(f"{d} F1 (P / R, AUC)" for d in DIRECTIONS)
         + " | s (cross-drug) |",
         "|---|---|" + "---|" * len(DIRECTIONS) + "---|",
     ]
@@ -303,23 +349,37 @@ def markdown(report: dict[str, Any]) -> str:
         for direction in DIRECTIONS:
             rows = [r["directions"][direction] for r in runs if direction in r["directions"]]
             cells.append(_cell(rows))
-        secs = [r["directions"][d]["seconds"] for r in runs for d in CROSS_DRUG
-                if d in r["directions"]]  # fmt: skip
+        secs = [
+            r["directions"][d]["seconds"] for r in runs for d in CROSS_DRUG if d in r["directions"]
+        ]
         seconds = f"{statistics.mean(secs):.0f}" if secs else ""
         lines.append(f"| {name} | {len(runs)} | " + " | ".join(cells) + f" | {seconds} |")
-    tweet_rows = [(name, run) for name, runs in names.items() for run in runs
-                  if any("tweets" in run["directions"].get(d, {}) for d in CROSS_DRUG)]
+    tweet_rows = [
+        (name, run)
+        for name, runs in names.items()
+        for run in runs
+        if any("tweets" in run["directions"].get(d, {}) for d in CROSS_DRUG)
+    ]
     if tweet_rows:
-        lines += ["", "Tweet-style copies of the cross-drug test sides (see `tweet_style`): F1 "
-                  "on the original test side -> the tweet-style copy -> the copy through "
-                  "`normalise_social`.", "",
-                  "| recipe | seed | " + " | ".join(CROSS_DRUG) + " |", "|---|---|---|---|"]
+        lines += [
+            "",
+            "Tweet-style copies of the cross-drug test sides (see `tweet_style`): F1 "
+            "on the original test side -> the tweet-style copy -> the copy through "
+            "`normalise_social`.",
+            "",
+            "| recipe | seed | " + " | ".join(CROSS_DRUG) + " |",
+            "|---|---|---|---|",
+        ]
         for name, run in tweet_rows:
             cells = []
             for d in CROSS_DRUG:
                 row = run["directions"].get(d, {})
-                cells.append(f"{row['f1']:.3f} -> {row['tweets']['f1']:.3f} -> "
-                             f"{row['tweets_normalised']['f1']:.3f}" if "tweets" in row else "")
+                cells.append(
+                    f"{row['f1']:.3f} -> {row['tweets']['f1']:.3f} -> "
+                    f"{row['tweets_normalised']['f1']:.3f}"
+                    if "tweets" in row
+                    else ""
+                )
             lines.append(f"| {name} | {run['seed']} | " + " | ".join(cells) + " |")
     lines += ["", "Recipes (options over the library defaults):", ""]
     for name, runs in names.items():
@@ -333,27 +393,44 @@ def _cell(rows: list[dict[str, Any]]) -> str:
     f1 = [r["f1"] for r in rows]
     spread = f" ± {statistics.pstdev(f1):.3f}" if len(f1) > 1 else ""
     mean = {k: statistics.mean(r[k] for r in rows) for k in ("precision", "recall", "roc_auc")}
-    return (f"**{statistics.mean(f1):.3f}**{spread} ({mean['precision']:.2f} / "
-            f"{mean['recall']:.2f}, {mean['roc_auc']:.3f})")
+    return (
+        f"**{statistics.mean(f1):.3f}**{spread} ({mean['precision']:.2f} / "
+        f"{mean['recall']:.2f}, {mean['roc_auc']:.3f})"
+    )
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     p.add_argument("name", help="the recipe's name in the results")
     p.add_argument("--model", help="tfidf, a hub id or a local encoder directory")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="a TransformerOptions / TF-IDF option (JSON value), repeatable")
-    p.add_argument("--ensemble", nargs="+", metavar="RUN",
-                   help="combine finished runs (same seed) instead of training")
-    p.add_argument("--directions", default=",".join(CROSS_DRUG),
-                   help=f"comma-separated, of {', '.join(DIRECTIONS)} (or 'all')")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a TransformerOptions / TF-IDF option (JSON value), repeatable",
+    )
+    p.add_argument(
+        "--ensemble",
+        nargs="+",
+        metavar="RUN",
+        help="combine finished runs (same seed) instead of training",
+    )
+    p.add_argument(
+        "--directions",
+        default=",".join(CROSS_DRUG),
+        help=f"comma-separated, of {', '.join(DIRECTIONS)} (or 'all')",
+    )
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--validation-size", type=float, default=0.1)
     p.add_argument("--ade-train-size", type=int, default=3000)
     p.add_argument("--ade-test-size", type=int, default=5000)
     p.add_argument("--preprocess", default=None, help="text preprocessing ('social')")
-    p.add_argument("--tweets", action="store_true",
-                   help="also score a tweet-style copy of the cross-drug test sides")
+    p.add_argument(
+        "--tweets",
+        action="store_true",
+        help="also score a tweet-style copy of the cross-drug test sides",
+    )
     p.add_argument("--note", default="", help="free text kept with the run")
     args = p.parse_args(argv)
     if bool(args.model) == bool(args.ensemble):
@@ -369,20 +446,33 @@ def main(argv: list[str] | None = None) -> None:
         options = {"progress": False, "device": "cpu", **options}
     path = RESULTS / "transfer.json"
     old = json.loads(path.read_text()) if path.is_file() else {"runs": []}
-    previous = next((r for r in old["runs"] if (r["name"], r["seed"]) == (args.name, args.seed)),
-                    None)  # fmt: skip
+    previous = next(
+        (r for r in old["runs"] if (r["name"], r["seed"]) == (args.name, args.seed)), None
+    )
     rows = dict(previous["directions"]) if previous else {}
     for direction in directions:
         if args.ensemble:
             rows[direction] = run_ensemble(direction, args.ensemble, args.seed)
         else:
             rows[direction] = run_direction(direction, args, options)
-        recipe = (f"ensemble of {' + '.join(args.ensemble)}" if args.ensemble
-                  else f"model={Path(args.model).name} {json.dumps(options)}"
-                  + (f" preprocess={args.preprocess}" if args.preprocess else ""))  # fmt: skip
-        record({"name": args.name, "seed": args.seed, "recipe": recipe, "note": args.note,
-                "ade_train_size": args.ade_train_size, "ade_test_size": args.ade_test_size,
-                "validation_size": args.validation_size, "directions": rows})  # fmt: skip
+        recipe = (
+            f"ensemble of {' + '.join(args.ensemble)}"
+            if args.ensemble
+            else f"model={Path(args.model).name} {json.dumps(options)}"
+            + (f" preprocess={args.preprocess}" if args.preprocess else "")
+        )
+        record(
+            {
+                "name": args.name,
+                "seed": args.seed,
+                "recipe": recipe,
+                "note": args.note,
+                "ade_train_size": args.ade_train_size,
+                "ade_test_size": args.ade_test_size,
+                "validation_size": args.validation_size,
+                "directions": rows,
+            }
+        )
 
 
 if __name__ == "__main__":

@@ -32,10 +32,9 @@ sys.meta_path.insert(0, _Block())
 """
 
 
-def run_without(
-    blocked: set[str], code: str, **options: Any
-) -> subprocess.CompletedProcess[str]:
+def run_without(blocked: set[str], code: str, **options: Any) -> subprocess.CompletedProcess[str]:
     """Run `code` in a fresh interpreter where `blocked` modules cannot be imported."""
     script = _BLOCK_IMPORTS.format(blocked=sorted(blocked)) + textwrap.dedent(code)
-    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=180, **options)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=180, **options
+    )

@@ -43,7 +43,10 @@ def test_role_packages_pin_their_public_names():
     from adverse_events import classifiers, extractors
 
     assert classifiers.__all__ == [
-        "Classifier", "DefaultClassifier", "SageMakerClassifier", "TfidfClassifier",
+        "Classifier",
+        "DefaultClassifier",
+        "SageMakerClassifier",
+        "TfidfClassifier",
         "TransformersClassifier",
-    ]  # fmt: skip
+    ]
     assert extractors.__all__ == ["ComprehendMedicalExtractor", "Extractor", "LexiconExtractor"]

@@ -22,8 +22,10 @@ path = "{db}"
 @pytest.fixture
 def config(tmp_path):
     posts = tmp_path / "posts.jsonl"
-    lines = [f'{{"post_id": "p{i}", "text": "post {i}{" headache" if i % 4 == 0 else ""}"}}'
-             for i in range(200)]
+    lines = [
+        f'{{"post_id": "p{i}", "text": "post {i}{" headache" if i % 4 == 0 else ""}"}}'
+        for i in range(200)
+    ]
     lines[50] = '{"post_id": "p50", "text": '
     lines[120] = '{"post_id": "p120"}'
     posts.write_text("\n".join(lines) + "\n")
@@ -38,10 +40,13 @@ def test_run_writes_every_valid_post_once_and_again_changes_nothing(config, keyw
         assert result.exit_code == 0, result.output
         assert "written" in result.output and "198" in result.output
         with duckdb.connect(str(config.parent / "ae.duckdb"), read_only=True) as conn:
-            assert conn.execute("SELECT count(*), count(DISTINCT post_id) FROM adverse_events"
-                                ).fetchone() == (198, 198)
+            assert conn.execute(
+                "SELECT count(*), count(DISTINCT post_id) FROM adverse_events"
+            ).fetchone() == (198, 198)
             assert conn.execute("SELECT line FROM dead_letters ORDER BY line").fetchall() == [
-                (51,), (121,)]
+                (51,),
+                (121,),
+            ]
 
 
 def test_resume_flag_skips_stored_posts(config, keyword_registry):
@@ -53,14 +58,22 @@ def test_resume_flag_skips_stored_posts(config, keyword_registry):
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("[source]\ntype='jsonl'\npath='nope.jsonl'\n[classifier]\ntype='keyword'\n[sink]\n"
-         "type='memory'\n", "no such file"),
+        (
+            "[source]\ntype='jsonl'\npath='nope.jsonl'\n[classifier]\ntype='keyword'\n[sink]\n"
+            "type='memory'\n",
+            "no such file",
+        ),
         ("[source]\ntype='jsonl'\n", "missing [classifier]"),
         ("not toml at all [", "not valid TOML"),
-        ("[source]\ntype=1\n[classifier]\ntype='keyword'\n[sink]\ntype='memory'\n",
-         "[source] type must be a backend name"),
-        ("[source]\ntype='jsonl'\npath='{posts}'\n[classifier]\ntype='keyword'\n[sink]\n"
-         "type='dynamodb'\ntable=5\n", "sink 'dynamodb'"),
+        (
+            "[source]\ntype=1\n[classifier]\ntype='keyword'\n[sink]\ntype='memory'\n",
+            "[source] type must be a backend name",
+        ),
+        (
+            "[source]\ntype='jsonl'\npath='{posts}'\n[classifier]\ntype='keyword'\n[sink]\n"
+            "type='dynamodb'\ntable=5\n",
+            "sink 'dynamodb'",
+        ),
     ],
 )
 def test_bad_config_is_one_clear_line_and_exit_2(tmp_path, keyword_registry, text, message):
@@ -94,19 +107,23 @@ def test_help_everywhere():
 def test_export_writes_partitioned_parquet(config, keyword_registry, tmp_path):
     runner.invoke(app, ["run", str(config)])
     out = tmp_path / "parquet"
-    result = runner.invoke(app, ["export", "--db", str(config.parent / "ae.duckdb"),
-                                 "--output", str(out)])
+    result = runner.invoke(
+        app, ["export", "--db", str(config.parent / "ae.duckdb"), "--output", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert list((out / "adverse_events").glob("dt=*/*.parquet"))
-    count = duckdb.sql(f"SELECT count(*) FROM read_parquet('{out}/adverse_events/*/*.parquet', "
-                       "hive_partitioning=true)").fetchall()
+    count = duckdb.sql(
+        f"SELECT count(*) FROM read_parquet('{out}/adverse_events/*/*.parquet', "
+        "hive_partitioning=true)"
+    ).fetchall()
     assert count == [(198,)]
     assert (out / "dead_letters.parquet").is_file()
 
 
 def test_export_names_a_missing_database(tmp_path):
-    result = runner.invoke(app, ["export", "--db", str(tmp_path / "no.duckdb"),
-                                 "--output", str(tmp_path / "o")])
+    result = runner.invoke(
+        app, ["export", "--db", str(tmp_path / "no.duckdb"), "--output", str(tmp_path / "o")]
+    )
     assert result.exit_code == 2 and "no DuckDB file" in result.output
 
 
@@ -114,11 +131,13 @@ def test_export_names_a_missing_database(tmp_path):
 def test_export_takes_any_output_path(config, keyword_registry, tmp_path, name):
     runner.invoke(app, ["run", str(config)])
     out = tmp_path / "out" / name
-    result = runner.invoke(app, ["export", "--db", str(config.parent / "ae.duckdb"),
-                                 "--output", str(out)])
+    result = runner.invoke(
+        app, ["export", "--db", str(config.parent / "ae.duckdb"), "--output", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert list((out / "adverse_events").glob("dt=*/*.parquet"))
     assert (out / "dead_letters.parquet").is_file() and (out / "mentions.parquet").is_file()
-    again = runner.invoke(app, ["export", "--db", str(config.parent / "ae.duckdb"),
-                                "--output", str(out)])
+    again = runner.invoke(
+        app, ["export", "--db", str(config.parent / "ae.duckdb"), "--output", str(out)]
+    )
     assert again.exit_code == 0, again.output

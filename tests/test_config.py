@@ -57,14 +57,16 @@ def test_builds_a_pipeline(tmp_path, posts, keyword_registry):
     [
         (("[pipeline]", "[pipelines]"), "unknown table(s) ['pipelines']"),
         (('type = "duckdb"', 'type = "duckdbb"'), "unknown sink 'duckdbb'; valid sinks: duckdb"),
-        (('keywords = ["headache"]', 'keyword = ["headache"]'),
-         "unknown option(s) ['keyword'] for classifier 'keyword'; valid options: ['keywords'"),
+        (
+            ('keywords = ["headache"]', 'keyword = ["headache"]'),
+            "unknown option(s) ['keyword'] for classifier 'keyword'; valid options: ['keywords'",
+        ),
         (("batch_size = 8", "batch_size = 0"), "[pipeline] batch_size"),
         (("batch_size = 8", "batch_size = true"), "[pipeline] batch_size: Input should be a valid"),
         (("batch_size = 8", 'batch_size = "10"'), "[pipeline] batch_size: Input should be a valid"),
         (("resume = true", "resume = 1"), "[pipeline] resume: Input should be a valid boolean"),
         (("batch_size = 8", "batchsize = 8"), "valid keys: ['backoff_initial'"),
-        (('type = "jsonl"\npath', 'path'), "[source] needs a 'type' key"),
+        (('type = "jsonl"\npath', "path"), "[source] needs a 'type' key"),
     ],
 )
 def test_errors_name_the_key_and_the_fix(tmp_path, posts, keyword_registry, change, message):
@@ -111,14 +113,19 @@ def test_accepted_options_follow_kwargs_up_the_mro():
     "edit, message",
     [
         (lambda t: "pipeline = 5\n" + t.split("[pipeline]")[0], "[pipeline] must be a table"),
-        (lambda t: t.replace('type = "duckdb"', "type = 5"),
-         "[sink] type must be a backend name (text), got 5"),
-        (lambda t: t.replace('type = "duckdb"\npath = "{db}"', 'type = "dynamodb"\ntable = 5'),
-         "[sink] sink 'dynamodb': "),
+        (
+            lambda t: t.replace('type = "duckdb"', "type = 5"),
+            "[sink] type must be a backend name (text), got 5",
+        ),
+        (
+            lambda t: t.replace('type = "duckdb"\npath = "{db}"', 'type = "dynamodb"\ntable = 5'),
+            "[sink] sink 'dynamodb': ",
+        ),
     ],
 )
-def test_wrongly_typed_tables_and_options_are_config_errors(tmp_path, posts, keyword_registry,
-                                                            edit, message):
+def test_wrongly_typed_tables_and_options_are_config_errors(
+    tmp_path, posts, keyword_registry, edit, message
+):
     text = edit(GOOD).format(posts=posts, db=tmp_path / "ae.duckdb", letters=tmp_path / "dl")
     with pytest.raises(ConfigError) as info:
         load_config(write(tmp_path, text)).build()
@@ -158,10 +165,20 @@ def test_repr_and_dumps_of_a_config_never_show_secrets(tmp_path, monkeypatch):
     config = load_config(path)
     assert config.source.options["bearer_token"] == "expanded-bearer-token-99"  # backends get it
     assert config.source.options["pseudonym_key"] == "literal-pseudonym-key-42"
-    for shown in (repr(config), str(config), repr(config.source), str(config.model_dump()),
-                  config.model_dump_json(), config.source.model_dump_json()):
-        for secret in ("expanded-bearer-token-99", "literal-pseudonym-key-42",
-                       "nested-api-key-77", "private-dir"):
+    for shown in (
+        repr(config),
+        str(config),
+        repr(config.source),
+        str(config.model_dump()),
+        config.model_dump_json(),
+        config.source.model_dump_json(),
+    ):
+        for secret in (
+            "expanded-bearer-token-99",
+            "literal-pseudonym-key-42",
+            "nested-api-key-77",
+            "private-dir",
+        ):
             assert secret not in shown
     assert "${OUT_DIR}/records.jsonl" in repr(config)
     assert config.source.display_options()["bearer_token"] == "<redacted>"

@@ -9,9 +9,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PAGES = [
-    "README.md", "docs/index.md", "docs/models.md", "docs/concepts.md", "docs/extending.md"
-]
+PAGES = ["README.md", "docs/index.md", "docs/models.md", "docs/concepts.md", "docs/extending.md"]
 
 
 def snippets(page: str) -> list[str]:

@@ -26,12 +26,15 @@ def _restore_levels():
         logging.getLogger(name).setLevel(level)
 
 
-@pytest.mark.parametrize(("args", "library", "botocore", "urllib3"), [
-    ([], logging.INFO, False, False),
-    (["-v"], logging.DEBUG, False, False),
-    (["-vv"], logging.DEBUG, True, True),
-    (["-v", "--debug-logger", "botocore"], logging.DEBUG, True, False),
-])
+@pytest.mark.parametrize(
+    ("args", "library", "botocore", "urllib3"),
+    [
+        ([], logging.INFO, False, False),
+        (["-v"], logging.DEBUG, False, False),
+        (["-vv"], logging.DEBUG, True, True),
+        (["-v", "--debug-logger", "botocore"], logging.DEBUG, True, False),
+    ],
+)
 def test_verbosity_levels(args, library, botocore, urllib3):
     result = CliRunner().invoke(app, [*args, "backends"])
     assert result.exit_code == 0, result.output
@@ -44,8 +47,12 @@ def _failing_aws_call() -> None:
     boto3 = pytest.importorskip("boto3")
     from botocore.config import Config
 
-    client = boto3.client("s3", region_name="us-east-1", endpoint_url="http://127.0.0.1:9",
-                          config=Config(retries={"max_attempts": 1}, connect_timeout=0.5))
+    client = boto3.client(
+        "s3",
+        region_name="us-east-1",
+        endpoint_url="http://127.0.0.1:9",
+        config=Config(retries={"max_attempts": 1}, connect_timeout=0.5),
+    )
     with pytest.raises(Exception):  # noqa: B017 - nothing listens on port 9
         client.list_buckets()
 
@@ -74,7 +81,9 @@ def test_under_v_botocore_logs_nothing(monkeypatch, capsys):
 
 def test_filter_redacts_env_secrets_and_credential_shapes():
     redact = RedactingFilter(["my-bearer-token-123"]).redact
-    line = (f"token my-bearer-token-123 key {ACCESS_KEY} 'Authorization': b'AWS4-HMAC-SHA256 "
-            f"Credential={ACCESS_KEY}/20240101/us-east-1/s3/aws4_request, Signature=abc123'")
+    line = (
+        f"token my-bearer-token-123 key {ACCESS_KEY} 'Authorization': b'AWS4-HMAC-SHA256 "
+        f"Credential={ACCESS_KEY}/20240101/us-east-1/s3/aws4_request, Signature=abc123'"
+    )
     out = redact(line)
     assert "my-bearer-token-123" not in out and ACCESS_KEY not in out and "abc123" not in out

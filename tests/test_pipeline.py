@@ -338,13 +338,17 @@ def test_backends_open_before_reading_and_a_failed_open_fails_the_run():
 def test_a_lone_surrogate_from_json_does_not_crash_the_run(tmp_path, make_sink):
     """JSON may escape half an emoji ("\\ud83d", a truncated tweet); UTF-8 sinks cannot store it."""
     source = tmp_path / "posts.jsonl"
-    source.write_text('{"post_id": "a", "text": "ok"}\n'
-                      '{"post_id": "b", "text": "cut \\ud83d headache", "meta": ["\\udc00"]}\n')
+    source.write_text(
+        '{"post_id": "a", "text": "ok"}\n'
+        '{"post_id": "b", "text": "cut \\ud83d headache", "meta": ["\\udc00"]}\n'
+    )
     sink = make_sink(tmp_path / "out")
     report = Pipeline(JsonlSource(source), MockClassifier(is_ae), sink=sink, **FAST).run()
     assert not report.failed and report.written == 2
     assert {r.post_id: r.post.text for r in sink.read_records()} == {
-        "a": "ok", "b": "cut \ufffd headache"}
+        "a": "ok",
+        "b": "cut \ufffd headache",
+    }
 
 
 def test_a_sink_that_cannot_flush_on_close_fails_the_run():

@@ -13,25 +13,37 @@ score = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
 aware = st.datetimes(
     min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(timezone.utc)
 )
-concepts = st.builds(Concept, system=st.sampled_from(["ICD-10-CM", "MedDRA-PT", "RxNorm"]),
-                     code=text, description=st.text(max_size=20), score=st.none() | score)
+concepts = st.builds(
+    Concept,
+    system=st.sampled_from(["ICD-10-CM", "MedDRA-PT", "RxNorm"]),
+    code=text,
+    description=st.text(max_size=20),
+    score=st.none() | score,
+)
 
 
 @st.composite
 def mentions(draw):
     start = draw(st.integers(0, 50))
     return Mention(
-        text=draw(text), start=start, end=start + draw(st.integers(0, 20)),
+        text=draw(text),
+        start=start,
+        end=start + draw(st.integers(0, 20)),
         category=draw(st.sampled_from(["DRUG", "ADVERSE_EVENT", "MEDICAL_CONDITION"])),
-        score=draw(score), traits=tuple(draw(st.lists(st.sampled_from(["NEGATION", "PAST_HISTORY"]),
-                                                       max_size=2))),
+        score=draw(score),
+        traits=tuple(draw(st.lists(st.sampled_from(["NEGATION", "PAST_HISTORY"]), max_size=2))),
         concepts=tuple(draw(st.lists(concepts, max_size=3))),
     )
 
 
 posts = st.builds(
-    Post, post_id=text, source=st.sampled_from(["jsonl", "x"]), text=st.text(max_size=80),
-    created_at=st.none() | aware, author_id=st.none() | text, lang=st.none() | st.just("en"),
+    Post,
+    post_id=text,
+    source=st.sampled_from(["jsonl", "x"]),
+    text=st.text(max_size=80),
+    created_at=st.none() | aware,
+    author_id=st.none() | text,
+    lang=st.none() | st.just("en"),
     drug_mentions=st.lists(text, max_size=3).map(tuple),
     metadata=st.dictionaries(st.text(max_size=5), st.integers() | st.text(max_size=5), max_size=3),
 )
@@ -42,9 +54,13 @@ def records(draw):
     p = draw(score)
     return AdverseEventRecord(
         post=draw(posts),
-        prediction=Prediction(label="adverse_event" if p >= 0.5 else "not_adverse_event", score=p,
-                              probabilities={"adverse_event": p, "not_adverse_event": 1 - p},
-                              is_adverse_event=p >= 0.5, model=draw(st.none() | text)),
+        prediction=Prediction(
+            label="adverse_event" if p >= 0.5 else "not_adverse_event",
+            score=p,
+            probabilities={"adverse_event": p, "not_adverse_event": 1 - p},
+            is_adverse_event=p >= 0.5,
+            model=draw(st.none() | text),
+        ),
         mentions=tuple(draw(st.lists(mentions(), max_size=4))),
         extractor=draw(st.none() | text),
         processed_at=draw(aware),
@@ -70,12 +86,25 @@ def test_ae_type_is_top_asserted_event():
         post=Post(post_id="p", text="no headache but nausea"),
         prediction=Prediction(label="ae", score=0.9, is_adverse_event=True),
         mentions=(
-            Mention(text="headache", start=3, end=11, category="ADVERSE_EVENT", score=0.99,
-                    traits=("NEGATION",)),
-            Mention(text="nausea", start=16, end=22, category="MEDICAL_CONDITION", score=0.7,
-                    concepts=(Concept(system="ICD-10-CM", code="R11.0", description="Nausea",
-                                      score=0.8),
-                              Concept(system="ICD-10-CM", code="R11.2", score=0.9))),
+            Mention(
+                text="headache",
+                start=3,
+                end=11,
+                category="ADVERSE_EVENT",
+                score=0.99,
+                traits=("NEGATION",),
+            ),
+            Mention(
+                text="nausea",
+                start=16,
+                end=22,
+                category="MEDICAL_CONDITION",
+                score=0.7,
+                concepts=(
+                    Concept(system="ICD-10-CM", code="R11.0", description="Nausea", score=0.8),
+                    Concept(system="ICD-10-CM", code="R11.2", score=0.9),
+                ),
+            ),
         ),
     )
     assert record.ae_type == "nausea"
@@ -86,8 +115,11 @@ def test_ae_type_is_top_asserted_event():
 def test_naive_times_are_utc_and_aware_times_converted():
     naive = Post(post_id="p", text="t", created_at=datetime(2024, 1, 1, 12))
     assert naive.created_at == datetime(2024, 1, 1, 12, tzinfo=timezone.utc)
-    other = Post(post_id="p", text="t",
-                 created_at=datetime(2024, 1, 1, 12, tzinfo=timezone(timedelta(hours=2))))
+    other = Post(
+        post_id="p",
+        text="t",
+        created_at=datetime(2024, 1, 1, 12, tzinfo=timezone(timedelta(hours=2))),
+    )
     assert other.created_at.hour == 10 and other.created_at.tzinfo == timezone.utc
 
 
@@ -121,16 +153,26 @@ def test_dead_letter_id_is_stable_and_payload_is_text():
 
 
 def _drug(text: str, start: int, *ingredients: str, unresolved: bool = False) -> Mention:
-    concepts = tuple(Concept(system="ingredient", code=i, description=i, score=1.0)
-                     for i in ingredients)
-    return Mention(text=text, start=start, end=start + len(text), category="DRUG",
-                   concepts=concepts, traits=("UNRESOLVED",) if unresolved else ())
+    concepts = tuple(
+        Concept(system="ingredient", code=i, description=i, score=1.0) for i in ingredients
+    )
+    return Mention(
+        text=text,
+        start=start,
+        end=start + len(text),
+        category="DRUG",
+        concepts=concepts,
+        traits=("UNRESOLVED",) if unresolved else (),
+    )
 
 
 def test_ingredients_group_brands_and_leave_out_unresolved_spans():
     record = AdverseEventRecord(
-        post=Post(post_id="p", text="Effexor XR, then effexor, Percocet and a wonder pill",
-                  drug_mentions=("venlafaxine",)),
+        post=Post(
+            post_id="p",
+            text="Effexor XR, then effexor, Percocet and a wonder pill",
+            drug_mentions=("venlafaxine",),
+        ),
         prediction=Prediction(label="ae", score=0.9, is_adverse_event=True),
         mentions=(
             _drug("Effexor XR", 0, "venlafaxine"),
@@ -141,8 +183,12 @@ def test_ingredients_group_brands_and_leave_out_unresolved_spans():
     )
     assert record.drugs == ("effexor xr", "effexor", "percocet", "wonder pill")  # for audit
     assert record.ingredients == ("venlafaxine", "oxycodone", "acetaminophen")
-    assert record.drug_ingredients == ("venlafaxine", "venlafaxine",
-                                       "oxycodone + acetaminophen", "")
+    assert record.drug_ingredients == (
+        "venlafaxine",
+        "venlafaxine",
+        "oxycodone + acetaminophen",
+        "",
+    )
     row = record.to_row()
     assert row["ingredients"] == ["venlafaxine", "oxycodone", "acetaminophen"]
     assert row["drug_ingredients"][-1] == "" and AdverseEventRecord.from_row(row) == record
@@ -153,7 +199,10 @@ def test_unnormalised_drug_mentions_and_source_tags_stand_for_themselves():
     prediction = Prediction(label="ae", score=0.9, is_adverse_event=True)
     tagged = AdverseEventRecord(post=post, prediction=prediction)
     assert tagged.ingredients == ("sertraline",) and tagged.drug_ingredients == ("sertraline",)
-    raw = AdverseEventRecord(post=post, prediction=prediction,
-                             mentions=(Mention(text="Zoloft", start=0, end=6, category="DRUG"),))
+    raw = AdverseEventRecord(
+        post=post,
+        prediction=prediction,
+        mentions=(Mention(text="Zoloft", start=0, end=6, category="DRUG"),),
+    )
     assert raw.ingredients == ("zoloft",) and raw.drug_ingredients == ("zoloft",)
     assert Mention(text="nausea", start=0, end=6, category="ADVERSE_EVENT").ingredients == ()

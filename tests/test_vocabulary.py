@@ -67,10 +67,20 @@ def test_paracetamol_and_acetaminophen_are_one_drug() -> None:
 
 def test_one_user_file_works_for_source_and_extractor(tmp_path) -> None:
     path = tmp_path / "drugs.json"
-    path.write_text(json.dumps({"drugs": [
-        {"generic": "newdrugumab", "brands": ["Zorbiqa"], "synonyms": ["ndm-1"],
-         "misspellings": ["zorbika"]},
-    ]}))
+    path.write_text(
+        json.dumps(
+            {
+                "drugs": [
+                    {
+                        "generic": "newdrugumab",
+                        "brands": ["Zorbiqa"],
+                        "synonyms": ["ndm-1"],
+                        "misspellings": ["zorbika"],
+                    },
+                ]
+            }
+        )
+    )
     source = TwitterSource("search", bearer_token="unused", vocabulary=path)
     assert source.vocabulary.find("Zorbiqa then zorbika") == ("newdrugumab",)
     assert any("zorbiqa" in q for q in source.queries)
@@ -104,26 +114,38 @@ def test_a_misspelling_never_shadows_a_real_name() -> None:
 def test_a_combination_product_gives_each_ingredient(tmp_path) -> None:
     vocab = DrugVocabulary.builtin()
     assert vocab.find("two Percocet and some Zoloft") == (
-        "oxycodone", "acetaminophen", "sertraline")
+        "oxycodone",
+        "acetaminophen",
+        "sertraline",
+    )
     assert vocab.ingredients("percoset") == ("oxycodone", "acetaminophen")  # misspelling
     assert vocab.ingredients("OxyContin") == ("oxycodone",)
     assert vocab.ingredients("no such drug") == ()
     path = tmp_path / "drugs.json"
-    path.write_text(json.dumps({"drugs": [
-        {"generic": "newcombo", "brands": ["Duoza"], "ingredients": ["alpha", "beta"]},
-        {"generic": "alpha", "ids": {"RxNorm": "123"}},
-    ]}))
+    path.write_text(
+        json.dumps(
+            {
+                "drugs": [
+                    {"generic": "newcombo", "brands": ["Duoza"], "ingredients": ["alpha", "beta"]},
+                    {"generic": "alpha", "ids": {"RxNorm": "123"}},
+                ]
+            }
+        )
+    )
     user = DrugVocabulary.load(path)
     assert user.find("Duoza") == ("alpha", "beta")
     assert user.ids["alpha"] == {"RxNorm": "123"}
     assert user.find("Percocet") == ("oxycodone", "acetaminophen")  # built-in kept
 
 
-@pytest.mark.parametrize("entry", [
-    {"generic": "x", "ingredients": "alpha"},
-    {"generic": "x", "ids": {"RxNorm": 123}},
-    {"generic": "x", "ids": ["RxNorm"]},
-])
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"generic": "x", "ingredients": "alpha"},
+        {"generic": "x", "ids": {"RxNorm": 123}},
+        {"generic": "x", "ids": ["RxNorm"]},
+    ],
+)
 def test_bad_ingredients_or_ids_are_config_errors(tmp_path, entry: dict) -> None:
     path = tmp_path / "drugs.json"
     path.write_text(json.dumps({"drugs": [entry]}))

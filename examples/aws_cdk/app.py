@@ -22,8 +22,10 @@ from adverse_events_cdk import AppStack, AppStackProps, StorageStack  # noqa: E4
 
 #: The Hugging Face PyTorch inference image (CPU) that serves the model: the one
 #: examples/deploy_sagemaker.py deploys with (transformers 4.49, PyTorch 2.6). Override per region.
-DEFAULT_IMAGE = ("763104351884.dkr.ecr.{region}.amazonaws.com/huggingface-pytorch-inference:"
-                 "2.6.0-transformers4.49.0-cpu-py312-ubuntu22.04")
+DEFAULT_IMAGE = (
+    "763104351884.dkr.ecr.{region}.amazonaws.com/huggingface-pytorch-inference:"
+    "2.6.0-transformers4.49.0-cpu-py312-ubuntu22.04"
+)
 PLACEHOLDER_MODEL = "s3://REPLACE-ME-model-bucket/adverse-events/model.tar.gz"
 
 
@@ -38,9 +40,13 @@ def build_app(context: dict[str, Any] | None = None, outdir: str | None = None) 
     region = ctx("region", "") or cdk.Aws.REGION
     env = cdk.Environment(account=ctx("account", "") or None, region=ctx("region", "") or None)
     dead_letter_prefix = ctx("dead_letter_prefix", "lambda_dead_letters/")
-    storage = StorageStack(app, "AdverseEventsStorage", env=env,
-                           dead_letter_prefix=dead_letter_prefix,
-                           destroy_on_teardown=ctx("destroy_on_teardown", "false") == "true")
+    storage = StorageStack(
+        app,
+        "AdverseEventsStorage",
+        env=env,
+        dead_letter_prefix=dead_letter_prefix,
+        destroy_on_teardown=ctx("destroy_on_teardown", "false") == "true",
+    )
     props = AppStackProps(
         model_data_url=ctx("model_data_url", PLACEHOLDER_MODEL),
         inference_image_uri=ctx("inference_image_uri", DEFAULT_IMAGE.format(region=region)),

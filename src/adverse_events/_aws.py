@@ -15,13 +15,26 @@ from adverse_events.errors import BackendError, PermanentBackendError, Transient
 __all__ = ["TRANSIENT_CODES", "make_client", "translate"]
 
 #: Error codes AWS services use for "slow down" and "try again later".
-TRANSIENT_CODES = frozenset({
-    "InternalFailure", "InternalServerError", "InternalServerException", "ModelNotReadyException",
-    "ProvisionedThroughputExceededException", "RequestLimitExceeded", "RequestTimeout",
-    "RequestTimeoutException", "ServiceUnavailable", "ServiceUnavailableException", "SlowDown",
-    "ThrottledException", "Throttling", "ThrottlingException", "TooManyRequestsException",
-    "TransactionInProgressException",
-})  # fmt: skip
+TRANSIENT_CODES = frozenset(
+    {
+        "InternalFailure",
+        "InternalServerError",
+        "InternalServerException",
+        "ModelNotReadyException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "SlowDown",
+        "ThrottledException",
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "TransactionInProgressException",
+    }
+)
 
 
 def make_client(
@@ -71,13 +84,22 @@ def translate(exc: BaseException, *, backend: str, action: str) -> BackendError:
             return TransientBackendError(text, backend=backend)
         return PermanentBackendError(text, backend=backend)
     if isinstance(exc, (bce.NoCredentialsError, bce.PartialCredentialsError, bce.NoRegionError)):
-        return PermanentBackendError(f"{action} failed: {exc} (configure AWS credentials and "
-                                     "region: environment variables, profile or IAM role)",
-                                     backend=backend)
-    if isinstance(exc, (bce.EndpointConnectionError, bce.ConnectionError, bce.ReadTimeoutError,
-                        bce.ConnectTimeoutError, bce.ConnectionClosedError)):
+        return PermanentBackendError(
+            f"{action} failed: {exc} (configure AWS credentials and "
+            "region: environment variables, profile or IAM role)",
+            backend=backend,
+        )
+    if isinstance(
+        exc,
+        (
+            bce.EndpointConnectionError,
+            bce.ConnectionError,
+            bce.ReadTimeoutError,
+            bce.ConnectTimeoutError,
+            bce.ConnectionClosedError,
+        ),
+    ):
         return TransientBackendError(f"{action} failed: {exc}", backend=backend)
     if isinstance(exc, bce.ParamValidationError):
         return PermanentBackendError(f"{action} failed: {exc}", backend=backend)
-    return PermanentBackendError(f"{action} failed: {type(exc).__name__}: {exc}",
-                                 backend=backend)
+    return PermanentBackendError(f"{action} failed: {type(exc).__name__}: {exc}", backend=backend)

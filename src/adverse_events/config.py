@@ -88,8 +88,9 @@ class PipelineOptions(BaseModel):
 
 #: Option names whose values are secrets wherever they come from (matched case-insensitively
 #: as whole words of the name: ``bearer_token``, ``pseudonym_key``, ``aws_secret_access_key``).
-_SECRET_NAME = re.compile(r"(^|_)(token|key|secret|password|passwd|credentials?|auth)(_|$)",
-                          re.IGNORECASE)
+_SECRET_NAME = re.compile(
+    r"(^|_)(token|key|secret|password|passwd|credentials?|auth)(_|$)", re.IGNORECASE
+)
 REDACTED = "<redacted>"
 
 

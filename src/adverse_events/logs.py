@@ -75,8 +75,7 @@ def configure_logging(verbosity: int = 0, debug_loggers: Sequence[str] = ()) -> 
     """Set levels as the module docstring says and put one redacting handler on stderr."""
     root = logging.getLogger()
     root.setLevel(logging.DEBUG if verbosity >= 2 else logging.WARNING)
-    logging.getLogger(LIBRARY_LOGGER).setLevel(logging.DEBUG if verbosity >= 1
-                                               else logging.INFO)
+    logging.getLogger(LIBRARY_LOGGER).setLevel(logging.DEBUG if verbosity >= 1 else logging.INFO)
     for name in debug_loggers:
         logging.getLogger(name).setLevel(logging.DEBUG)
     handler = next((h for h in root.handlers if isinstance(h, _StderrHandler)), None)

@@ -163,14 +163,17 @@ class Pipeline:
             return report
         started = time.perf_counter()
         inflight: _InFlight | None = None
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ae-sink") as writer, \
-                RunProgress(self.progress, logger=log) as bar:
+        with (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="ae-sink") as writer,
+            RunProgress(self.progress, logger=log) as bar,
+        ):
             try:
                 for items, state in self._batches():
                     records, letters = self._process(items, report)
                     self._settle(inflight, report)
-                    inflight = _InFlight(writer.submit(self._write, records, letters, report),
-                                         state)
+                    inflight = _InFlight(
+                        writer.submit(self._write, records, letters, report), state
+                    )
                     bar.show(describe(report))
                 self._settle(inflight, report)
                 inflight = None
@@ -315,8 +318,7 @@ class Pipeline:
         posts = list({p.post_id: p for p in every}.values())  # the newest copy of each id
         report.duplicates_in_input += len(every) - len(posts)
         if self.resume and posts:
-            held = self._retrying(report)(
-                self.sink.existing_ids, [p.post_id for p in posts])  # type: ignore[attr-defined]
+            held = self._retrying(report)(self.sink.existing_ids, [p.post_id for p in posts])  # type: ignore[attr-defined]
             report.skipped += len(held)
             posts = [p for p in posts if p.post_id not in held]
         if not posts:
@@ -336,7 +338,8 @@ class Pipeline:
             mentions = {post.post_id: found_mentions for post, found_mentions in found}
             report.extracted += len(found)
             predicted = [
-                (post, pred) for post, pred in predicted
+                (post, pred)
+                for post, pred in predicted
                 if not pred.is_adverse_event or post.post_id in mentions
             ]
         records = self._records(predicted, mentions)
@@ -448,7 +451,6 @@ class Pipeline:
             records[middle:], report
         )
 
-
     def _count_written(self, post_ids: list[str], report: RunReport) -> None:
         """Count stored posts; an id already stored in this run counts as a duplicate."""
         for post_id in post_ids:
@@ -484,6 +486,10 @@ def _describe(exc: BaseException) -> str:
 
 
 def _letter(stage: str, post: Post, reason: str) -> DeadLetter:
-    return DeadLetter(stage=stage, reason=reason, payload=post.model_dump_json(),
-                      post_id=post.post_id,
-                      source=post.source)
+    return DeadLetter(
+        stage=stage,
+        reason=reason,
+        payload=post.model_dump_json(),
+        post_id=post.post_id,
+        source=post.source,
+    )

@@ -89,7 +89,7 @@ def _replace_values(text: str, names: tuple[str, ...], replace: Callable[[str], 
         if found.start() < at:  # inside a value already replaced
             continue
         end = _value_end(text, found.end())
-        parts += [text[at:found.end()], replace(text[found.end():end])]
+        parts += [text[at : found.end()], replace(text[found.end() : end])]
         at = end
     return "".join(parts) + text[at:]
 

@@ -16,8 +16,10 @@ log = logging.getLogger("adverse_events.progress")
 
 def describe(report: Any) -> str:
     """The counts a person watches: read, adverse events, written, dead letters."""
-    return (f"read {report.read:,}  adverse events {report.adverse_events:,}  "
-            f"written {report.written:,}  dead letters {report.dead_lettered:,}")  # fmt: skip
+    return (
+        f"read {report.read:,}  adverse events {report.adverse_events:,}  "
+        f"written {report.written:,}  dead letters {report.dead_lettered:,}"
+    )
 
 
 class RunProgress:
@@ -35,8 +37,12 @@ class RunProgress:
         if self.enabled:
             from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-            self._bar = Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                                 TimeElapsedColumn(), transient=False)  # fmt: skip
+            self._bar = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                transient=False,
+            )
             self._bar.start()
             self._task = self._bar.add_task(self.starting, total=None)
         return self

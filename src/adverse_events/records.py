@@ -92,8 +92,7 @@ def _scan(value: Any, max_depth: int) -> bool:
             raise ValueError(f"nested deeper than {max_depth} levels")
         deeper = []
         for container in level:
-            items = [*container, *container.values()] if isinstance(container, dict) \
-                else container
+            items = [*container, *container.values()] if isinstance(container, dict) else container
             for item in items:
                 if isinstance(item, str):
                     if not item.isascii() and _storable(item) is not item:
@@ -186,8 +185,7 @@ class Mention(_Frozen):
         A DRUG mention no normaliser has seen (no ingredient concept, no ``UNRESOLVED`` trait)
         stands for itself: its lower-cased text. An unresolved one stands for nothing.
         """
-        found = tuple(dict.fromkeys(
-            c.code for c in self.concepts if c.system == INGREDIENT_SYSTEM))
+        found = tuple(dict.fromkeys(c.code for c in self.concepts if c.system == INGREDIENT_SYSTEM))
         if found or self.category != "DRUG" or UNRESOLVED in self.traits:
             return found
         return (self.text.lower(),)
@@ -195,7 +193,8 @@ class Mention(_Frozen):
 
 #: The `Post` fields that hold input text (checked for lone surrogates and nesting depth).
 _TEXT_FIELDS = frozenset(
-    ("post_id", "source", "text", "author_id", "lang", "url", "drug_mentions", "metadata"))
+    ("post_id", "source", "text", "author_id", "lang", "url", "drug_mentions", "metadata")
+)
 
 
 class Post(_Frozen):
@@ -262,9 +261,7 @@ class AdverseEventRecord(_Frozen):
     @property
     def event_mentions(self) -> tuple[Mention, ...]:
         """Asserted adverse-event / condition mentions, highest score first."""
-        found = [
-            m for m in self.mentions if m.category in ADVERSE_EVENT_CATEGORIES and m.asserted
-        ]
+        found = [m for m in self.mentions if m.category in ADVERSE_EVENT_CATEGORIES and m.asserted]
         return tuple(sorted(found, key=lambda m: m.score, reverse=True))
 
     @property
@@ -395,12 +392,35 @@ def _best_codes(events: tuple[Mention, ...], system: str) -> tuple[Concept, ...]
 
 #: Column order of `AdverseEventRecord.to_row()`.
 ROW_COLUMNS: tuple[str, ...] = (
-    "post_id", "source", "text", "created_at", "author_id", "lang", "url", "drug_mentions",
-    "metadata_json", "label", "score", "is_adverse_event", "probabilities_json", "model",
-    "ae_type", "ae_type_score", "drugs", "events", "icd10_codes", "icd10_descriptions",
-    "meddra_pt_codes", "meddra_pt_names", "mentions_json", "extractor", "library_version",
-    "processed_at", "ingredients", "drug_ingredients",
-)  # fmt: skip
+    "post_id",
+    "source",
+    "text",
+    "created_at",
+    "author_id",
+    "lang",
+    "url",
+    "drug_mentions",
+    "metadata_json",
+    "label",
+    "score",
+    "is_adverse_event",
+    "probabilities_json",
+    "model",
+    "ae_type",
+    "ae_type_score",
+    "drugs",
+    "events",
+    "icd10_codes",
+    "icd10_descriptions",
+    "meddra_pt_codes",
+    "meddra_pt_names",
+    "mentions_json",
+    "extractor",
+    "library_version",
+    "processed_at",
+    "ingredients",
+    "drug_ingredients",
+)
 
 
 class DeadLetter(_Frozen):
@@ -485,5 +505,12 @@ def _dumps_any(value: Any) -> str:
 
 #: Column order of `DeadLetter.to_row()`.
 DEAD_LETTER_COLUMNS: tuple[str, ...] = (
-    "dead_letter_id", "stage", "reason", "payload", "post_id", "source", "line", "failed_at",
-)  # fmt: skip
+    "dead_letter_id",
+    "stage",
+    "reason",
+    "payload",
+    "post_id",
+    "source",
+    "line",
+    "failed_at",
+)

@@ -40,7 +40,8 @@ BUILTIN_BACKENDS: dict[str, dict[str, tuple[str, str | None]]] = {
     },
     "extractor": {
         "comprehend-medical": (
-            "adverse_events.extractors.comprehend_medical:ComprehendMedicalExtractor", "aws"
+            "adverse_events.extractors.comprehend_medical:ComprehendMedicalExtractor",
+            "aws",
         ),
         "lexicon": ("adverse_events.extractors.lexicon:LexiconExtractor", "extract"),
     },

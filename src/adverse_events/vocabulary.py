@@ -199,7 +199,7 @@ def _parse(data: Any, where: str) -> _Parts:
     {generic: {system: code}})`` from a vocabulary file."""
     entries = data.get("drugs") if isinstance(data, dict) else None
     if not isinstance(entries, list):
-        raise ConfigError(f"drug vocabulary {where}: expected {{\"drugs\": [...]}}")
+        raise ConfigError(f'drug vocabulary {where}: expected {{"drugs": [...]}}')
     drugs: dict[str, list[str]] = {}
     misspellings: dict[str, str] = {}
     ingredients: dict[str, list[str]] = {}
@@ -208,16 +208,21 @@ def _parse(data: Any, where: str) -> _Parts:
         if not isinstance(entry, dict) or not isinstance(entry.get("generic"), str):
             raise ConfigError(f"drug vocabulary {where}: entry {number} needs a 'generic' name")
         lists = {key: entry.get(key) or [] for key in _LISTS}
-        if not all(isinstance(v, list) and all(isinstance(n, str) for n in v)
-                   for v in lists.values()):
-            raise ConfigError(f"drug vocabulary {where}: entry {number}: "
-                              f"{', '.join(_LISTS)} must be lists of strings")
+        if not all(
+            isinstance(v, list) and all(isinstance(n, str) for n in v) for v in lists.values()
+        ):
+            raise ConfigError(
+                f"drug vocabulary {where}: entry {number}: "
+                f"{', '.join(_LISTS)} must be lists of strings"
+            )
         codes = entry.get("ids") or {}
         if not isinstance(codes, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in codes.items()
         ):
-            raise ConfigError(f"drug vocabulary {where}: entry {number}: ids must map a system "
-                              "name to a code string")
+            raise ConfigError(
+                f"drug vocabulary {where}: entry {number}: ids must map a system "
+                "name to a code string"
+            )
         generic = entry["generic"].strip().lower()
         drugs.setdefault(generic, []).extend([*lists["brands"], *lists["synonyms"]])
         misspellings.update(dict.fromkeys(lists["misspellings"], generic))

@@ -14,11 +14,18 @@ runner = CliRunner()
 
 
 def test_report_prints_key_numbers(synthetic_db: Path) -> None:
-    result = runner.invoke(app, ["report", "--db", str(synthetic_db), "--top", "3"],
-                           env={"COLUMNS": "160"})
+    result = runner.invoke(
+        app, ["report", "--db", str(synthetic_db), "--top", "3"], env={"COLUMNS": "160"}
+    )
     assert result.exit_code == 0, result.output
-    for text in ("ae_posts", "sertraline", "G47.00", "Evans", "synthetic-mock-classifier/1.0",
-                 "text field 'text' is missing"):
+    for text in (
+        "ae_posts",
+        "sertraline",
+        "G47.00",
+        "Evans",
+        "synthetic-mock-classifier/1.0",
+        "text field 'text' is missing",
+    ):
         assert text in result.output
 
 
@@ -28,8 +35,21 @@ def test_signals_exports(synthetic_db: Path, tmp_path: Path, suffix: str) -> Non
     import pyarrow.parquet as pq
 
     out = tmp_path / f"signals{suffix}"
-    result = runner.invoke(app, ["signals", "--db", str(synthetic_db), "--by", "mention",
-                                 "--window", "month", "--only-signals", "--output", str(out)])
+    result = runner.invoke(
+        app,
+        [
+            "signals",
+            "--db",
+            str(synthetic_db),
+            "--by",
+            "mention",
+            "--window",
+            "month",
+            "--only-signals",
+            "--output",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     table = pacsv.read_csv(out) if suffix == ".csv" else pq.read_table(out)
     rows = table.to_pylist()
@@ -42,14 +62,16 @@ def test_signals_min_cases_option(synthetic_db: Path, tmp_path: Path) -> None:
     import pyarrow.csv as pacsv
 
     out = tmp_path / "signals.csv"
-    result = runner.invoke(app, ["signals", "--db", str(synthetic_db), "--min-cases", "100000",
-                                 "--output", str(out)])
+    result = runner.invoke(
+        app, ["signals", "--db", str(synthetic_db), "--min-cases", "100000", "--output", str(out)]
+    )
     assert result.exit_code == 0, result.output
     rows = pacsv.read_csv(out).to_pylist()
     assert rows and not any(r["any_signal"] for r in rows)
     assert {r["min_cases"] for r in rows} == {100000}
-    report = runner.invoke(app, ["report", "--db", str(synthetic_db), "--min-cases", "100000"],
-                           env={"COLUMNS": "160"})
+    report = runner.invoke(
+        app, ["report", "--db", str(synthetic_db), "--min-cases", "100000"], env={"COLUMNS": "160"}
+    )
     assert report.exit_code == 0, report.output
     assert "signals: 0 of" in report.output
     bad = runner.invoke(app, ["signals", "--db", str(synthetic_db), "--min-cases", "0"])
@@ -62,8 +84,9 @@ def test_dashboard_command(synthetic_db: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert out.stat().st_size > 3_000_000
     strict = tmp_path / "strict.html"
-    result = runner.invoke(app, ["dashboard", "--db", str(synthetic_db), "--output", str(strict),
-                                 "--min-cases", "7"])
+    result = runner.invoke(
+        app, ["dashboard", "--db", str(synthetic_db), "--output", str(strict), "--min-cases", "7"]
+    )
     assert result.exit_code == 0, result.output
     assert '"min_cases":7' in strict.read_text(encoding="utf-8")
 

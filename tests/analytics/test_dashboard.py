@@ -21,8 +21,9 @@ pytestmark = pytest.mark.integration
 
 
 def embedded(html: str) -> dict:
-    match = re.search(r'<script type="application/json" id="dashboard-data">(.*?)</script>', html,
-                      re.S)
+    match = re.search(
+        r'<script type="application/json" id="dashboard-data">(.*?)</script>', html, re.S
+    )
     assert match
     return json.loads(match.group(1))
 
@@ -56,7 +57,8 @@ def test_min_cases_reaches_the_page_and_the_reference(synthetic_db: Path) -> Non
     data = build_dashboard_data(synthetic_db, min_cases=100_000)
     assert data["meta"]["min_cases"] == 100_000
     assert data["reference_signals"] and not any(
-        r["evans"] or r["ror_signal"] or r["ic_signal"] for r in data["reference_signals"])
+        r["evans"] or r["ror_signal"] or r["ic_signal"] for r in data["reference_signals"]
+    )
     assert build_dashboard_data(synthetic_db)["meta"]["min_cases"] == 3
     with pytest.raises(ConfigError, match="min_cases"):
         build_dashboard_data(synthetic_db, min_cases=0)
@@ -66,8 +68,11 @@ def _page_disproportionality() -> str:
     """The page's `disproportionality` function, as JavaScript source."""
     from importlib import resources
 
-    template = resources.files("adverse_events.analytics").joinpath(
-        "templates/dashboard.html").read_text(encoding="utf-8")
+    template = (
+        resources.files("adverse_events.analytics")
+        .joinpath("templates/dashboard.html")
+        .read_text(encoding="utf-8")
+    )
     start = template.index("function disproportionality(")
     end = template.index("\n}\n", start) + 3
     return template[start:end]
@@ -83,19 +88,31 @@ def test_page_rules_match_python_at_two_and_three_cases(min_cases: int) -> None:
     node = shutil.which("node")
     if node is None:
         pytest.skip("needs node to run the page's JavaScript")
-    tables = [(2, 0, 0, 1000), (3, 0, 0, 1000), (2, 1, 1, 5000), (3, 1, 1, 5000),
-              (2, 0, 0, 100000), (3, 0, 0, 100000), (3, 40, 30, 500)]
-    script = ("const state = { minCases: 99 };\nconst Z95 = 1.959963984540054;\n"
-              + _page_disproportionality()
-              + f"\nconst tables = {json.dumps(tables)};\n"
-              + f"console.log(JSON.stringify(tables.map(t => {{ const r = "
-                f"disproportionality(...t, {min_cases}); "
-                "return [r.evans, r.ror_signal, r.ic_signal]; })));")
-    out = subprocess.run([node, "-e", script], capture_output=True, text=True, check=True,
-                         timeout=30)
+    tables = [
+        (2, 0, 0, 1000),
+        (3, 0, 0, 1000),
+        (2, 1, 1, 5000),
+        (3, 1, 1, 5000),
+        (2, 0, 0, 100000),
+        (3, 0, 0, 100000),
+        (3, 40, 30, 500),
+    ]
+    script = (
+        "const state = { minCases: 99 };\nconst Z95 = 1.959963984540054;\n"
+        + _page_disproportionality()
+        + f"\nconst tables = {json.dumps(tables)};\n"
+        + f"console.log(JSON.stringify(tables.map(t => {{ const r = "
+        f"disproportionality(...t, {min_cases}); "
+        "return [r.evans, r.ror_signal, r.ic_signal]; })));"
+    )
+    out = subprocess.run(
+        [node, "-e", script], capture_output=True, text=True, check=True, timeout=30
+    )
     page = json.loads(out.stdout)
-    python = [[(x := disproportionality(*t, min_cases=min_cases)).evans, x.ror_signal,
-               x.ic_signal] for t in tables]
+    python = [
+        [(x := disproportionality(*t, min_cases=min_cases)).evans, x.ror_signal, x.ic_signal]
+        for t in tables
+    ]
     assert page == python
     assert any(any(row) for row in python) and not all(all(row) for row in python)
 

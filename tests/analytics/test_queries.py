@@ -26,8 +26,10 @@ def records(db: Path) -> list[dict[str, Any]]:
     import duckdb
 
     conn = duckdb.connect(str(db), read_only=True)
-    cursor = conn.execute("SELECT post_id, created_at, ingredients AS drugs, icd10_codes, "
-                          "is_adverse_event, score FROM adverse_events")
+    cursor = conn.execute(
+        "SELECT post_id, created_at, ingredients AS drugs, icd10_codes, "
+        "is_adverse_event, score FROM adverse_events"
+    )
     names = [c[0] for c in cursor.description]
     rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     conn.close()
@@ -108,8 +110,12 @@ def test_since_until_filter(synthetic_db: Path) -> None:
 def test_athena_sql_runs_in_the_common_subset(synthetic_db: Path, parquet_export: Path) -> None:
     """The Athena text (schema-qualified tables, dt pruning) runs unchanged on DuckDB over the
     same Parquet layout, with the same answers as the DuckDB text."""
-    athena = Queries(dialect="athena", records="ae_db.predictions",
-                     dead_letters="ae_db.dead_letters", since=date(2024, 2, 1))
+    athena = Queries(
+        dialect="athena",
+        records="ae_db.predictions",
+        dead_letters="ae_db.dead_letters",
+        since=date(2024, 2, 1),
+    )
     local = Queries(since=date(2024, 2, 1))
     with connect(parquet_export) as conn:
         conn.execute("CREATE SCHEMA ae_db")
@@ -117,7 +123,8 @@ def test_athena_sql_runs_in_the_common_subset(synthetic_db: Path, parquet_export
         conn.execute("CREATE VIEW ae_db.dead_letters AS SELECT * FROM dead_letters")
         for name, sql in athena.all_queries().items():
             assert sorted(map(repr, fetch(conn, sql))) == sorted(
-                map(repr, fetch(conn, local.all_queries()[name]))), name
+                map(repr, fetch(conn, local.all_queries()[name]))
+            ), name
 
 
 def test_drugs_count_by_ingredient_and_names_on_demand(synthetic_db: Path) -> None:
@@ -147,12 +154,26 @@ def test_drugs_count_by_ingredient_and_names_on_demand(synthetic_db: Path) -> No
 
 @pytest.mark.unit
 def test_athena_variants_have_the_expected_shape() -> None:
-    athena = Queries(dialect="athena", records="ae_db.predictions",
-                     dead_letters="ae_db.dead_letters", since=date(2024, 2, 1))
+    athena = Queries(
+        dialect="athena",
+        records="ae_db.predictions",
+        dead_letters="ae_db.dead_letters",
+        since=date(2024, 2, 1),
+    )
     sql = athena.all_queries()
-    assert set(sql) == {"summary", "ae_volume", "top_events", "drug_event_counts", "recent_posts",
-                        "score_distribution", "dead_letter_counts", "provenance", "signal_counts",
-                        "brand_breakdown", "unresolved_drugs"}
+    assert set(sql) == {
+        "summary",
+        "ae_volume",
+        "top_events",
+        "drug_event_counts",
+        "recent_posts",
+        "score_distribution",
+        "dead_letter_counts",
+        "provenance",
+        "signal_counts",
+        "brand_breakdown",
+        "unresolved_drugs",
+    }
     for name, text in sql.items():
         table = "ae_db.dead_letters" if name == "dead_letter_counts" else "ae_db.predictions"
         assert re.search(rf"\bFROM {re.escape(table)}\b", text), name

@@ -33,11 +33,13 @@ def textbook(a: float, b: float, c: float, d: float) -> dict[str, float]:
     ror = (a * d) / (b * c)
     ror_se = math.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
     return {
-        "prr": prr, "prr_lower": prr * math.exp(-1.96 * prr_se),
+        "prr": prr,
+        "prr_lower": prr * math.exp(-1.96 * prr_se),
         "prr_upper": prr * math.exp(1.96 * prr_se),
-        "ror": ror, "ror_lower": ror * math.exp(-1.96 * ror_se),
+        "ror": ror,
+        "ror_lower": ror * math.exp(-1.96 * ror_se),
         "ror_upper": ror * math.exp(1.96 * ror_se),
-    }  # fmt: skip
+    }
 
 
 def yates(a: int, b: int, c: int, d: int) -> float:
@@ -81,10 +83,12 @@ def test_chi2_ic_and_rules_match_direct_formulas(a: int, b: int, c: int, d: int)
     assert math.isclose(got.expected, expected, rel_tol=1e-12, abs_tol=1e-12)
     assert math.isclose(got.chi2, yates(a, b, c, d), rel_tol=1e-9, abs_tol=1e-9)
     assert math.isclose(got.ic, ic, rel_tol=1e-12, abs_tol=1e-12)
-    assert math.isclose(got.ic025, ic - 3.3 / math.sqrt(a + 0.5) - 2 / (a + 0.5) ** 1.5,
-                        abs_tol=1e-9)
-    assert math.isclose(got.ic975, ic + 2.4 / math.sqrt(a + 0.5) - 0.5 / (a + 0.5) ** 1.5,
-                        abs_tol=1e-9)
+    assert math.isclose(
+        got.ic025, ic - 3.3 / math.sqrt(a + 0.5) - 2 / (a + 0.5) ** 1.5, abs_tol=1e-9
+    )
+    assert math.isclose(
+        got.ic975, ic + 2.4 / math.sqrt(a + 0.5) - 0.5 / (a + 0.5) ** 1.5, abs_tol=1e-9
+    )
     assert got.evans == (got.prr >= 2 and got.chi2 >= 4 and a >= 3)
     assert got.ror_signal == (got.ror_lower > 1 and a >= 3)
     assert got.ic_signal == (got.ic025 > 0 and a >= 3)
@@ -188,8 +192,11 @@ def test_planted_signal_fires_and_null_pair_does_not(synthetic_db: Path, by: str
     found = by_pair(signals(synthetic_db, by=by))
     event_of = {
         "icd10": lambda phrase, code: code,
-        "meddra_pt": lambda phrase, code: {"G47.00": "10022437", "R19.7": "10012735",
-                                           "R51.9": "10019211"}[code],
+        "meddra_pt": lambda phrase, code: {
+            "G47.00": "10022437",
+            "R19.7": "10012735",
+            "R51.9": "10019211",
+        }[code],
         "mention": lambda phrase, code: phrase,
     }[by]
     drug, phrase, code = PLANTED[0]
@@ -210,11 +217,15 @@ def test_counts_match_an_independent_count_over_records(synthetic_db: Path) -> N
     conn = duckdb.connect(str(synthetic_db), read_only=True)
     cursor = conn.execute("SELECT * FROM adverse_events")
     names = [col[0] for col in cursor.description]
-    records = [AdverseEventRecord.from_row(dict(zip(names, row, strict=True)))
-               for row in cursor.fetchall()]
+    records = [
+        AdverseEventRecord.from_row(dict(zip(names, row, strict=True))) for row in cursor.fetchall()
+    ]
     conn.close()
-    posts = {r.post_id: (set(r.ingredients), {c.code for c in r.codes("ICD-10-CM")})
-             for r in records if r.prediction.is_adverse_event}
+    posts = {
+        r.post_id: (set(r.ingredients), {c.code for c in r.codes("ICD-10-CM")})
+        for r in records
+        if r.prediction.is_adverse_event
+    }
     universe = {p: v for p, v in posts.items() if v[0] and v[1]}
     n = len(universe)
     pair_a: dict = defaultdict(int)
@@ -274,8 +285,12 @@ def test_write_signals_csv_and_parquet(tmp_path: Path) -> None:
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    found = signals_from_counts([("all", "x", "E1", "Event one", 10, 100, 30, 1000),
-                                 ("all", "y", "E1", "Event one", 20, 900, 30, 1000)])
+    found = signals_from_counts(
+        [
+            ("all", "x", "E1", "Event one", 10, 100, 30, 1000),
+            ("all", "y", "E1", "Event one", 20, 900, 30, 1000),
+        ]
+    )
     csv_rows = pacsv.read_csv(write_signals(found, tmp_path / "s.csv")).to_pylist()
     parquet_rows = pq.read_table(write_signals(found, tmp_path / "s.parquet")).to_pylist()
     assert csv_rows[0]["drug"] == parquet_rows[0]["drug"] == "x"

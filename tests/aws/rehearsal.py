@@ -119,7 +119,7 @@ class Rehearsal:
         pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
         for page in pages:
             for item in page.get("Contents", []):
-                relative = item["Key"][len(prefix):].lstrip("/") or Path(item["Key"]).name
+                relative = item["Key"][len(prefix) :].lstrip("/") or Path(item["Key"]).name
                 path = target / relative
                 path.parent.mkdir(parents=True, exist_ok=True)
                 s3.download_file(bucket, item["Key"], str(path))
@@ -149,17 +149,27 @@ class Rehearsal:
         channels = {
             channel["ChannelName"]: self.download_prefix(
                 channel["DataSource"]["S3DataSource"]["S3Uri"],
-                root / "input" / "data" / channel["ChannelName"])
+                root / "input" / "data" / channel["ChannelName"],
+            )
             for channel in params["InputDataConfig"]
         }
         source = json.loads((channels["sm_drivers"] / "sourcecode.json").read_text())
-        env = {**os.environ, "PYTHONPATH": str(SRC), "SM_MODEL_DIR": str(root / "model"),
-               "SM_OUTPUT_DATA_DIR": str(root / "output"),
-               **{f"SM_CHANNEL_{name.upper()}": str(path) for name, path in channels.items()}}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(SRC),
+            "SM_MODEL_DIR": str(root / "model"),
+            "SM_OUTPUT_DATA_DIR": str(root / "output"),
+            **{f"SM_CHANNEL_{name.upper()}": str(path) for name, path in channels.items()},
+        }
         args = hyperparameters_to_cli_args(params.get("HyperParameters") or {})
-        done = subprocess.run([sys.executable, source["entry_script"], *args],
-                              cwd=channels["code"], env=env, capture_output=True, text=True,
-                              timeout=300)
+        done = subprocess.run(
+            [sys.executable, source["entry_script"], *args],
+            cwd=channels["code"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         self.training_logs.append(done.stdout + done.stderr)
         if done.returncode != 0:
             raise AssertionError(f"the training job's entry script failed:\n{done.stderr}")
@@ -167,8 +177,9 @@ class Rehearsal:
         with tarfile.open(archive, "w:gz") as tar:
             for path in sorted((root / "model").iterdir()):
                 tar.add(path, arcname=path.name)
-        artifact = self.moto.client("sagemaker").describe_training_job(
-            TrainingJobName=job)["ModelArtifacts"]["S3ModelArtifacts"]
+        artifact = self.moto.client("sagemaker").describe_training_job(TrainingJobName=job)[
+            "ModelArtifacts"
+        ]["S3ModelArtifacts"]
         bucket, key = s3_parts(artifact)
         self.moto.client("s3").upload_file(str(archive), bucket, key)
 
@@ -176,15 +187,18 @@ class Rehearsal:
     def _endpoint_model(self, endpoint: str) -> tuple[Any, Any, Path]:
         """(handlers module, loaded model, model dir) of what the endpoint serves."""
         sm = self.moto.client("sagemaker")
-        config = sm.describe_endpoint_config(EndpointConfigName=sm.describe_endpoint(
-            EndpointName=endpoint)["EndpointConfigName"])
-        container = sm.describe_model(
-            ModelName=config["ProductionVariants"][0]["ModelName"])["PrimaryContainer"]
+        config = sm.describe_endpoint_config(
+            EndpointConfigName=sm.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
+        )
+        container = sm.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])[
+            "PrimaryContainer"
+        ]
         uri = container["ModelDataUrl"]
         if uri not in self._served:
             model_dir = self.extract_archive(uri)
             spec = importlib.util.spec_from_file_location(
-                f"inference_{model_dir.name}", model_dir / "code" / "inference.py")
+                f"inference_{model_dir.name}", model_dir / "code" / "inference.py"
+            )
             assert spec is not None and spec.loader is not None
             handlers = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(handlers)
@@ -198,21 +212,31 @@ class Rehearsal:
             self._served[uri] = (handlers, model, model_dir)
         return self._served[uri]
 
-    def answer(self, endpoint: str, body: bytes | str, content_type: str | None,
-               accept: str | None) -> str:
+    def answer(
+        self, endpoint: str, body: bytes | str, content_type: str | None, accept: str | None
+    ) -> str:
         handlers, model, _ = self._endpoint_model(endpoint)
-        return str(handlers.output_fn(
-            handlers.predict_fn(handlers.input_fn(body, content_type), model), accept))
+        return str(
+            handlers.output_fn(
+                handlers.predict_fn(handlers.input_fn(body, content_type), model), accept
+            )
+        )
 
     def _serve(self, operation: str, params: dict[str, Any]) -> None:
         endpoint = params["EndpointName"]
         if operation == "InvokeEndpoint":
-            self.moto.queue_sagemaker_results([self.answer(
-                endpoint, params["Body"], params.get("ContentType"), params.get("Accept"))])
+            self.moto.queue_sagemaker_results(
+                [
+                    self.answer(
+                        endpoint, params["Body"], params.get("ContentType"), params.get("Accept")
+                    )
+                ]
+            )
         elif operation == "InvokeEndpointAsync":
             body = self.read_object(params["InputLocation"])
-            self.moto.queue_sagemaker_async_results([self.answer(
-                endpoint, body, params.get("ContentType"), params.get("Accept"))])
+            self.moto.queue_sagemaker_async_results(
+                [self.answer(endpoint, body, params.get("ContentType"), params.get("Accept"))]
+            )
 
 
 def _snapshot(params: dict[str, Any]) -> dict[str, Any]:
@@ -231,6 +255,10 @@ def _snapshot(params: dict[str, Any]) -> dict[str, Any]:
 
 def _simulate_allowed(params: dict[str, Any]) -> dict[str, Any]:
     """``iam:SimulatePrincipalPolicy`` (moto has none): every action asked about is allowed."""
-    return {"IsTruncated": False, "EvaluationResults": [
-        {"EvalActionName": action, "EvalResourceName": "*", "EvalDecision": "allowed"}
-        for action in params["ActionNames"]]}
+    return {
+        "IsTruncated": False,
+        "EvaluationResults": [
+            {"EvalActionName": action, "EvalResourceName": "*", "EvalDecision": "allowed"}
+            for action in params["ActionNames"]
+        ],
+    }

@@ -15,9 +15,14 @@ from adverse_events.errors import ConfigError
 pytestmark = pytest.mark.unit
 pa = pytest.importorskip("pyarrow")
 
-_HIVE = {pa.string(): "string", pa.float64(): "double", pa.bool_(): "boolean",
-         pa.int64(): "bigint", pa.timestamp("us", tz="UTC"): "timestamp",
-         pa.list_(pa.string()): "array<string>"}
+_HIVE = {
+    pa.string(): "string",
+    pa.float64(): "double",
+    pa.bool_(): "boolean",
+    pa.int64(): "bigint",
+    pa.timestamp("us", tz="UTC"): "timestamp",
+    pa.list_(pa.string()): "array<string>",
+}
 
 
 def test_columns_match_the_arrow_schemas_the_sink_writes():
@@ -54,14 +59,23 @@ def test_latest_view_query_runs_on_the_written_layout(tmp_path):
 
     for day, score in (("2024-05-01", 0.9), ("2024-05-02", 0.3)):
         (tmp_path / f"dt={day}").mkdir()
-        pq.write_table(records_table([make_record("a", score=score, processed_at=date.fromisoformat(
-            day)), make_record(f"b{day}")]), tmp_path / f"dt={day}" / "part-x.parquet")
+        pq.write_table(
+            records_table(
+                [
+                    make_record("a", score=score, processed_at=date.fromisoformat(day)),
+                    make_record(f"b{day}"),
+                ]
+            ),
+            tmp_path / f"dt={day}" / "part-x.parquet",
+        )
     ddl = athena_ddl("b")
     view = ddl.split("CREATE OR REPLACE VIEW adverse_events.predictions_latest AS\n")[1]
     query = view.split(";")[0].replace("adverse_events.predictions", "predictions")
     con = duckdb.connect()
-    con.execute(f"CREATE VIEW predictions AS SELECT * FROM read_parquet("
-                f"'{tmp_path}/*/*.parquet', hive_partitioning = true)")
+    con.execute(
+        f"CREATE VIEW predictions AS SELECT * FROM read_parquet("
+        f"'{tmp_path}/*/*.parquet', hive_partitioning = true)"
+    )
     rows = con.execute(f"SELECT post_id, score, dt FROM ({query}) ORDER BY post_id").fetchall()
     assert [r[0] for r in rows] == ["a", "b2024-05-01", "b2024-05-02"]
     assert rows[0][1] == pytest.approx(0.3) and str(rows[0][2]) == "2024-05-02"

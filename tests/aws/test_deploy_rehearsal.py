@@ -21,8 +21,11 @@ import pytest
 
 pytest.importorskip("boto3")
 pytest.importorskip("moto.server")
-pytest.importorskip("sagemaker.core", reason="the rehearsal needs the SageMaker Python SDK v3: "
-                    "pip install 'adverse-events[sagemaker]'")
+pytest.importorskip(
+    "sagemaker.core",
+    reason="the rehearsal needs the SageMaker Python SDK v3: "
+    "pip install 'adverse-events[sagemaker]'",
+)
 
 from tests.aws.rehearsal import Rehearsal, s3_parts  # noqa: E402
 
@@ -41,16 +44,30 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/SageMakerExecution"
 DATA = "s3://rehearsal-data/train/"
-TRAINING_IMAGE = ("763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-training:"
-                  "2.9-transformers5.3.0-gpu-py312-cu130-ubuntu22.04")
-INFERENCE_IMAGE = ("763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-inference:"
-                   "2.6-transformers5.5.3-cpu-py312-ubuntu22.04")
-TRUST = {"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
-    "Action": "sts:AssumeRole"}]}
-SERVING_ENV = {"SAGEMAKER_PROGRAM": "inference.py",
-               "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
-               "SAGEMAKER_CONTAINER_LOG_LEVEL": "20", "SAGEMAKER_REGION": REGION}
+TRAINING_IMAGE = (
+    "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-training:"
+    "2.9-transformers5.3.0-gpu-py312-cu130-ubuntu22.04"
+)
+INFERENCE_IMAGE = (
+    "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-inference:"
+    "2.6-transformers5.5.3-cpu-py312-ubuntu22.04"
+)
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "sagemaker.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+SERVING_ENV = {
+    "SAGEMAKER_PROGRAM": "inference.py",
+    "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+    "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+    "SAGEMAKER_REGION": REGION,
+}
 
 
 def load_script():
@@ -70,9 +87,23 @@ def wheel(tmp_path_factory):
     """This library as a wheel, built offline (no isolated build environment to download)."""
     pytest.importorskip("hatchling", reason="building the wheel offline needs hatchling")
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "-q", "-w", str(out), str(REPO)], check=True, capture_output=True,
-                   timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out),
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     [built] = out.glob("adverse_events-*.whl")
     return built
 
@@ -88,8 +119,10 @@ def tfidf_model(tmp_path_factory):
 @pytest.fixture(scope="module")
 def moto(tmp_path_factory):
     config = tmp_path_factory.mktemp("sagemaker-config") / "config.yaml"
-    config.write_text('SchemaVersion: "1.0"\nSageMaker:\n  PythonSDK:\n    Modules:\n'
-                      "      TelemetryOptOut: true\n")
+    config.write_text(
+        'SchemaVersion: "1.0"\nSageMaker:\n  PythonSDK:\n    Modules:\n'
+        "      TelemetryOptOut: true\n"
+    )
     with pytest.MonkeyPatch.context() as patch, MotoServer(region=REGION) as server:
         patch.setenv("AWS_ENDPOINT_URL", server.url)
         patch.setenv("SAGEMAKER_USER_CONFIG_OVERRIDE", str(config))
@@ -110,8 +143,9 @@ def aws(moto, tmp_path, monkeypatch):
     # The SDK names the regional STS endpoint explicitly, past AWS_ENDPOINT_URL: point it at moto.
     monkeypatch.setattr(session_helper, "sts_regional_endpoint", lambda region: moto.url)
     sent: list = []
-    monkeypatch.setattr(telemetry_logging, "_send_telemetry_request",
-                        lambda *a, **k: sent.append(a))
+    monkeypatch.setattr(
+        telemetry_logging, "_send_telemetry_request", lambda *a, **k: sent.append(a)
+    )
     rehearsal = Rehearsal(moto, tmp_path / "aws").install(monkeypatch)
     with rehearsal._muted():
         from adverse_events.testing.tiny_models import synthetic_texts
@@ -124,8 +158,9 @@ def aws(moto, tmp_path, monkeypatch):
             writer.writerow(["text", "label"])
             writer.writerows(zip(*synthetic_texts(120), strict=True))
         moto.client("s3").upload_file(str(posts), bucket, key + "posts.csv")
-        moto.client("iam").create_role(RoleName=ROLE.rpartition("/")[2],
-                                       AssumeRolePolicyDocument=json.dumps(TRUST))
+        moto.client("iam").create_role(
+            RoleName=ROLE.rpartition("/")[2], AssumeRolePolicyDocument=json.dumps(TRUST)
+        )
     yield rehearsal
     assert sent == [], "the SageMaker SDK tried to send telemetry"
 
@@ -144,17 +179,24 @@ def check_smoke_test(script, output, model_dir, threshold=0.6):
     assert [line["text"] for line in lines] == script.SMOKE_TEXTS
     assert [line["score"] for line in lines] == [round(score, 4) for score in expected]
     assert [line["label"] for line in lines] == [
-        "adverse_event" if score >= threshold else "not_adverse_event" for score in expected]
+        "adverse_event" if score >= threshold else "not_adverse_event" for score in expected
+    ]
 
 
 def check_archive(aws, uri, wheel):
     """The model archive's layout: model files at its root, the handlers in code/."""
     root = aws.extract_archive(uri)
     files = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
-    assert {"adverse_events.json", "code/inference.py", "code/requirements.txt",
-            f"code/{wheel.name}"} <= files
-    assert "from adverse_events.aws.sagemaker_entry import input_fn, model_fn, output_fn, " \
+    assert {
+        "adverse_events.json",
+        "code/inference.py",
+        "code/requirements.txt",
+        f"code/{wheel.name}",
+    } <= files
+    assert (
+        "from adverse_events.aws.sagemaker_entry import input_fn, model_fn, output_fn, "
         "predict_fn" in (root / "code" / "inference.py").read_text()
+    )
     requirements = (root / "code" / "requirements.txt").read_text().splitlines()
     assert requirements[0] == f"/opt/ml/model/code/{wheel.name}"
     return root
@@ -165,14 +207,18 @@ def check_endpoint_requests(aws, model_data, environment=None):
     [model] = aws.requests("sagemaker", "CreateModel")
     assert model["ExecutionRoleArn"] == ROLE
     assert model["PrimaryContainer"] == {
-        "Image": INFERENCE_IMAGE, "ModelDataUrl": model_data,
-        "Environment": {**SERVING_ENV, **(environment or {})}}
+        "Image": INFERENCE_IMAGE,
+        "ModelDataUrl": model_data,
+        "Environment": {**SERVING_ENV, **(environment or {})},
+    }
     [config] = aws.requests("sagemaker", "CreateEndpointConfig")
     assert config["EndpointConfigName"] == model["ModelName"]
     assert model["ModelName"].startswith("adverse-events-classifier-")
     [endpoint] = aws.requests("sagemaker", "CreateEndpoint")
-    assert endpoint == {"EndpointName": "adverse-events-classifier",
-                        "EndpointConfigName": config["EndpointConfigName"]}
+    assert endpoint == {
+        "EndpointName": "adverse-events-classifier",
+        "EndpointConfigName": config["EndpointConfigName"],
+    }
     return config
 
 
@@ -187,9 +233,29 @@ def check_invocations(aws, script):
 def test_train_and_deploy_smoke_test_delete(script, aws, wheel, capsys):
     output_path = "s3://rehearsal-artifacts/jobs/"
     aws.moto.client("s3").create_bucket(Bucket="rehearsal-artifacts")
-    script.main(["train-and-deploy", "--role", ROLE, "--data", DATA, "--region", REGION,
-                 "--output-path", output_path, "--model-name", "tfidf", "--epochs", "2",
-                 "--wheel", str(wheel), "--env", "AE_BATCH_SIZE=16", "--wait-minutes", "1"])
+    script.main(
+        [
+            "train-and-deploy",
+            "--role",
+            ROLE,
+            "--data",
+            DATA,
+            "--region",
+            REGION,
+            "--output-path",
+            output_path,
+            "--model-name",
+            "tfidf",
+            "--epochs",
+            "2",
+            "--wheel",
+            str(wheel),
+            "--env",
+            "AE_BATCH_SIZE=16",
+            "--wait-minutes",
+            "1",
+        ]
+    )
     out = capsys.readouterr().out
 
     # The training job: the Hugging Face image, the SDK's driver running train.py, the
@@ -202,22 +268,30 @@ def test_train_and_deploy_smoke_test_delete(script, aws, wheel, capsys):
     assert "sm_drivers/sm_train.sh" in " ".join(spec["ContainerArguments"])
     assert spec["MetricDefinitions"] == script.metric_definitions()
     assert job["HyperParameters"] == {
-        "model_name": "tfidf", "text_column": "text", "label_column": "label", "epochs": "2",
-        "train_batch_size": "32", "max_seq_length": "128", "learning_rate": "5e-05"}
+        "model_name": "tfidf",
+        "text_column": "text",
+        "label_column": "label",
+        "epochs": "2",
+        "train_batch_size": "32",
+        "max_seq_length": "128",
+        "learning_rate": "5e-05",
+    }
     assert job["RoleArn"] == ROLE
     assert job["ResourceConfig"]["InstanceType"] == "ml.g5.xlarge"
     assert job["ResourceConfig"]["InstanceCount"] == 1
     assert job["StoppingCondition"]["MaxRuntimeInSeconds"] == 4 * 3600
     assert job["OutputDataConfig"]["S3OutputPath"] == output_path
-    channels = {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"]
-                for c in job["InputDataConfig"]}
+    channels = {
+        c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in job["InputDataConfig"]
+    }
     assert set(channels) == {"train", "code", "sm_drivers"} and channels["train"] == DATA
     assert job["TrainingJobName"].startswith("adverse-events-")
 
     # The source the job ran: the wheel, train.py, requirements installing the wheel's extra.
     code = aws.workdir / "jobs" / job["TrainingJobName"] / "input" / "data" / "code"
     assert sorted(p.name for p in code.iterdir()) == sorted(
-        [wheel.name, "requirements.txt", "train.py"])
+        [wheel.name, "requirements.txt", "train.py"]
+    )
     assert (code / "requirements.txt").read_text() == f"./{wheel.name}[train]\n"
     drivers = code.parent / "sm_drivers"
     assert json.loads((drivers / "sourcecode.json").read_text())["entry_script"] == "train.py"
@@ -230,13 +304,18 @@ def test_train_and_deploy_smoke_test_delete(script, aws, wheel, capsys):
     # The endpoint serves the job's own archive (nothing repacked), whose code/ carries the
     # handlers and the wheel the job was given.
     artifact = aws.moto.client("sagemaker").describe_training_job(
-        TrainingJobName=job["TrainingJobName"])["ModelArtifacts"]["S3ModelArtifacts"]
+        TrainingJobName=job["TrainingJobName"]
+    )["ModelArtifacts"]["S3ModelArtifacts"]
     assert f"model artifact: {artifact}" in out
     model_dir = check_archive(aws, artifact, wheel)
     config = check_endpoint_requests(aws, artifact, {"AE_BATCH_SIZE": "16"})
     [variant] = config["ProductionVariants"]
-    assert variant == {"VariantName": "AllTraffic", "ModelName": variant["ModelName"],
-                       "InitialInstanceCount": 1, "InstanceType": "ml.m5.xlarge"}
+    assert variant == {
+        "VariantName": "AllTraffic",
+        "ModelName": variant["ModelName"],
+        "InitialInstanceCount": 1,
+        "InstanceType": "ml.m5.xlarge",
+    }
     check_invocations(aws, script)
     check_smoke_test(script, out, model_dir)
 
@@ -259,8 +338,23 @@ def test_train_and_deploy_smoke_test_delete(script, aws, wheel, capsys):
 
 # -- deploy an existing model directory, without a training job ----------------------------------
 def test_deploy_model_dir_serverless(script, aws, wheel, tfidf_model, capsys):
-    script.main(["deploy", "--role", ROLE, "--model-dir", str(tfidf_model), "--region", REGION,
-                 "--serverless-memory", "2048", "--wheel", str(wheel), "--wait-minutes", "1"])
+    script.main(
+        [
+            "deploy",
+            "--role",
+            ROLE,
+            "--model-dir",
+            str(tfidf_model),
+            "--region",
+            REGION,
+            "--serverless-memory",
+            "2048",
+            "--wheel",
+            str(wheel),
+            "--wait-minutes",
+            "1",
+        ]
+    )
     out = capsys.readouterr().out
     assert aws.requests("sagemaker", "CreateTrainingJob") == []
     uploads = aws.requests("s3", "PutObject") + aws.requests("s3", "CreateMultipartUpload")
@@ -270,13 +364,15 @@ def test_deploy_model_dir_serverless(script, aws, wheel, tfidf_model, capsys):
     assert put["Key"].startswith("adverse-events/models/adverse-events-classifier-")
     assert f"model artifact: {uri}" in out
     root = check_archive(aws, uri, wheel)
-    shipped = {p.relative_to(tfidf_model).as_posix() for p in tfidf_model.rglob("*")
-               if p.is_file()}
+    shipped = {p.relative_to(tfidf_model).as_posix() for p in tfidf_model.rglob("*") if p.is_file()}
     assert shipped <= {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
     assert not (tfidf_model / "code").exists()  # the model directory itself is left alone
     [variant] = check_endpoint_requests(aws, uri)["ProductionVariants"]
-    assert variant == {"VariantName": "AllTraffic", "ModelName": variant["ModelName"],
-                       "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5}}
+    assert variant == {
+        "VariantName": "AllTraffic",
+        "ModelName": variant["ModelName"],
+        "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5},
+    }
     check_invocations(aws, script)
     check_smoke_test(script, out, tfidf_model)
 
@@ -286,13 +382,26 @@ def test_deploy_archive_async(script, aws, wheel, tfidf_model, tmp_path, capsys)
     with aws._muted():
         aws.moto.client("s3").create_bucket(Bucket="rehearsal-models")
         aws.moto.client("s3").upload_file(str(archive), "rehearsal-models", "m/model.tar.gz")
-    script.main(["deploy", "--role", ROLE, "--model-data", "s3://rehearsal-models/m/model.tar.gz",
-                 "--region", REGION, "--async-output", "s3://rehearsal-models/async/",
-                 "--wait-minutes", "1"])
+    script.main(
+        [
+            "deploy",
+            "--role",
+            ROLE,
+            "--model-data",
+            "s3://rehearsal-models/m/model.tar.gz",
+            "--region",
+            REGION,
+            "--async-output",
+            "s3://rehearsal-models/async/",
+            "--wait-minutes",
+            "1",
+        ]
+    )
     out = capsys.readouterr().out
     config = check_endpoint_requests(aws, "s3://rehearsal-models/m/model.tar.gz")
     assert config["AsyncInferenceConfig"] == {
-        "OutputConfig": {"S3OutputPath": "s3://rehearsal-models/async/"}}
+        "OutputConfig": {"S3OutputPath": "s3://rehearsal-models/async/"}
+    }
     assert config["ProductionVariants"][0]["InstanceType"] == "ml.m5.xlarge"
     [call] = aws.requests("sagemaker-runtime", "InvokeEndpointAsync")
     bucket, key = s3_parts(call["InputLocation"])
@@ -304,25 +413,61 @@ def test_deploy_archive_async(script, aws, wheel, tfidf_model, tmp_path, capsys)
 
 # -- the dry run ---------------------------------------------------------------------------------
 def test_dry_run_prints_the_requests_and_sends_nothing(script, aws, wheel, tfidf_model, capsys):
-    script.main(["deploy", "--role", ROLE, "--model-dir", str(tfidf_model), "--region", REGION,
-                 "--wheel", str(wheel), "--dry-run", "--env", "AE_THRESHOLD=0.7"])
+    script.main(
+        [
+            "deploy",
+            "--role",
+            ROLE,
+            "--model-dir",
+            str(tfidf_model),
+            "--region",
+            REGION,
+            "--wheel",
+            str(wheel),
+            "--dry-run",
+            "--env",
+            "AE_THRESHOLD=0.7",
+        ]
+    )
     plan = json.loads(capsys.readouterr().out)
-    script.main(["train-and-deploy", "--role", ROLE, "--data", DATA, "--region", REGION,
-                 "--wheel", str(wheel), "--dry-run"])
+    script.main(
+        [
+            "train-and-deploy",
+            "--role",
+            ROLE,
+            "--data",
+            DATA,
+            "--region",
+            REGION,
+            "--wheel",
+            str(wheel),
+            "--dry-run",
+        ]
+    )
     training = json.loads(capsys.readouterr().out)
     assert aws.calls == []  # not one request
     assert plan["ModelArchive"]["upload_to"].startswith(
-        "s3://<session bucket>/adverse-events/models/adverse-events-classifier-")
-    assert {"adverse_events.json", "code/inference.py", "code/requirements.txt",
-            f"code/{wheel.name}"} <= set(plan["ModelArchive"]["files"])
+        "s3://<session bucket>/adverse-events/models/adverse-events-classifier-"
+    )
+    assert {
+        "adverse_events.json",
+        "code/inference.py",
+        "code/requirements.txt",
+        f"code/{wheel.name}",
+    } <= set(plan["ModelArchive"]["files"])
     assert plan["CreateModel"]["PrimaryContainer"] == {
-        "Image": INFERENCE_IMAGE, "ModelDataUrl": plan["ModelArchive"]["upload_to"],
-        "Environment": {**SERVING_ENV, "AE_THRESHOLD": "0.7"}}
+        "Image": INFERENCE_IMAGE,
+        "ModelDataUrl": plan["ModelArchive"]["upload_to"],
+        "Environment": {**SERVING_ENV, "AE_THRESHOLD": "0.7"},
+    }
     assert plan["CreateEndpointConfig"]["ProductionVariants"][0]["InstanceType"] == "ml.m5.xlarge"
     assert plan["CreateEndpoint"]["EndpointName"] == "adverse-events-classifier"
     job = training["TrainingJob"]
     assert (job["training_image"], job["entry_script"], job["role"]) == (
-        TRAINING_IMAGE, "train.py", ROLE)
+        TRAINING_IMAGE,
+        "train.py",
+        ROLE,
+    )
     assert job["source_dir"] == sorted([wheel.name, "requirements.txt", "train.py"])
     assert job["hyperparameters"] == script.HYPERPARAMETERS
 
@@ -332,8 +477,18 @@ def test_without_the_v3_sdk_the_script_says_what_to_install(script, monkeypatch)
 
     monkeypatch.setattr(metadata, "version", lambda name: "2.257.0")
     with pytest.raises(SystemExit, match=r"SDK v3, found 2\.257\.0.*adverse-events\[sagemaker\]"):
-        script.main(["deploy", "--role", ROLE, "--model-data", "s3://b/m.tar.gz",
-                     "--region", REGION, "--dry-run"])
+        script.main(
+            [
+                "deploy",
+                "--role",
+                ROLE,
+                "--model-data",
+                "s3://b/m.tar.gz",
+                "--region",
+                REGION,
+                "--dry-run",
+            ]
+        )
 
 
 def test_archive_of_a_directory_that_is_not_a_model(script, tmp_path, wheel):

@@ -54,17 +54,20 @@ def _lambda_event(server, items, extra=()):
     """Put `items` into a streamed table and return the stream records as a Lambda event."""
     ddb = server.client("dynamodb")
     table = ddb.create_table(
-        TableName=TABLE, KeySchema=[{"AttributeName": "post_id", "KeyType": "HASH"}],
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "post_id", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "post_id", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
     arn = table["TableDescription"]["LatestStreamArn"]
     for item in items:
         ddb.put_item(TableName=TABLE, Item=item)
     streams = server.client("dynamodbstreams")
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
-    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
-                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    iterator = streams.get_shard_iterator(
+        StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
     records = []
     while iterator and len(records) < len(items):
         page = streams.get_records(ShardIterator=iterator, Limit=1000)
@@ -79,11 +82,21 @@ def _lambda_event(server, items, extra=()):
 
 
 def _post_item(i, text=None):
-    text = text if text is not None else (
-        f"post {i}: this drug gave me a {AE_WORDS[i % 3]}" if i % 4 == 0
-        else f"post {i}: feeling fine on my meds")
-    return {"post_id": {"S": f"x:{i}"}, "text": {"S": text},
-            "created_at": {"S": "2024-05-01T10:00:00+00:00"}, "lang": {"S": "en"}}
+    text = (
+        text
+        if text is not None
+        else (
+            f"post {i}: this drug gave me a {AE_WORDS[i % 3]}"
+            if i % 4 == 0
+            else f"post {i}: feeling fine on my meds"
+        )
+    )
+    return {
+        "post_id": {"S": f"x:{i}"},
+        "text": {"S": text},
+        "created_at": {"S": "2024-05-01T10:00:00+00:00"},
+        "lang": {"S": "en"},
+    }
 
 
 MALFORMED = [
@@ -91,18 +104,33 @@ MALFORMED = [
     {"post_id": {"S": "bad:numeric-text"}, "text": {"N": "42"}},
     {"post_id": {"S": "bad:empty-text"}, "text": {"S": "   "}},
 ]
-GARBAGE = {"eventID": "garbage-1", "eventName": "INSERT", "eventSource": "aws:dynamodb",
-           "dynamodb": {"SequenceNumber": "999999999999999999999999", "NewImage": "not a map"}}
+GARBAGE = {
+    "eventID": "garbage-1",
+    "eventName": "INSERT",
+    "eventSource": "aws:dynamodb",
+    "dynamodb": {"SequenceNumber": "999999999999999999999999", "NewImage": "not a map"},
+}
 
 
 def _fake_endpoint(client, server):
     def queue(params, **_):
         texts = json.loads(params["body"])
         scores = [0.9 if any(w in t for w in AE_WORDS) else 0.1 for t in texts]
-        server.queue_sagemaker_results([json.dumps([
-            {"label": "adverse_event" if s > 0.5 else "not_adverse_event", "score": s,
-             "probabilities": {"adverse_event": s, "not_adverse_event": 1 - s}}
-            for s in scores])])
+        server.queue_sagemaker_results(
+            [
+                json.dumps(
+                    [
+                        {
+                            "label": "adverse_event" if s > 0.5 else "not_adverse_event",
+                            "score": s,
+                            "probabilities": {"adverse_event": s, "not_adverse_event": 1 - s},
+                        }
+                        for s in scores
+                    ]
+                )
+            ]
+        )
+
     client.meta.events.register("before-call.sagemaker-runtime.InvokeEndpoint", queue)
 
 
@@ -122,8 +150,7 @@ def _settings(**kw):
 
 def _rows(server, prefix):
     s3 = server.client("s3")
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get(
-        "Contents", [])]
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])]
     rows = []
     for key in keys:
         body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
@@ -134,8 +161,9 @@ def _rows(server, prefix):
 def _run(server, runtime, event, extractor=None, classifier=None, **settings):
     classifier = classifier or SageMakerClassifier(ENDPOINT, client=runtime)
     sink = S3Sink(BUCKET, endpoint_url=server.url)
-    return handle(event, settings=_settings(**settings), classifier=classifier,
-                  extractor=extractor, sink=sink)
+    return handle(
+        event, settings=_settings(**settings), classifier=classifier, extractor=extractor, sink=sink
+    )
 
 
 @pytest.mark.slow
@@ -155,8 +183,14 @@ def test_thousand_posts_exactly_once_and_redelivery_adds_nothing(world):
     failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
     dead = " ".join(f"{d['post_id']} {d['payload']}" for d in letters)
     for bad in ("bad:no-text", "bad:numeric-text", "bad:empty-text", "garbage-1"):
-        seq = next((r["dynamodb"].get("SequenceNumber") for r in event["Records"]
-                    if bad in json.dumps(r, default=str)), None)
+        seq = next(
+            (
+                r["dynamodb"].get("SequenceNumber")
+                for r in event["Records"]
+                if bad in json.dumps(r, default=str)
+            ),
+            None,
+        )
         assert bad in dead or seq in failed, f"{bad} was lost"
     assert all(d["reason"] for d in letters)
 
@@ -178,8 +212,10 @@ def test_transient_failure_is_reported_and_nothing_after_it_is_written(world):
     # Batches of 4: [0-3] succeed; in [4-7] the runner gives up retrying and bisects down to
     # x:6 alone; everything from x:6 on waits for Lambda's retry, what came before is written.
     result = _run(server, runtime, event, classifier=MockClassifier(score), batch_size=4)
-    seq = {r["dynamodb"]["NewImage"]["post_id"]["S"]: r["dynamodb"]["SequenceNumber"]
-           for r in event["Records"]}
+    seq = {
+        r["dynamodb"]["NewImage"]["post_id"]["S"]: r["dynamodb"]["SequenceNumber"]
+        for r in event["Records"]
+    }
     assert result == {"batchItemFailures": [{"itemIdentifier": seq["x:6"]}]}
     _, rows = _rows(server, "lambda_predictions/")
     assert sorted(r["post_id"] for r in rows) == [f"x:{i}" for i in range(6)]
@@ -190,8 +226,10 @@ def test_transient_failure_is_reported_and_nothing_after_it_is_written(world):
 def test_out_of_time_writes_what_was_done_and_retries_the_rest(world):
     server, runtime = world
     event = _lambda_event(server, [_post_item(i, f"post {i}") for i in range(10)])
-    seq = {r["dynamodb"]["NewImage"]["post_id"]["S"]: r["dynamodb"]["SequenceNumber"]
-           for r in event["Records"]}
+    seq = {
+        r["dynamodb"]["NewImage"]["post_id"]["S"]: r["dynamodb"]["SequenceNumber"]
+        for r in event["Records"]
+    }
     seen = []
 
     def slow(text):  # the deadline passes while the second chunk of 4 is classified
@@ -200,9 +238,14 @@ def test_out_of_time_writes_what_was_done_and_retries_the_rest(world):
             time.sleep(1.5)
         return 0.1
 
-    result = handle(event, settings=_settings(batch_size=4), classifier=MockClassifier(slow),
-                    extractor=None, sink=S3Sink(BUCKET, endpoint_url=server.url),
-                    deadline=time.monotonic() + 1.0)
+    result = handle(
+        event,
+        settings=_settings(batch_size=4),
+        classifier=MockClassifier(slow),
+        extractor=None,
+        sink=S3Sink(BUCKET, endpoint_url=server.url),
+        deadline=time.monotonic() + 1.0,
+    )
     # [0-3] and [4-7] are done and written; [8-9] were not started: retried from x:8
     assert result == {"batchItemFailures": [{"itemIdentifier": seq["x:8"]}]}
     assert len(seen) == 8
@@ -214,10 +257,14 @@ def test_a_deadline_already_past_still_makes_progress(world):
     server, runtime = world
     event = _lambda_event(server, [_post_item(i, f"post {i}") for i in range(6)])
     second = event["Records"][4]["dynamodb"]["SequenceNumber"]
-    result = handle(event, settings=_settings(batch_size=4),
-                    classifier=MockClassifier(lambda text: 0.1), extractor=None,
-                    sink=S3Sink(BUCKET, endpoint_url=server.url),
-                    deadline=time.monotonic() - 1)
+    result = handle(
+        event,
+        settings=_settings(batch_size=4),
+        classifier=MockClassifier(lambda text: 0.1),
+        extractor=None,
+        sink=S3Sink(BUCKET, endpoint_url=server.url),
+        deadline=time.monotonic() - 1,
+    )
     assert result == {"batchItemFailures": [{"itemIdentifier": second}]}
     _, rows = _rows(server, "lambda_predictions/")
     assert len(rows) == 4  # one chunk, so a too-short timeout cannot stall the shard
@@ -259,8 +306,9 @@ def test_posts_written_by_the_post_store_reach_the_handler(world):
     server, runtime = world
     store = DynamoDBPostStore(TABLE, id_attribute="post_id")
     typed = TypeSerializer().serialize
-    posts = [make_post(f"p:{i}", f"post {i}: this drug gave me a rash", lang="en")
-             for i in range(3)]
+    posts = [
+        make_post(f"p:{i}", f"post {i}: this drug gave me a rash", lang="en") for i in range(3)
+    ]
     items = [{k: typed(v) for k, v in store.item(p).items()} for p in posts]
     assert _run(server, runtime, _lambda_event(server, items)) == {"batchItemFailures": []}
     _, rows = _rows(server, "lambda_predictions/")
@@ -269,19 +317,32 @@ def test_posts_written_by_the_post_store_reach_the_handler(world):
 
 
 def test_empty_event():
-    assert handle({"Records": []}, settings=_settings(), classifier=None, extractor=None,
-                  sink=None) == {"batchItemFailures": []}
+    assert handle(
+        {"Records": []}, settings=_settings(), classifier=None, extractor=None, sink=None
+    ) == {"batchItemFailures": []}
 
 
 def test_handler_reads_its_settings_from_the_environment(world, monkeypatch):
     server, _ = world
     monkeypatch.setenv("AWS_ENDPOINT_URL", server.url)
-    for name, value in {"ENDPOINT_NAME": ENDPOINT, "BUCKET": BUCKET, "EXTRACTOR": "none",
-                        "THRESHOLD": "0.5", "PREFIX": "preds/", "BACKOFF_SECONDS": "0"}.items():
+    for name, value in {
+        "ENDPOINT_NAME": ENDPOINT,
+        "BUCKET": BUCKET,
+        "EXTRACTOR": "none",
+        "THRESHOLD": "0.5",
+        "PREFIX": "preds/",
+        "BACKOFF_SECONDS": "0",
+    }.items():
         monkeypatch.setenv(name, value)
     event = _lambda_event(server, [_post_item(i) for i in range(4)])
-    server.queue_sagemaker_results([json.dumps([
-        {"label": "x", "score": s, "probabilities": {}} for s in (0.9, 0.1, 0.1, 0.1)])])
+    server.queue_sagemaker_results(
+        [
+            json.dumps(
+                [{"label": "x", "score": s, "probabilities": {}} for s in (0.9, 0.1, 0.1, 0.1)]
+            )
+        ]
+    )
+
     class Context:  # what Lambda passes: 5 minutes left, far more than needed
         @staticmethod
         def get_remaining_time_in_millis():
@@ -294,11 +355,19 @@ def test_handler_reads_its_settings_from_the_environment(world, monkeypatch):
 
 
 def test_settings_from_env():
-    settings = Settings.from_env({"ENDPOINT_NAME": "e", "BUCKET": "b", "THRESHOLD": "0.7",
-                                  "EXTRACTOR": "none", "BATCH_SIZE": "32"})
+    settings = Settings.from_env(
+        {
+            "ENDPOINT_NAME": "e",
+            "BUCKET": "b",
+            "THRESHOLD": "0.7",
+            "EXTRACTOR": "none",
+            "BATCH_SIZE": "32",
+        }
+    )
     assert (settings.threshold, settings.extractor, settings.batch_size) == (0.7, None, 32)
-    assert Settings.from_env({"ENDPOINT_NAME": "e", "BUCKET": "b"}).extractor == \
-        "comprehend-medical"
+    assert (
+        Settings.from_env({"ENDPOINT_NAME": "e", "BUCKET": "b"}).extractor == "comprehend-medical"
+    )
     with pytest.raises(ConfigError, match="ENDPOINT_NAME"):
         Settings.from_env({"BUCKET": "b"})
     with pytest.raises(ConfigError, match="bad number"):
@@ -310,18 +379,36 @@ def test_settings_from_env():
 #: (phrase, score, traits) and (phrase, score, traits, [(code, description, score)]).
 CM_POSTS = {
     "Zoloft gave me a terrible headache and nausea. No dizziness though.": (
-        [("terrible headache", 0.91, ("SYMPTOM",)), ("nausea", 0.95, ("SYMPTOM",)),
-         ("dizziness", 0.97, ("NEGATION",))],
-        [("headache", 0.9, ("SYMPTOM",), [("R51.9", "Headache, unspecified", 0.82),
-                                          ("G44.209", "Tension-type headache", 0.31)]),
-         ("nausea", 0.95, (), [("R11.0", "Nausea", 0.93)]),
-         ("dizziness", 0.96, ("NEGATION",), [("R42", "Dizziness and giddiness", 0.9)])],
+        [
+            ("terrible headache", 0.91, ("SYMPTOM",)),
+            ("nausea", 0.95, ("SYMPTOM",)),
+            ("dizziness", 0.97, ("NEGATION",)),
+        ],
+        [
+            (
+                "headache",
+                0.9,
+                ("SYMPTOM",),
+                [
+                    ("R51.9", "Headache, unspecified", 0.82),
+                    ("G44.209", "Tension-type headache", 0.31),
+                ],
+            ),
+            ("nausea", 0.95, (), [("R11.0", "Nausea", 0.93)]),
+            ("dizziness", 0.96, ("NEGATION",), [("R42", "Dizziness and giddiness", 0.9)]),
+        ],
     ),
     "Lexapro made me so dizzy. No rash at all, luckily.": (
         [("dizzy", 0.88, ("SYMPTOM",)), ("rash", 0.97, ("NEGATION",))],
-        [("dizzy", 0.86, (), [("R42", "Dizziness and giddiness", 0.91)]),
-         ("rash", 0.95, ("NEGATION",), [("R21", "Rash and other nonspecific skin eruption",
-                                         0.9)])],
+        [
+            ("dizzy", 0.86, (), [("R42", "Dizziness and giddiness", 0.91)]),
+            (
+                "rash",
+                0.95,
+                ("NEGATION",),
+                [("R21", "Rash and other nonspecific skin eruption", 0.9)],
+            ),
+        ],
     ),
     "No nausea since I switched to the generic.": (
         [("nausea", 0.96, ("NEGATION",))],
@@ -330,7 +417,9 @@ CM_POSTS = {
 }
 CM_EXPECTED = {  # post text -> (ae_type, ICD-10-CM codes) with the default trait handling
     "Zoloft gave me a terrible headache and nausea. No dizziness though.": (
-        "nausea", ["R11.0", "R51.9"]),
+        "nausea",
+        ["R11.0", "R51.9"],
+    ),
     "Lexapro made me so dizzy. No rash at all, luckily.": ("dizzy", ["R42"]),
     "No nausea since I switched to the generic.": (None, []),
 }
@@ -338,24 +427,55 @@ CM_EXPECTED = {  # post text -> (ae_type, ICD-10-CM codes) with the default trai
 
 def _cm_entity(text, eid, phrase, score, traits, **extra):
     begin = text.index(phrase)
-    return {"Id": eid, "BeginOffset": begin, "EndOffset": begin + len(phrase), "Score": score,
-            "Text": phrase, "Category": "MEDICAL_CONDITION", "Type": "DX_NAME",
-            "Traits": [{"Name": t, "Score": 0.9} for t in traits], "Attributes": [], **extra}
+    return {
+        "Id": eid,
+        "BeginOffset": begin,
+        "EndOffset": begin + len(phrase),
+        "Score": score,
+        "Text": phrase,
+        "Category": "MEDICAL_CONDITION",
+        "Type": "DX_NAME",
+        "Traits": [{"Name": t, "Score": 0.9} for t in traits],
+        "Attributes": [],
+        **extra,
+    }
 
 
 def _cm_responses(text):
     conditions, icd = CM_POSTS[text]
     drug = text.split()[0]
-    detect = {"Entities": [
-        {"Id": 0, "BeginOffset": 0, "EndOffset": len(drug), "Score": 0.99, "Text": drug,
-         "Category": "MEDICATION", "Type": "BRAND_NAME", "Traits": [], "Attributes": []},
-        *(_cm_entity(text, i + 1, *c) for i, c in enumerate(conditions)),
-    ], "UnmappedAttributes": [], "ModelVersion": "2.4.0"}
-    icd10 = {"Entities": [
-        _cm_entity(text, i, phrase, score, traits, ICD10CMConcepts=[
-            {"Code": c, "Description": d, "Score": s} for c, d, s in concepts])
-        for i, (phrase, score, traits, concepts) in enumerate(icd)
-    ], "ModelVersion": "0.1.0"}
+    detect = {
+        "Entities": [
+            {
+                "Id": 0,
+                "BeginOffset": 0,
+                "EndOffset": len(drug),
+                "Score": 0.99,
+                "Text": drug,
+                "Category": "MEDICATION",
+                "Type": "BRAND_NAME",
+                "Traits": [],
+                "Attributes": [],
+            },
+            *(_cm_entity(text, i + 1, *c) for i, c in enumerate(conditions)),
+        ],
+        "UnmappedAttributes": [],
+        "ModelVersion": "2.4.0",
+    }
+    icd10 = {
+        "Entities": [
+            _cm_entity(
+                text,
+                i,
+                phrase,
+                score,
+                traits,
+                ICD10CMConcepts=[{"Code": c, "Description": d, "Score": s} for c, d, s in concepts],
+            )
+            for i, (phrase, score, traits, concepts) in enumerate(icd)
+        ],
+        "ModelVersion": "0.1.0",
+    }
     rxnorm = {"Entities": [], "ModelVersion": "0.1.0"}
     return detect, icd10, rxnorm
 
@@ -364,32 +484,49 @@ def _comprehend_stub(texts):
     """A comprehendmedical client answering the three calls for each text, in order."""
     import boto3
 
-    client = boto3.client("comprehendmedical", region_name="us-east-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    client = boto3.client(
+        "comprehendmedical",
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     stubber = Stubber(client)
     for text in texts:
-        for operation, response in zip(("detect_entities_v2", "infer_icd10_cm",
-                                        "infer_rx_norm"), _cm_responses(text), strict=True):
+        for operation, response in zip(
+            ("detect_entities_v2", "infer_icd10_cm", "infer_rx_norm"),
+            _cm_responses(text),
+            strict=True,
+        ):
             stubber.add_response(operation, response, {"Text": text})
     stubber.activate()
     return client, stubber
 
 
-def test_comprehend_medical_codes_adverse_events_and_drops_negated_conditions(
-        world, monkeypatch):
+def test_comprehend_medical_codes_adverse_events_and_drops_negated_conditions(world, monkeypatch):
     server, runtime = world
     ae_texts = list(CM_POSTS)  # the fake endpoint calls them adverse events (headache, ...)
-    texts = [ae_texts[0], "post 1: feeling fine on my meds", ae_texts[1], ae_texts[2],
-             "post 4: feeling fine on my meds"]
+    texts = [
+        ae_texts[0],
+        "post 1: feeling fine on my meds",
+        ae_texts[1],
+        ae_texts[2],
+        "post 4: feeling fine on my meds",
+    ]
     event = _lambda_event(server, [_post_item(i, t) for i, t in enumerate(texts)])
     client, stubber = _comprehend_stub(ae_texts)  # only adverse-event posts reach it
-    for name, value in {"ENDPOINT_NAME": ENDPOINT, "BUCKET": BUCKET, "BACKOFF_SECONDS": "0",
-                        "AWS_ENDPOINT_URL": server.url, "COMPREHEND_MEDICAL_REGION": "us-east-1",
-                        "ICD10_THRESHOLD": "0.7"}.items():
+    for name, value in {
+        "ENDPOINT_NAME": ENDPOINT,
+        "BUCKET": BUCKET,
+        "BACKOFF_SECONDS": "0",
+        "AWS_ENDPOINT_URL": server.url,
+        "COMPREHEND_MEDICAL_REGION": "us-east-1",
+        "ICD10_THRESHOLD": "0.7",
+    }.items():
         monkeypatch.setenv(name, value)
     settings = Settings.from_env()
-    backends = _Backends(settings, clients={"comprehendmedical": client,
-                                            "sagemaker-runtime": runtime})
+    backends = _Backends(
+        settings, clients={"comprehendmedical": client, "sagemaker-runtime": runtime}
+    )
     assert isinstance(backends.extractor, ComprehendMedicalExtractor)
     monkeypatch.setattr(lambda_handler, "_WARM", {settings: backends})
 
@@ -414,27 +551,42 @@ def test_comprehend_medical_codes_adverse_events_and_drops_negated_conditions(
 
 
 def test_extractor_is_configured_from_the_environment():
-    settings = Settings.from_env({
-        "ENDPOINT_NAME": "e", "BUCKET": "b", "COMPREHEND_MEDICAL_REGION": "us-west-2",
-        "CONDITION_THRESHOLD": "0.5", "ICD10_THRESHOLD": "0.8", "INCLUDE_RXNORM": "false",
-        "EXCLUDE_TRAITS": "negation, hypothetical", "KEEP_EXCLUDED": "yes"})
+    settings = Settings.from_env(
+        {
+            "ENDPOINT_NAME": "e",
+            "BUCKET": "b",
+            "COMPREHEND_MEDICAL_REGION": "us-west-2",
+            "CONDITION_THRESHOLD": "0.5",
+            "ICD10_THRESHOLD": "0.8",
+            "INCLUDE_RXNORM": "false",
+            "EXCLUDE_TRAITS": "negation, hypothetical",
+            "KEEP_EXCLUDED": "yes",
+        }
+    )
     extractor = _Backends(settings).extractor
     assert isinstance(extractor, ComprehendMedicalExtractor)
-    assert (extractor.region, extractor.condition_threshold, extractor.icd10_threshold,
-            extractor.include_rxnorm, extractor.exclude_traits, extractor.keep_excluded) == (
-        "us-west-2", 0.5, 0.8, False, ("NEGATION", "HYPOTHETICAL"), True)
+    assert (
+        extractor.region,
+        extractor.condition_threshold,
+        extractor.icd10_threshold,
+        extractor.include_rxnorm,
+        extractor.exclude_traits,
+        extractor.keep_excluded,
+    ) == ("us-west-2", 0.5, 0.8, False, ("NEGATION", "HYPOTHETICAL"), True)
     assert extractor._client is None  # made lazily, on first use
     defaults = _Backends(Settings.from_env({"ENDPOINT_NAME": "e", "BUCKET": "b"})).extractor
-    assert (defaults.condition_threshold, defaults.icd10_threshold, defaults.exclude_traits,
-            defaults.keep_excluded, defaults.include_rxnorm) == (
-        0.6, 0.7, ("NEGATION", "HYPOTHETICAL", "PERTAINS_TO_FAMILY"), False, True)
-    reference = Settings.from_env({"ENDPOINT_NAME": "e", "BUCKET": "b",
-                                   "EXCLUDE_TRAITS": "none"})
+    assert (
+        defaults.condition_threshold,
+        defaults.icd10_threshold,
+        defaults.exclude_traits,
+        defaults.keep_excluded,
+        defaults.include_rxnorm,
+    ) == (0.6, 0.7, ("NEGATION", "HYPOTHETICAL", "PERTAINS_TO_FAMILY"), False, True)
+    reference = Settings.from_env({"ENDPOINT_NAME": "e", "BUCKET": "b", "EXCLUDE_TRAITS": "none"})
     assert reference.exclude_traits == ()
     with pytest.raises(ConfigError, match="EXTRACTOR"):
         Settings.from_env({"ENDPOINT_NAME": "e", "BUCKET": "b", "EXTRACTOR": "lexicon"})
     with pytest.raises(ConfigError, match="KEEP_EXCLUDED"):
         Settings.from_env({"ENDPOINT_NAME": "e", "BUCKET": "b", "KEEP_EXCLUDED": "maybe"})
     with pytest.raises(ConfigError, match="ICD10_THRESHOLD|must be in"):
-        _Backends(Settings.from_env({"ENDPOINT_NAME": "e", "BUCKET": "b",
-                                     "ICD10_THRESHOLD": "7"}))
+        _Backends(Settings.from_env({"ENDPOINT_NAME": "e", "BUCKET": "b", "ICD10_THRESHOLD": "7"}))

@@ -56,9 +56,24 @@ def test_parse_args_reads_sagemaker_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("SM_CHANNEL_EXTRA", str(tmp_path / "extra"))
     monkeypatch.setenv("SM_MODEL_DIR", str(tmp_path / "model"))
     monkeypatch.setenv("SM_OUTPUT_DATA_DIR", str(tmp_path / "out"))
-    args = entry.parse_args(["--epochs", "2", "--train_batch_size", "8", "--max_seq_length",
-                             "64", "--learning_rate", "3e-5", "--model_name", "x",
-                             "--text_column", "sentence", "--label_column", "ADR"])
+    args = entry.parse_args(
+        [
+            "--epochs",
+            "2",
+            "--train_batch_size",
+            "8",
+            "--max_seq_length",
+            "64",
+            "--learning_rate",
+            "3e-5",
+            "--model_name",
+            "x",
+            "--text_column",
+            "sentence",
+            "--label_column",
+            "ADR",
+        ]
+    )
     assert args.data == [str(tmp_path / "extra"), str(tmp_path / "train")]
     assert (args.epochs, args.train_batch_size, args.max_seq_length) == (2, 8, 64)
     assert args.learning_rate == pytest.approx(3e-5)
@@ -93,10 +108,12 @@ def test_inference_code_ships_the_wheel_when_there_is_one(tmp_path):
     # container's working directory, and pip reads a relative path from there, not from the
     # file's folder: the wheel is named where SageMaker unpacks the model archive.
     assert (code / "requirements.txt").read_text().splitlines()[0] == (
-        "/opt/ml/model/code/adverse_events-0.1.0-py3-none-any.whl")
+        "/opt/ml/model/code/adverse_events-0.1.0-py3-none-any.whl"
+    )
     entry.write_inference_code(tmp_path / "bare", wheel_dir=tmp_path / "none")
-    assert (tmp_path / "bare" / "code" / "requirements.txt").read_text().startswith(
-        "adverse-events==")
+    assert (
+        (tmp_path / "bare" / "code" / "requirements.txt").read_text().startswith("adverse-events==")
+    )
 
 
 # -- the handlers on a tiny local model (needs torch, transformers, TransformersClassifier) ------
@@ -123,8 +140,11 @@ def _check_handlers(model_dir, size, threshold):
     texts = [f"{CORPUS[i % len(CORPUS)]} {i}" for i in range(size)]
     model = entry.model_fn(str(model_dir))
     body = json.dumps(texts if size > 1 else texts[0]).encode()
-    out = json.loads(entry.output_fn(
-        entry.predict_fn(entry.input_fn(body, "application/json"), model), "application/json"))
+    out = json.loads(
+        entry.output_fn(
+            entry.predict_fn(entry.input_fn(body, "application/json"), model), "application/json"
+        )
+    )
     assert len(out) == size
     expected = reference_scores(model_dir, texts)
     if size > 1:  # the scores differ, so a shuffled or repeated result would be caught
@@ -142,12 +162,20 @@ def test_handlers_return_one_correct_result_per_input(tiny_model, size):
 
 
 # -- the training entry point end to end, on a tiny local base model -----------------------------
-AE_TEXTS = ["this drug gave me a terrible headache", "lexapro made me nauseous and dizzy",
-            "I had insomnia and a rash after the first dose", "my hair started falling out",
-            "zoloft gave me awful brain zaps"]
-OK_TEXTS = ["feeling great on my new medication", "zoloft helped my anxiety a lot",
-            "no side effects so far, sleeping well", "the pharmacy was out of stock again",
-            "I take it every morning with breakfast"]
+AE_TEXTS = [
+    "this drug gave me a terrible headache",
+    "lexapro made me nauseous and dizzy",
+    "I had insomnia and a rash after the first dose",
+    "my hair started falling out",
+    "zoloft gave me awful brain zaps",
+]
+OK_TEXTS = [
+    "feeling great on my new medication",
+    "zoloft helped my anxiety a lot",
+    "no side effects so far, sleeping well",
+    "the pharmacy was out of stock again",
+    "I take it every morning with breakfast",
+]
 
 
 def _write_channel(directory, groups=20):
@@ -162,8 +190,13 @@ def _write_channel(directory, groups=20):
             for k in range(3):
                 positive = (g + k) % 2 == 0
                 pool = AE_TEXTS if positive else OK_TEXTS
-                writer.writerow({"post_id": f"p{g}", "ADR": "yes" if positive else "no",
-                                 "sentence": f"{pool[(g + k) % len(pool)]} (post {g}, {k})"})
+                writer.writerow(
+                    {
+                        "post_id": f"p{g}",
+                        "ADR": "yes" if positive else "no",
+                        "sentence": f"{pool[(g + k) % len(pool)]} (post {g}, {k})",
+                    }
+                )
     (directory / "README.txt").write_text("not data: the entry point must skip this file")
 
 
@@ -177,8 +210,11 @@ def test_data_files_expands_channel_directories(tmp_path):
     ade.mkdir()
     (ade / "DRUG-AE.rel").write_text("")
     assert entry.data_files([str(channel), str(ade), "hf:ade_corpus_v2"]) == [
-        str(channel / "part" / "more.jsonl"), str(channel / "posts.csv"), str(ade),
-        "hf:ade_corpus_v2"]
+        str(channel / "part" / "more.jsonl"),
+        str(channel / "posts.csv"),
+        str(ade),
+        "hf:ade_corpus_v2",
+    ]
 
 
 @pytest.mark.slow
@@ -202,15 +238,43 @@ def test_training_entry_point_end_to_end(tiny_model, tmp_path, monkeypatch, caps
     monkeypatch.setenv("SM_OUTPUT_DATA_DIR", str(tmp_path / "output"))
     monkeypatch.chdir(tmp_path)  # the job's code directory (no wheel here)
 
-    code = entry.main(["--model_name", str(base_model), "--text_column", "sentence",
-                       "--label_column", "ADR", "--epochs", "2", "--train_batch_size", "8",
-                       "--max_seq_length", "48", "--learning_rate", "0.001",
-                       "--test_size", "0.25", "--validation_size", "0.25", "--device", "cpu",
-                       "--sagemaker_region", "ignored"])  # SageMaker adds parameters of its own
+    code = entry.main(
+        [
+            "--model_name",
+            str(base_model),
+            "--text_column",
+            "sentence",
+            "--label_column",
+            "ADR",
+            "--epochs",
+            "2",
+            "--train_batch_size",
+            "8",
+            "--max_seq_length",
+            "48",
+            "--learning_rate",
+            "0.001",
+            "--test_size",
+            "0.25",
+            "--validation_size",
+            "0.25",
+            "--device",
+            "cpu",
+            "--sagemaker_region",
+            "ignored",
+        ]
+    )  # SageMaker adds parameters of its own
     assert code == 0
     model_dir = tmp_path / "model"
-    for name in ("config.json", "model.safetensors", "tokenizer.json", "adverse_events.json",
-                 "metrics.json", "code/inference.py", "code/requirements.txt"):
+    for name in (
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "adverse_events.json",
+        "metrics.json",
+        "code/inference.py",
+        "code/requirements.txt",
+    ):
         assert (model_dir / name).is_file(), name
     assert not (model_dir / "checkpoints").exists()
     info = read_model_info(model_dir)
@@ -226,8 +290,8 @@ def test_training_entry_point_end_to_end(tiny_model, tmp_path, monkeypatch, caps
     assert 0.0 <= metrics["test"]["f1"] <= 1.0 and metrics["threshold_rule"] == "best F1"
     log = capsys.readouterr().out
     spec = importlib.util.spec_from_file_location(
-        "deploy_sagemaker", Path(__file__).resolve().parents[2] / "examples" /
-        "deploy_sagemaker.py")
+        "deploy_sagemaker", Path(__file__).resolve().parents[2] / "examples" / "deploy_sagemaker.py"
+    )
     deploy = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(deploy)
     for definition in deploy.metric_definitions():  # what SageMaker scrapes from the log
@@ -244,10 +308,16 @@ def test_model_options_from_the_container_environment():
     from adverse_events.errors import ConfigError
 
     assert entry.model_options({}) == {"precision": "fp32"}  # the threshold's own precision
-    assert entry.model_options({"AE_PRECISION": "auto", "AE_BATCH_SIZE": "128",
-                                "AE_DEVICE": "cpu", "AE_THRESHOLD": "0.7", "AE_MAX_LENGTH": " ",
-                                "OTHER": "x"}) == {
-        "precision": "auto", "batch_size": 128, "device": "cpu", "threshold": 0.7}
+    assert entry.model_options(
+        {
+            "AE_PRECISION": "auto",
+            "AE_BATCH_SIZE": "128",
+            "AE_DEVICE": "cpu",
+            "AE_THRESHOLD": "0.7",
+            "AE_MAX_LENGTH": " ",
+            "OTHER": "x",
+        }
+    ) == {"precision": "auto", "batch_size": 128, "device": "cpu", "threshold": 0.7}
     with pytest.raises(ConfigError, match="AE_BATCH_SIZE"):
         entry.model_options({"AE_BATCH_SIZE": "many"})
 
@@ -281,13 +351,19 @@ def tfidf_model(tmp_path_factory):
 def test_handlers_serve_a_tfidf_model(tfidf_model, monkeypatch):
     from adverse_events.classifiers.tfidf import TfidfClassifier
 
-    texts = ["since starting zoloft I keep getting headaches", "my garden is lovely",
-             "lexapro gave me a rash and nausea"]
+    texts = [
+        "since starting zoloft I keep getting headaches",
+        "my garden is lovely",
+        "lexapro gave me a rash and nausea",
+    ]
     model = entry.model_fn(str(tfidf_model))
     assert isinstance(model, TfidfClassifier)
     body = json.dumps(texts).encode()  # what SageMakerClassifier sends
-    out = json.loads(entry.output_fn(entry.predict_fn(entry.input_fn(body, "application/json"),
-                                                      model), "application/json"))
+    out = json.loads(
+        entry.output_fn(
+            entry.predict_fn(entry.input_fn(body, "application/json"), model), "application/json"
+        )
+    )
     with TfidfClassifier(tfidf_model) as reference:
         expected = reference.classify(texts)
     assert [r["score"] for r in out] == pytest.approx([p.score for p in expected])
@@ -319,10 +395,24 @@ def test_training_entry_point_trains_a_tfidf_model(tmp_path, monkeypatch, capsys
         writer.writerows(zip(*synthetic_texts(120), strict=True))
     monkeypatch.setenv("SM_CHANNEL_TRAIN", str(tmp_path / "train"))
     monkeypatch.chdir(tmp_path)
-    code = entry.main(["--model_name", "tfidf", "--text_column", "sentence", "--label_column",
-                       "ADR", "--epochs", "3", "--learning_rate", "5e-05",
-                       "--model_dir", str(tmp_path / "model"),
-                       "--output_data_dir", str(tmp_path / "output")])
+    code = entry.main(
+        [
+            "--model_name",
+            "tfidf",
+            "--text_column",
+            "sentence",
+            "--label_column",
+            "ADR",
+            "--epochs",
+            "3",
+            "--learning_rate",
+            "5e-05",
+            "--model_dir",
+            str(tmp_path / "model"),
+            "--output_data_dir",
+            str(tmp_path / "output"),
+        ]
+    )
     assert code == 0
     assert read_model_info(tmp_path / "model").kind == "tfidf"
     assert (tmp_path / "model" / "code" / "inference.py").is_file()

@@ -29,17 +29,23 @@ import pytest
 try:  # toolkit 2.6 imports names transformers 5 no longer has
     import sagemaker_huggingface_inference_toolkit.handler_service  # noqa: F401
 except ImportError as exc:
-    pytest.skip(f"needs the serving stack of the Hugging Face inference images (pip install "
-                f"--no-deps sagemaker-huggingface-inference-toolkit sagemaker-inference "
-                f"multi-model-server retrying, beside transformers>=4.56,<5): {exc}",
-                allow_module_level=True)
+    pytest.skip(
+        f"needs the serving stack of the Hugging Face inference images (pip install "
+        f"--no-deps sagemaker-huggingface-inference-toolkit sagemaker-inference "
+        f"multi-model-server retrying, beside transformers>=4.56,<5): {exc}",
+        allow_module_level=True,
+    )
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "deploy_sagemaker.py"
 HANDLER = "sagemaker_huggingface_inference_toolkit.handler_service"
-TEXTS = ["since starting zoloft I keep getting headaches", "my garden is lovely",
-         "lexapro gave me a rash and nausea", "ünïcode 😀 → insomnia"]
+TEXTS = [
+    "since starting zoloft I keep getting headaches",
+    "my garden is lovely",
+    "lexapro gave me a rash and nausea",
+    "ünïcode 😀 → insomnia",
+]
 
 
 def _script():
@@ -61,7 +67,7 @@ def _unpacked_archive(model_dir: Path, tmp_path: Path) -> Path:
 
 def _read(buf: bytes, at: int) -> tuple[bytes, int]:
     (size,) = struct.unpack_from("!i", buf, at)
-    return buf[at + 4:at + 4 + max(size, 0)], at + 4 + max(size, 0)
+    return buf[at + 4 : at + 4 + max(size, 0)], at + 4 + max(size, 0)
 
 
 def parse_reply(reply: bytes) -> tuple[int, bytes, int, bytes]:
@@ -82,10 +88,16 @@ def parse_reply(reply: bytes) -> tuple[int, bytes, int, bytes]:
 
 def _request(body: bytes, content_type: str = "application/json") -> list[dict]:
     """One InvokeEndpoint request as MMS's frontend hands it to the Python worker."""
-    return [{"requestId": b"req-1",
-             "parameters": [{"name": "body", "contentType": content_type, "value": body}],
-             "headers": [{"name": b"Content-Type", "value": content_type.encode()},
-                         {"name": b"Accept", "value": b"application/json"}]}]
+    return [
+        {
+            "requestId": b"req-1",
+            "parameters": [{"name": "body", "contentType": content_type, "value": body}],
+            "headers": [
+                {"name": b"Content-Type", "value": content_type.encode()},
+                {"name": b"Accept", "value": b"application/json"},
+            ],
+        }
+    ]
 
 
 @pytest.fixture
@@ -136,8 +148,7 @@ def _expected(model_dir: Path) -> list[dict]:
 
 @pytest.mark.parametrize("kind", ["tfidf", "transformers"])
 def test_the_toolkit_serves_the_archive(kind, request, tmp_path, serve):
-    model_dir = request.getfixturevalue(f"{kind}_model" if kind == "tfidf" else
-                                        "transformer_model")
+    model_dir = request.getfixturevalue(f"{kind}_model" if kind == "tfidf" else "transformer_model")
     service = serve(_unpacked_archive(model_dir, tmp_path))
     # what SageMakerClassifier sends: a compact UTF-8 JSON list of texts
     body = json.dumps(TEXTS, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -146,8 +157,9 @@ def test_the_toolkit_serves_the_archive(kind, request, tmp_path, serve):
     results = json.loads(answer)
     expected = _expected(model_dir)
     assert [r["label"] for r in results] == [e["label"] for e in expected]
-    assert [r["score"] for r in results] == pytest.approx([e["score"] for e in expected],
-                                                          rel=1e-4, abs=1e-6)
+    assert [r["score"] for r in results] == pytest.approx(
+        [e["score"] for e in expected], rel=1e-4, abs=1e-6
+    )
     assert all(r["probabilities"]["adverse_event"] == r["score"] for r in results)
 
 

@@ -31,23 +31,43 @@ def build_tiny_model(directory: Path, threshold: float = 0.6, seed: int = 0) -> 
     tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
     tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tokenizer.train_from_iterator(CORPUS * 3, trainers.WordPieceTrainer(
-        vocab_size=200, special_tokens=special))
-    fast = DistilBertTokenizerFast(tokenizer_object=tokenizer, unk_token="[UNK]",
-                                   pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
-                                   mask_token="[MASK]", model_max_length=64)
+    tokenizer.train_from_iterator(
+        CORPUS * 3, trainers.WordPieceTrainer(vocab_size=200, special_tokens=special)
+    )
+    fast = DistilBertTokenizerFast(
+        tokenizer_object=tokenizer,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=64,
+    )
     fast.save_pretrained(directory)
     torch.manual_seed(seed)
     config = DistilBertConfig(
-        vocab_size=tokenizer.get_vocab_size(), dim=32, n_layers=1, n_heads=2, hidden_dim=64,
-        max_position_embeddings=64, num_labels=2, initializer_range=0.5,  # varied scores
-        id2label=dict(enumerate(LABELS)), label2id={k: i for i, k in enumerate(LABELS)},
+        vocab_size=tokenizer.get_vocab_size(),
+        dim=32,
+        n_layers=1,
+        n_heads=2,
+        hidden_dim=64,
+        max_position_embeddings=64,
+        num_labels=2,
+        initializer_range=0.5,  # varied scores
+        id2label=dict(enumerate(LABELS)),
+        label2id={k: i for i, k in enumerate(LABELS)},
     )
     DistilBertForSequenceClassification(config).eval().save_pretrained(directory)
-    (directory / "adverse_events.json").write_text(json.dumps({
-        "kind": "transformers", "labels": LABELS, "positive_label": "adverse_event",
-        "threshold": threshold,
-    }))
+    (directory / "adverse_events.json").write_text(
+        json.dumps(
+            {
+                "kind": "transformers",
+                "labels": LABELS,
+                "positive_label": "adverse_event",
+                "threshold": threshold,
+            }
+        )
+    )
     return directory
 
 

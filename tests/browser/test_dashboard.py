@@ -36,20 +36,31 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     if not CHROMIUM or not CHROMEDRIVER:
-        pytest.skip("needs Debian's chromium and chromium-driver: "
-                    "apt-get install -y chromium chromium-driver")
+        pytest.skip(
+            "needs Debian's chromium and chromium-driver: "
+            "apt-get install -y chromium chromium-driver"
+        )
     webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (dev extra)")
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                 "--window-size=1400,2600",
-                 # no network: every host resolves to nothing, every proxy request fails
-                 "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,2600",
+        # no network: every host resolves to nothing, every proxy request fails
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--proxy-server=127.0.0.1:9",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
@@ -66,7 +77,8 @@ def page(browser: Any, report: Path) -> Any:
 
     browser.get(report.as_uri())
     WebDriverWait(browser, 30).until(
-        lambda d: d.execute_script("return document.body.dataset.ready === 'true'"))
+        lambda d: d.execute_script("return document.body.dataset.ready === 'true'")
+    )
     return browser
 
 
@@ -75,14 +87,22 @@ def js(driver: Any, script: str, *args: Any) -> Any:
 
 
 def set_date(driver: Any, element_id: str, value: str) -> None:
-    js(driver, """const el = document.getElementById(arguments[0]); el.value = arguments[1];
-                  el.dispatchEvent(new Event('change'));""", element_id, value)
+    js(
+        driver,
+        """const el = document.getElementById(arguments[0]); el.value = arguments[1];
+                  el.dispatchEvent(new Event('change'));""",
+        element_id,
+        value,
+    )
 
 
 def table_rows(driver: Any) -> list[dict[str, str]]:
-    return js(driver, """return [...document.querySelectorAll('#signal-table tbody tr')].map(tr =>
+    return js(
+        driver,
+        """return [...document.querySelectorAll('#signal-table tbody tr')].map(tr =>
         ({drug: tr.dataset.drug, event: tr.dataset.event,
-          cells: [...tr.children].map(td => td.textContent)}));""")
+          cells: [...tr.children].map(td => td.textContent)}));""",
+    )
 
 
 def test_every_chart_renders_with_data_and_no_errors(page: Any, tmp_path: Path) -> None:
@@ -106,13 +126,17 @@ def test_every_chart_renders_with_data_and_no_errors(page: Any, tmp_path: Path) 
 
 
 def test_browser_statistics_match_python(page: Any) -> None:
-    rows = js(page, """const rows = dashboard.signalRows(dashboard.aggregate());
+    rows = js(
+        page,
+        """const rows = dashboard.signalRows(dashboard.aggregate());
         return rows.map(r => ({drug: r.drug_name, event: dashboard.DATA.events[r.event][0],
                                a: r.a, prr: r.prr, ror: r.ror, chi2: r.chi2, ic025: r.ic025,
                                evans: r.evans, ror_signal: r.ror_signal,
-                               ic_signal: r.ic_signal}));""")
-    reference = {(r["drug"], r["event"]): r for r in js(page,
-                 "return dashboard.DATA.reference_signals")}
+                               ic_signal: r.ic_signal}));""",
+    )
+    reference = {
+        (r["drug"], r["event"]): r for r in js(page, "return dashboard.DATA.reference_signals")
+    }
     assert len(rows) == len(reference)
     for row in rows:
         ref = reference[(row["drug"], row["event"])]
@@ -177,8 +201,9 @@ def test_table_search_sort_and_row_click(page: Any) -> None:
     page.find_element(By.CSS_SELECTOR, "#signal-table th[data-key='prr']").click()
     prr = [float(r["cells"][6]) for r in table_rows(page)]
     assert prr == sorted(prr)
-    row = page.find_element(By.CSS_SELECTOR,
-                            "#signal-table tbody tr[data-drug='metformin'][data-event='R19.7']")
+    row = page.find_element(
+        By.CSS_SELECTOR, "#signal-table tbody tr[data-drug='metformin'][data-event='R19.7']"
+    )
     row.click()
     assert "metformin" in page.find_element(By.ID, "posts-title").text
     assert "R19.7" in page.find_element(By.ID, "posts-title").text
@@ -191,16 +216,20 @@ def test_heatmap_click_shows_the_cells_posts(page: Any) -> None:
     from selenium.webdriver.common.by import By
 
     # the centre of cell (row 1, column 0), relative to the chart's centre
-    target = js(page, """const gd = document.getElementById('heatmap-chart');
+    target = js(
+        page,
+        """const gd = document.getElementById('heatmap-chart');
         const fl = gd._fullLayout, box = gd.getBoundingClientRect();
         const x = fl.xaxis._offset + fl.xaxis.l2p(0), y = fl.yaxis._offset + fl.yaxis.l2p(1);
         return {dx: x - box.width / 2, dy: y - box.height / 2,
                 drug: dashboard.DATA.drugs[gd._cells.drugs[1]],
-                event: dashboard.DATA.events[gd._cells.events[0]][0]};""")
+                event: dashboard.DATA.events[gd._cells.events[0]][0]};""",
+    )
     chart = page.find_element(By.ID, "heatmap-chart")
     page.execute_script("arguments[0].scrollIntoView({block: 'center'})", chart)
     ActionChains(page).move_to_element_with_offset(
-        chart, int(target["dx"]), int(target["dy"])).click().perform()
+        chart, int(target["dx"]), int(target["dy"])
+    ).click().perform()
     title = page.find_element(By.ID, "posts-title").text
     assert target["drug"] in title and target["event"] in title
     posts = page.find_elements(By.CSS_SELECTOR, "#posts .post")

@@ -20,21 +20,25 @@ def example_report(local_example: Path) -> Path:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(local_example)
-        result = CliRunner().invoke(app, ["dashboard", "--db", "out/adverse_events.duckdb",
-                                          "--output", "out/report.html"])
+        result = CliRunner().invoke(
+            app, ["dashboard", "--db", "out/adverse_events.duckdb", "--output", "out/report.html"]
+        )
     assert result.exit_code == 0, result.output
     return local_example / "out" / "report.html"
 
 
 def test_example_run_gives_a_dashboard_that_renders(
-    browser: Any, example_report: Path, tmp_path: Path  # noqa: F811
+    browser: Any,  # noqa: F811
+    example_report: Path,
+    tmp_path: Path,
 ) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get(example_report.as_uri())
     WebDriverWait(browser, 30).until(
-        lambda d: d.execute_script("return document.body.dataset.ready === 'true'"))
+        lambda d: d.execute_script("return document.body.dataset.ready === 'true'")
+    )
     for chart in CHARTS:
         assert browser.find_element(By.ID, chart).find_elements(By.CSS_SELECTOR, ".main-svg")
         assert js(browser, "return document.getElementById(arguments[0]).data.length", chart) > 0

@@ -38,9 +38,13 @@ def fake_model(texts):
     for text in texts:
         score = 0.9 if any(w in text for w in ("headache", "nause", "insomnia")) else 0.1
         score = round(score + len(text) % 7 / 100, 4)
-        out.append({"label": "adverse_event" if score >= 0.5 else "not_adverse_event",
-                    "score": score,
-                    "probabilities": {"not_adverse_event": 1 - score, "adverse_event": score}})
+        out.append(
+            {
+                "label": "adverse_event" if score >= 0.5 else "not_adverse_event",
+                "score": score,
+                "probabilities": {"not_adverse_event": 1 - score, "adverse_event": score},
+            }
+        )
     return out
 
 
@@ -170,8 +174,11 @@ def _ok(texts):
 
 def test_throttling_and_5xx_are_retried(scripted):
     url, handler = scripted
-    handler.script = [_error(429, "ThrottlingException"), _error(503, "ServiceUnavailable"),
-                      _ok(["a headache"])]
+    handler.script = [
+        _error(429, "ThrottlingException"),
+        _error(503, "ServiceUnavailable"),
+        _ok(["a headache"]),
+    ]
     clf = SageMakerClassifier(ENDPOINT, endpoint_url=url, backoff_initial=0.001)
     assert clf.classify(["a headache"])[0].is_adverse_event
     assert len(handler.requests) == 3
@@ -203,16 +210,23 @@ def test_error_mapping(scripted, error, kind):
 
 
 def test_unreachable_endpoint_is_transient(moto_server):
-    clf = SageMakerClassifier(ENDPOINT, endpoint_url="http://127.0.0.1:9", max_attempts=2,
-                              backoff_initial=0.001)
+    clf = SageMakerClassifier(
+        ENDPOINT, endpoint_url="http://127.0.0.1:9", max_attempts=2, backoff_initial=0.001
+    )
     with pytest.raises(TransientBackendError):
         clf.classify(["x"])
 
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"endpoint_name": ""}, {"batch_size": 0}, {"max_payload_bytes": 7 * 1024 * 1024},
-     {"threshold": 1.5}, {"labels": ("a", "b")}, {"max_attempts": 0}],
+    [
+        {"endpoint_name": ""},
+        {"batch_size": 0},
+        {"max_payload_bytes": 7 * 1024 * 1024},
+        {"threshold": 1.5},
+        {"labels": ("a", "b")},
+        {"max_attempts": 0},
+    ],
 )
 def test_bad_options(kwargs):
     with pytest.raises(ConfigError):

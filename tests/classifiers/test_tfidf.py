@@ -15,12 +15,22 @@ from adverse_events.errors import ConfigError
 from adverse_events.registry import get_registry
 from adverse_events.testing import ClassifierConformance, MemorySink, MemorySource, make_post
 
-AE = ["this drug gave me a terrible headache", "I got a rash all over after starting it",
-      "the pills made me dizzy and sick", "caused severe nausea and vomiting",
-      "I gained weight on this medication", "insomnia every night since the higher dose"]
-OK = ["I take it every morning with food", "my doctor prescribed it for depression",
-      "the pharmacy was out of stock today", "it works well for my anxiety",
-      "I switched brands last year", "the price went up again"]
+AE = [
+    "this drug gave me a terrible headache",
+    "I got a rash all over after starting it",
+    "the pills made me dizzy and sick",
+    "caused severe nausea and vomiting",
+    "I gained weight on this medication",
+    "insomnia every night since the higher dose",
+]
+OK = [
+    "I take it every morning with food",
+    "my doctor prescribed it for depression",
+    "the pharmacy was out of stock today",
+    "it works well for my anxiety",
+    "I switched brands last year",
+    "the price went up again",
+]
 
 
 def _write_posts(path: Path) -> Path:
@@ -80,8 +90,9 @@ def test_threshold_from_the_model_dir_and_override(model_dir: Path, tmp_path: Pa
 
 
 def test_events_score_higher(model_dir: Path) -> None:
-    event, other = TfidfClassifier(model_dir).classify(["I got a rash and headache",
-                                                        "I take it with food every morning"])
+    event, other = TfidfClassifier(model_dir).classify(
+        ["I got a rash and headache", "I take it with food every morning"]
+    )
     assert event.score > other.score
     assert event.model == "tfidf:model"
 
@@ -106,11 +117,13 @@ def test_bad_options() -> None:
 
 
 def test_runs_in_a_pipeline_from_config(model_dir: Path) -> None:
-    config = parse_config({
-        "source": {"type": "memory"},
-        "classifier": {"type": "tfidf", "model_dir": str(model_dir)},
-        "sink": {"type": "memory"},
-    })
+    config = parse_config(
+        {
+            "source": {"type": "memory"},
+            "classifier": {"type": "tfidf", "model_dir": str(model_dir)},
+            "sink": {"type": "memory"},
+        }
+    )
     assert config.classifier.type == "tfidf"
     pipeline = config.build()
     assert isinstance(pipeline.classifier, TfidfClassifier)
@@ -121,8 +134,9 @@ def test_pipeline_run_with_memory_backends(model_dir: Path) -> None:
 
     sink = MemorySink()
     posts = [make_post("p1", "I got a rash and headache"), make_post("p2", "the price went up")]
-    report = Pipeline(MemorySource(posts), TfidfClassifier(model_dir), None, sink,
-                      progress=False).run()
+    report = Pipeline(
+        MemorySource(posts), TfidfClassifier(model_dir), None, sink, progress=False
+    ).run()
     assert report.classified == 2 and not report.failed
 
 
@@ -130,8 +144,12 @@ def test_pipeline_run_with_memory_backends(model_dir: Path) -> None:
 def test_psytar_reviews_grouped(shared_data: Path, tmp_path: Path) -> None:
     """Trained on PsyTAR sentences, measured on held-out reviews (docs/benchmarks.md)."""
     out = tmp_path / "psytar"
-    classifier = TfidfClassifier(out, train_data=[shared_data / "psytar" / "sentences.csv"],
-                                 label_column="ADR", group_column="post_id")
+    classifier = TfidfClassifier(
+        out,
+        train_data=[shared_data / "psytar" / "sentences.csv"],
+        label_column="ADR",
+        group_column="post_id",
+    )
     classifier.open()
     info = read_model_info(out)
     assert info.split["shared_groups"] == 0

@@ -139,10 +139,15 @@ def test_token_budget_bounds_padded_tokens(model_dir: Path, cache: Path) -> None
 
 @pytest.mark.parametrize(
     ("precision", "runtime"),
-    [("bf16", "torch"), ("fp16", "torch"), ("int8", "torch"), ("auto", "auto"),
-     pytest.param("fp32", "onnxruntime", marks=needs_ort),
-     pytest.param("int8", "onnxruntime", marks=needs_ort)],
-)  # fmt: skip
+    [
+        ("bf16", "torch"),
+        ("fp16", "torch"),
+        ("int8", "torch"),
+        ("auto", "auto"),
+        pytest.param("fp32", "onnxruntime", marks=needs_ort),
+        pytest.param("int8", "onnxruntime", marks=needs_ort),
+    ],
+)
 def test_precisions_agree_with_fp32(
     model_dir: Path, cache: Path, precision: str, runtime: str
 ) -> None:
@@ -218,8 +223,17 @@ def test_cuda_asked_without_cuda_is_config_error(model_dir: Path, cache: Path) -
 
 def test_info_file_names_fields(model_dir: Path) -> None:
     info = json.loads((model_dir / "adverse_events.json").read_text())
-    for key in ("kind", "labels", "positive_label", "threshold", "metrics", "data", "split",
-                "library_version", "created_at"):  # fmt: skip
+    for key in (
+        "kind",
+        "labels",
+        "positive_label",
+        "threshold",
+        "metrics",
+        "data",
+        "split",
+        "library_version",
+        "created_at",
+    ):
         assert key in info
 
 

@@ -22,9 +22,15 @@ TEXTS = ["the drug gave me a rash", "I take it with food", "dizzy and sick all d
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = make_tiny_transformer(tmp_path_factory.mktemp("tiny"), TEXTS * 3)
-    write_model_info(root, ModelInfo(kind="transformers",
-                                     labels=["not_adverse_event", "adverse_event"],
-                                     positive_label="adverse_event", threshold=0.3))
+    write_model_info(
+        root,
+        ModelInfo(
+            kind="transformers",
+            labels=["not_adverse_event", "adverse_event"],
+            positive_label="adverse_event",
+            threshold=0.3,
+        ),
+    )
     return root
 
 
@@ -48,8 +54,10 @@ def test_applies_the_saved_threshold_and_the_override(model_dir: Path) -> None:
     for p in saved.classify(TEXTS):
         assert p.is_adverse_event == (p.score >= 0.3)
         assert p.score == pytest.approx(p.probabilities["adverse_event"])
-    assert all(p.is_adverse_event for p in
-               TransformersClassifier(str(model_dir), threshold=0.0).classify(TEXTS))
+    assert all(
+        p.is_adverse_event
+        for p in TransformersClassifier(str(model_dir), threshold=0.0).classify(TEXTS)
+    )
 
 
 def test_without_model_info_guesses_the_positive_label(tmp_path: Path) -> None:

@@ -22,11 +22,23 @@ def test_every_lay_term_code_is_a_billable_adverse_event_code() -> None:
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize(("code", "allowed"), [
-    ("R42", True), ("G47.00", True), ("F41.9", True), ("R79.89", True), ("R88.0", False),
-    ("Y93.K1", False), ("Z91.81", False), ("V43.52XA", False), ("T43.225A", False),
-    ("S06.0X0A", False), ("O99.89", False), ("P28.2", False),
-])
+@pytest.mark.parametrize(
+    ("code", "allowed"),
+    [
+        ("R42", True),
+        ("G47.00", True),
+        ("F41.9", True),
+        ("R79.89", True),
+        ("R88.0", False),
+        ("Y93.K1", False),
+        ("Z91.81", False),
+        ("V43.52XA", False),
+        ("T43.225A", False),
+        ("S06.0X0A", False),
+        ("O99.89", False),
+        ("P28.2", False),
+    ],
+)
 def test_candidates_are_codes_an_adverse_event_can_have(code: str, allowed: bool) -> None:
     assert can_be_adverse_event(code) is allowed
 
@@ -70,10 +82,17 @@ def test_weak_matches_are_dropped(coder: ICD10CMCoder) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("phrase", [
-    "walking the dog", "history of falling", "cloudy dialysis effluent",
-    "sleep a few hours a night", "ended up in the emergency department", "car accident",
-])
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        "walking the dog",
+        "history of falling",
+        "cloudy dialysis effluent",
+        "sleep a few hours a night",
+        "ended up in the emergency department",
+        "car accident",
+    ],
+)
 def test_abstains_rather_than_coding_what_is_no_adverse_event(
     coder: ICD10CMCoder, phrase: str
 ) -> None:

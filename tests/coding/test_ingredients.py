@@ -15,7 +15,8 @@ from adverse_events.vocabulary import DrugVocabulary
 pytestmark = pytest.mark.unit
 
 needs_dictionary = pytest.mark.skipif(
-    not dictionary_available(), reason="needs drug-named-entity-recognition (the extract extra)")
+    not dictionary_available(), reason="needs drug-named-entity-recognition (the extract extra)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -34,29 +35,42 @@ def names(normalizer: IngredientNormalizer, text: str) -> list[str]:
     return [i.name for i in normalizer.resolve(text)]
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("Effexor", ["venlafaxine"]),
-    ("Effexor XR", ["venlafaxine"]),
-    ("effexor a", ["venlafaxine"]),              # a span that ran one word too far
-    ("effexor xr- dizzy", ["venlafaxine"]),
-    ("cymbalta a", ["duloxetine"]),
-    ("lexipro", ["escitalopram"]),               # a listed misspelling
-    ("sertraline hydrochloride 50mg", ["sertraline"]),
-    ("Percocet", ["oxycodone", "acetaminophen"]),  # a combination product
-    ("oxycodone/acetaminophen", ["oxycodone", "acetaminophen"]),
-    ("zoloft and wellbutrin", ["sertraline", "bupropion"]),
-    ("paracetamol", ["acetaminophen"]),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Effexor", ["venlafaxine"]),
+        ("Effexor XR", ["venlafaxine"]),
+        ("effexor a", ["venlafaxine"]),  # a span that ran one word too far
+        ("effexor xr- dizzy", ["venlafaxine"]),
+        ("cymbalta a", ["duloxetine"]),
+        ("lexipro", ["escitalopram"]),  # a listed misspelling
+        ("sertraline hydrochloride 50mg", ["sertraline"]),
+        ("Percocet", ["oxycodone", "acetaminophen"]),  # a combination product
+        ("oxycodone/acetaminophen", ["oxycodone", "acetaminophen"]),
+        ("zoloft and wellbutrin", ["sertraline", "bupropion"]),
+        ("paracetamol", ["acetaminophen"]),
+    ],
+)
 def test_vocabulary_names_resolve_to_ingredients(
     vocabulary_only: IngredientNormalizer, text: str, expected: list[str]
 ) -> None:
     assert names(vocabulary_only, text) == expected
 
 
-@pytest.mark.parametrize("text", [
-    "despite reduced calorie intake", "scary - anyone", "hearing", "ability", "lead", "out acid",
-    "", "the pill", "my meds",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "despite reduced calorie intake",
+        "scary - anyone",
+        "hearing",
+        "ability",
+        "lead",
+        "out acid",
+        "",
+        "the pill",
+        "my meds",
+    ],
+)
 def test_non_drugs_resolve_to_nothing(vocabulary_only: IngredientNormalizer, text: str) -> None:
     assert vocabulary_only.resolve(text) == ()
 
@@ -65,16 +79,28 @@ def test_scores_say_how_the_name_was_found(vocabulary_only: IngredientNormalizer
     assert vocabulary_only.resolve_scored("Zoloft")[1] == 1.0
     assert vocabulary_only.resolve_scored("Zoloft tablets")[1] == 0.9
     assert vocabulary_only.resolve_scored("venlafaxien") == (
-        vocabulary_only.resolve("venlafaxine"), 0.8)  # one transposition
+        vocabulary_only.resolve("venlafaxine"),
+        0.8,
+    )  # one transposition
     assert IngredientNormalizer(dictionary=False, fuzzy=False).resolve("venlafaxien") == ()
 
 
 def test_user_additions_win_and_carry_their_ids(tmp_path: Path) -> None:
     path = tmp_path / "drugs.json"
-    path.write_text(json.dumps({"drugs": [
-        {"generic": "newdrugumab", "brands": ["Zorbiqa"], "ids": {"RxNorm": "999999"}},
-        {"generic": "duozide", "brands": ["Duoza"], "ingredients": ["newdrugumab", "zide"]},
-    ]}))
+    path.write_text(
+        json.dumps(
+            {
+                "drugs": [
+                    {"generic": "newdrugumab", "brands": ["Zorbiqa"], "ids": {"RxNorm": "999999"}},
+                    {
+                        "generic": "duozide",
+                        "brands": ["Duoza"],
+                        "ingredients": ["newdrugumab", "zide"],
+                    },
+                ]
+            }
+        )
+    )
     normalizer = IngredientNormalizer(DrugVocabulary.load(path), dictionary=False)
     [found] = normalizer.resolve("Zorbiqa XR")
     assert found.name == "newdrugumab" and ("RxNorm", "999999") in found.ids
@@ -101,12 +127,15 @@ def test_normalize_adds_concepts_or_flags_unresolved(
 
 
 @needs_dictionary
-@pytest.mark.parametrize(("text", "expected"), [
-    ("Triumeq", ["abacavir", "dolutegravir", "lamivudine"]),  # dictionary combination
-    ("Lamictal XR", ["lamotrigine"]),
-    ("klonopin", ["clonazepam"]),
-    ("seroqual", ["quetiapine"]),  # fuzzy over the dictionary's brand names
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Triumeq", ["abacavir", "dolutegravir", "lamivudine"]),  # dictionary combination
+        ("Lamictal XR", ["lamotrigine"]),
+        ("klonopin", ["clonazepam"]),
+        ("seroqual", ["quetiapine"]),  # fuzzy over the dictionary's brand names
+    ],
+)
 def test_the_package_dictionary_adds_thousands_of_drugs(
     full: IngredientNormalizer, text: str, expected: list[str]
 ) -> None:

@@ -29,8 +29,12 @@ def write_posts(path: Path, n: int, seed: int = 0) -> tuple[set[str], int]:
     bad = 0
     with path.open("w", encoding="utf-8") as handle:
         for i in range(n):
-            row = {"post_id": f"p{i}", "text": f"{rng.choice(TEXTS)} #{i}",
-                   "created_at": f"2024-01-{1 + i % 28:02d}T10:00:00Z", "lang": "en"}
+            row = {
+                "post_id": f"p{i}",
+                "text": f"{rng.choice(TEXTS)} #{i}",
+                "created_at": f"2024-01-{1 + i % 28:02d}T10:00:00Z",
+                "lang": "en",
+            }
             line = _malformed(i, row)
             handle.write((line or json.dumps(row)) + "\n")
             if line is None:
@@ -69,14 +73,20 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
     root = tmp_path_factory.mktemp("engine-models")
     data = _write_posts(root / "train.csv")
-    TfidfClassifier(root / "tfidf", train_data=[data], label_column="adr",
-                    group_column="review").open()
+    TfidfClassifier(
+        root / "tfidf", train_data=[data], label_column="adr", group_column="review"
+    ).open()
     train_lexicon(TRAINING, root / "lexicon", max_iterations=50)
     return {"tfidf": root / "tfidf", "lexicon": root / "lexicon"}
 
 
-def pipeline_toml(source: str, sink: str, models: dict[str, Path] | None = None,
-                  classifier: str | None = None, extra: str = "") -> str:
+def pipeline_toml(
+    source: str,
+    sink: str,
+    models: dict[str, Path] | None = None,
+    classifier: str | None = None,
+    extra: str = "",
+) -> str:
     """A pipeline file: `source` and `sink` are TOML table bodies."""
     if classifier is None:
         assert models is not None
@@ -84,5 +94,7 @@ def pipeline_toml(source: str, sink: str, models: dict[str, Path] | None = None,
         extractor = f'[extractor]\ntype = "lexicon"\nmodel_dir = "{models["lexicon"]}"\n'
     else:
         extractor = ""
-    return (f"[source]\n{source}\n[classifier]\n{classifier}\n{extractor}\n[sink]\n{sink}\n"
-            f"[pipeline]\nbatch_size = 16\nbackoff_initial = 0.01\nbackoff_max = 0.05\n{extra}")
+    return (
+        f"[source]\n{source}\n[classifier]\n{classifier}\n{extractor}\n[sink]\n{sink}\n"
+        f"[pipeline]\nbatch_size = 16\nbackoff_initial = 0.01\nbackoff_max = 0.05\n{extra}"
+    )

@@ -14,7 +14,6 @@ if __name__ == "__main__":
     import ray
 
     ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
-    report = RayEngine(load_config(sys.argv[1]), plugins=[RayTestBackends()],
-                       progress=False).run()
+    report = RayEngine(load_config(sys.argv[1]), plugins=[RayTestBackends()], progress=False).run()
     print(json.dumps(report.to_dict()))
     sys.exit(1 if report.failed else 0)

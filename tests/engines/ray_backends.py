@@ -56,12 +56,14 @@ class RayTestBackends:
 
     @hookimpl
     def adverse_events_backends(self) -> dict[str, dict[str, tuple[str, None]]]:
-        return {"classifier": {
-            "keyword": ("tests.helpers:KeywordClassifier", None),
-            "crash-once": ("tests.engines.ray_backends:CrashOnceClassifier", None),
-            "flaky": ("tests.engines.ray_backends:FlakyClassifier", None),
-            "slow": ("tests.engines.ray_backends:SlowClassifier", None),
-        }}
+        return {
+            "classifier": {
+                "keyword": ("tests.helpers:KeywordClassifier", None),
+                "crash-once": ("tests.engines.ray_backends:CrashOnceClassifier", None),
+                "flaky": ("tests.engines.ray_backends:FlakyClassifier", None),
+                "slow": ("tests.engines.ray_backends:SlowClassifier", None),
+            }
+        }
 
 
 class SlowClassifier(KeywordClassifier):

@@ -31,15 +31,22 @@ pytestmark = [
 ]
 
 #: fake credentials for the workers (the moto test); no real account is ever reached.
-FAKE_AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1"}
+FAKE_AWS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
 
 
 @pytest.fixture(scope="module", autouse=True)
 def ray_session():
     path = os.pathsep.join([str(REPO), str(REPO / "src")])
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING",
-             runtime_env={"env_vars": {"PYTHONPATH": path, **FAKE_AWS}})
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        logging_level="WARNING",
+        runtime_env={"env_vars": {"PYTHONPATH": path, **FAKE_AWS}},
+    )
     yield
     ray.shutdown()
 
@@ -72,10 +79,12 @@ def _raw_letters(folder: Path) -> list[dict]:
 
 
 def _comparable(records, letters):
-    rows = {r.post_id: {k: v for k, v in r.to_row().items() if k != "processed_at"}
-            for r in records}
-    bad = {d.dead_letter_id: {k: v for k, v in d.to_row().items() if k != "failed_at"}
-           for d in letters}
+    rows = {
+        r.post_id: {k: v for k, v in r.to_row().items() if k != "processed_at"} for r in records
+    }
+    bad = {
+        d.dead_letter_id: {k: v for k, v in d.to_row().items() if k != "failed_at"} for d in letters
+    }
     return rows, bad
 
 
@@ -83,28 +92,34 @@ ONE_POOL = _engine_toml()
 TWO_POOLS = _engine_toml(concurrency=1) + "extract_concurrency = 1\n"
 
 
-@pytest.mark.parametrize("engine", [
-    pytest.param(ONE_POOL, id="one-pool"),
-    pytest.param(TWO_POOLS, id="extract-pool", marks=pytest.mark.slow),
-])
+@pytest.mark.parametrize(
+    "engine",
+    [
+        pytest.param(ONE_POOL, id="one-pool"),
+        pytest.param(TWO_POOLS, id="extract-pool", marks=pytest.mark.slow),
+    ],
+)
 def test_same_records_and_dead_letters_as_the_local_runner(tmp_path, tiny_models, engine):
     posts = tmp_path / "posts.jsonl"
     valid, bad = write_posts(posts, 300)
     source = f'type = "jsonl"\npath = "{posts}"'
-    local_toml = pipeline_toml(source, f'type = "parquet"\npath = "{tmp_path / "local"}"',
-                               tiny_models)
+    local_toml = pipeline_toml(
+        source, f'type = "parquet"\npath = "{tmp_path / "local"}"', tiny_models
+    )
     (tmp_path / "local.toml").write_text(local_toml)
     local = load_config(tmp_path / "local.toml").build()
     local.progress = False
     local_report = local.run()
-    ray_toml = pipeline_toml(source, f'type = "parquet"\npath = "{tmp_path / "ray"}"',
-                             tiny_models, extra=engine)
+    ray_toml = pipeline_toml(
+        source, f'type = "parquet"\npath = "{tmp_path / "ray"}"', tiny_models, extra=engine
+    )
     report = _run(tmp_path, ray_toml)
 
     theirs = ParquetSink(tmp_path / "local")
     mine = ParquetSink(tmp_path / "ray")
     assert _comparable(mine.read_records(), mine.read_dead_letters()) == _comparable(
-        theirs.read_records(), theirs.read_dead_letters())
+        theirs.read_records(), theirs.read_dead_letters()
+    )
     rows = _raw_records(tmp_path / "ray")
     assert sorted(r["post_id"] for r in rows) == sorted(valid)  # each valid post once
     assert len(_raw_letters(tmp_path / "ray")) == bad
@@ -112,8 +127,9 @@ def test_same_records_and_dead_letters_as_the_local_runner(tmp_path, tiny_models
     for name in ("read", "classified", "adverse_events", "extracted", "written"):
         assert getattr(report, name) == getattr(local_report, name), name
     assert report.dead_lettered == bad
-    manifest = Manifest.load((tmp_path / "ray" / "_ray_manifests" /
-                              f"{input_id(str(posts))}.json").read_bytes())
+    manifest = Manifest.load(
+        (tmp_path / "ray" / "_ray_manifests" / f"{input_id(str(posts))}.json").read_bytes()
+    )
     assert manifest is not None and manifest.status == "complete"
     assert manifest.shards[-1][1] == report.read
 
@@ -126,9 +142,12 @@ def test_resume_skips_complete_inputs_and_redoes_an_unfinished_one(tmp_path):
         write_posts(folder / name, 60, seed=len(name))
     _rename_ids(folder / "b.jsonl", "b")
     out = tmp_path / "out"
-    text = pipeline_toml(f'type = "jsonl"\npath = "{folder}"', f'type = "parquet"\npath = "{out}"',
-                         classifier='type = "keyword"',
-                         extra=_engine_toml(concurrency=1, shard_rows=25))
+    text = pipeline_toml(
+        f'type = "jsonl"\npath = "{folder}"',
+        f'type = "parquet"\npath = "{out}"',
+        classifier='type = "keyword"',
+        extra=_engine_toml(concurrency=1, shard_rows=25),
+    )
     text = text.replace("[pipeline]\n", "[pipeline]\nresume = true\n")
     first = _run(tmp_path, text, plugins=[RayTestBackends()])
     expected = sorted(r["post_id"] for r in _raw_records(out))
@@ -144,7 +163,8 @@ def test_resume_skips_complete_inputs_and_redoes_an_unfinished_one(tmp_path):
     partition = out / "adverse_events" / f"dt={manifest.dt}"
     [stale_source, *_] = sorted(partition.glob(f"part-{b_id}-*"))
     (partition / f"part-{b_id}-0000000999-0000001024.parquet").write_bytes(
-        stale_source.read_bytes())
+        stale_source.read_bytes()
+    )
     stale_source.unlink()
 
     second = _run(tmp_path, text, plugins=[RayTestBackends()])
@@ -160,8 +180,12 @@ def test_an_actor_that_crashes_once_loses_nothing(tmp_path):
     flag = tmp_path / "crashed"
     out = tmp_path / "out"
     classifier = f'type = "crash-once"\nflag = "{flag}"\ntrigger = "#57"'
-    text = pipeline_toml(f'type = "jsonl"\npath = "{posts}"', f'type = "parquet"\npath = "{out}"',
-                         classifier=classifier, extra=_engine_toml(shard_rows=30))
+    text = pipeline_toml(
+        f'type = "jsonl"\npath = "{posts}"',
+        f'type = "parquet"\npath = "{out}"',
+        classifier=classifier,
+        extra=_engine_toml(shard_rows=30),
+    )
     report = _run(tmp_path, text, plugins=[RayTestBackends()])
     assert flag.read_text() == "crashed"  # it did crash, in the middle of a shard
     assert sorted(r["post_id"] for r in _raw_records(out)) == sorted(valid)
@@ -175,8 +199,12 @@ def test_transient_backend_errors_are_retried_in_the_actor(tmp_path):
     log = tmp_path / "throttled.log"
     out = tmp_path / "out"
     classifier = f'type = "flaky"\nlog = "{log}"\nevery = 2'
-    text = pipeline_toml(f'type = "jsonl"\npath = "{posts}"', f'type = "parquet"\npath = "{out}"',
-                         classifier=classifier, extra=_engine_toml(shard_rows=30))
+    text = pipeline_toml(
+        f'type = "jsonl"\npath = "{posts}"',
+        f'type = "parquet"\npath = "{out}"',
+        classifier=classifier,
+        extra=_engine_toml(shard_rows=30),
+    )
     report = _run(tmp_path, text, plugins=[RayTestBackends()])
     throttled = len(log.read_text().splitlines())
     assert throttled > 0 and report.retries == throttled  # the runner's retry policy, per call
@@ -204,11 +232,16 @@ def test_s3_round_trip_against_moto(tmp_path):
             bad_total += bad
             s3.put_object(Bucket="ae-in", Key=f"posts/2024/{part}.jsonl", Body=path.read_bytes())
         s3.put_object(Bucket="ae-in", Key="posts/README.txt", Body=b"not an input")
-        sink = (f'type = "s3"\nbucket = "ae-lake"\nprefix = "predictions/"\n'
-                f'endpoint_url = "{moto.url}"')
+        sink = (
+            f'type = "s3"\nbucket = "ae-lake"\nprefix = "predictions/"\nendpoint_url = "{moto.url}"'
+        )
         extra = _engine_toml(shard_rows=50) + f's3_endpoint_url = "{moto.url}"\n'
-        text = pipeline_toml('type = "jsonl"\npath = "s3://ae-in/posts/"', sink,
-                             classifier='type = "keyword"', extra=extra)
+        text = pipeline_toml(
+            'type = "jsonl"\npath = "s3://ae-in/posts/"',
+            sink,
+            classifier='type = "keyword"',
+            extra=extra,
+        )
         report = _run(tmp_path, text, plugins=[RayTestBackends()])
         stored = S3Sink("ae-lake", prefix="predictions/", endpoint_url=moto.url)
         records = stored.read_records()
@@ -229,9 +262,13 @@ def test_cli_run_engine_ray_prints_the_run_report(tmp_path, tiny_models):
     posts = tmp_path / "posts.jsonl"
     valid, bad = write_posts(posts, 60)
     config = tmp_path / "pipeline.toml"
-    config.write_text(pipeline_toml(
-        f'type = "jsonl"\npath = "{posts}"', f'type = "parquet"\npath = "{tmp_path / "out"}"',
-        classifier=f'type = "tfidf"\nmodel_dir = "{tiny_models["tfidf"]}"'))
+    config.write_text(
+        pipeline_toml(
+            f'type = "jsonl"\npath = "{posts}"',
+            f'type = "parquet"\npath = "{tmp_path / "out"}"',
+            classifier=f'type = "tfidf"\nmodel_dir = "{tiny_models["tfidf"]}"',
+        )
+    )
     result = CliRunner().invoke(app, ["run", str(config), "--engine", "ray"])
     assert result.exit_code == 0, result.output
     table = " ".join(result.output.split())

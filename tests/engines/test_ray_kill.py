@@ -27,9 +27,14 @@ def _env() -> dict[str, str]:
 
 def _start(config: Path) -> subprocess.Popen[bytes]:
     """The driver in its own session, so one killpg takes it and its local Ray down."""
-    return subprocess.Popen([sys.executable, "-m", "tests.engines.driver", str(config)],
-                            cwd=REPO, env=_env(), start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.engines.driver", str(config)],
+        cwd=REPO,
+        env=_env(),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _kill_when(proc: subprocess.Popen[bytes], ready, timeout: float = 120) -> bool:
@@ -63,10 +68,14 @@ def test_killed_twice_and_resumed_loses_and_duplicates_nothing(tmp_path):
         bad += wrong
     out = tmp_path / "out"
     config = tmp_path / "pipeline.toml"
-    config.write_text(pipeline_toml(
-        f'type = "jsonl"\npath = "{folder}"', f'type = "parquet"\npath = "{out}"',
-        classifier='type = "slow"\nseconds = 0.08',
-        extra='resume = true\n[engine]\ntype = "ray"\nconcurrency = 2\nshard_rows = 60\n'))
+    config.write_text(
+        pipeline_toml(
+            f'type = "jsonl"\npath = "{folder}"',
+            f'type = "parquet"\npath = "{out}"',
+            classifier='type = "slow"\nseconds = 0.08',
+            extra='resume = true\n[engine]\ntype = "ray"\nconcurrency = 2\nshard_rows = 60\n',
+        )
+    )
 
     first = _start(config)
     assert _kill_when(first, lambda: len(_parts(out)) >= 3), "run 1 ended before the kill"
@@ -75,20 +84,29 @@ def test_killed_twice_and_resumed_loses_and_duplicates_nothing(tmp_path):
     manifests = [json.loads(p.read_text()) for p in (out / "_ray_manifests").glob("*.json")]
     assert any(m["status"] != "complete" for m in manifests)  # it really was cut short
 
-    final = subprocess.run([sys.executable, "-m", "tests.engines.driver", str(config)],
-                           cwd=REPO, env=_env(), capture_output=True, timeout=300)
+    final = subprocess.run(
+        [sys.executable, "-m", "tests.engines.driver", str(config)],
+        cwd=REPO,
+        env=_env(),
+        capture_output=True,
+        timeout=300,
+    )
     assert final.returncode == 0, final.stderr.decode()[-2000:]
     report = json.loads(final.stdout.decode().strip().splitlines()[-1])
     assert report["skipped"] + report["read"] == len(valid) + bad + 3  # + one repeat per file
 
-    ids = [r for p in _parts(out) for r in pq.read_table(p, columns=["post_id"])
-           .column(0).to_pylist()]
+    ids = [
+        r for p in _parts(out) for r in pq.read_table(p, columns=["post_id"]).column(0).to_pylist()
+    ]
     assert len(ids) == len(set(ids)), "a post was stored twice"
     assert set(ids) == valid, "a post was lost"
     # A dead letter's id does not name its file (the same bad line at the same line number of
     # two files has one id), so "once" is checked per file and line, which the reason names.
-    reasons = [r for p in sorted((out / "dead_letters").glob("part-*.parquet"))
-               for r in pq.read_table(p, columns=["reason"]).column(0).to_pylist()]
+    reasons = [
+        r
+        for p in sorted((out / "dead_letters").glob("part-*.parquet"))
+        for r in pq.read_table(p, columns=["reason"]).column(0).to_pylist()
+    ]
     assert len(reasons) == len(set(reasons)) == bad
     manifests = [json.loads(p.read_text()) for p in (out / "_ray_manifests").glob("*.json")]
     assert sorted(m["status"] for m in manifests) == ["complete"] * 3

@@ -29,8 +29,10 @@ pytestmark = pytest.mark.unit
 
 
 def _config(tmp_path: Path, source: str, classifier: str = 'type = "keyword"', **engine: object):
-    text = (f"[source]\n{source}\n[classifier]\n{classifier}\n[sink]\ntype = \"parquet\"\n"
-            f"path = \"{tmp_path / 'out'}\"\n[pipeline]\nbatch_size = 8\n")
+    text = (
+        f'[source]\n{source}\n[classifier]\n{classifier}\n[sink]\ntype = "parquet"\n'
+        f'path = "{tmp_path / "out"}"\n[pipeline]\nbatch_size = 8\n'
+    )
     if engine:
         text += "[engine]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in engine.items())
     import tomllib
@@ -45,7 +47,12 @@ def test_shards_are_the_local_sources_items_in_order(tmp_path):
     store, key = store_for(str(posts))
     shards = list(read_shards(str(posts), cfg.source, 20, store, key))
     assert [(start, stop) for start, stop, _, _ in shards] == [
-        (0, 20), (20, 40), (40, 60), (60, 80), (80, 96)]  # 95 lines + the repeated id
+        (0, 20),
+        (20, 40),
+        (40, 60),
+        (60, 80),
+        (80, 96),
+    ]  # 95 lines + the repeated id
     assert [last for _, _, last, _ in shards] == [False, False, False, False, True]
     items = [item for *_, chunk in shards for item in chunk]
     assert _items(items) == _items(JsonlSource(posts).read())
@@ -76,8 +83,9 @@ def test_a_processed_shard_is_what_the_local_runner_stores(tmp_path):
     from adverse_events.pipeline import Pipeline
     from tests.helpers import KeywordClassifier
 
-    Pipeline(JsonlSource(posts), KeywordClassifier(), sink=local, batch_size=8,
-             progress=False).run()
+    Pipeline(
+        JsonlSource(posts), KeywordClassifier(), sink=local, batch_size=8, progress=False
+    ).run()
     layout = Layout.for_sink(cfg.sink)
     processor = ShardProcessor(cfg, layout, [RayTestBackends()])
     store, key = store_for(str(posts))
@@ -107,16 +115,21 @@ def test_layout_of_an_s3_sink_is_the_s3_sinks_own():
 
     layout = Layout.for_sink(StageConfig(type="s3", options={"bucket": "b", "prefix": "t"}))
     assert layout.records_key("2024-05-01", "abc", 0, 10) == (
-        "t/dt=2024-05-01/part-abc-0000000000-0000000010.parquet")
+        "t/dt=2024-05-01/part-abc-0000000000-0000000010.parquet"
+    )
     assert layout.letters_key("2024-05-01", "abc", 0, 10).startswith(
-        "lambda_dead_letters/dt=2024-05-01/part-abc-")
+        "lambda_dead_letters/dt=2024-05-01/part-abc-"
+    )
     assert layout.manifest_key("abc") == "_ray_manifests/t/abc.json"  # outside the table
 
 
-@pytest.mark.parametrize("sink, message", [
-    ({"type": "duckdb", "options": {"path": "x.duckdb"}}, "use type = \"s3\""),
-    ({"type": "s3", "options": {"bucket": "b", "format": "jsonl"}}, "writes Parquet"),
-])
+@pytest.mark.parametrize(
+    "sink, message",
+    [
+        ({"type": "duckdb", "options": {"path": "x.duckdb"}}, 'use type = "s3"'),
+        ({"type": "s3", "options": {"bucket": "b", "format": "jsonl"}}, "writes Parquet"),
+    ],
+)
 def test_sinks_the_engine_cannot_write_are_config_errors(sink, message):
     from adverse_events.config import StageConfig
 
@@ -145,14 +158,32 @@ def test_local_store_lists_by_key_prefix_and_writes_atomically(tmp_path):
 def test_engine_table_is_strict():
     assert EngineOptions().type == "local"
     with pytest.raises(ConfigError, match=r"\[engine\] concurrency"):
-        parse_config({"source": {"type": "jsonl"}, "classifier": {"type": "keyword"},
-                      "sink": {"type": "memory"}, "engine": {"concurrency": "2"}})
+        parse_config(
+            {
+                "source": {"type": "jsonl"},
+                "classifier": {"type": "keyword"},
+                "sink": {"type": "memory"},
+                "engine": {"concurrency": "2"},
+            }
+        )
     with pytest.raises(ConfigError, match=r"\[engine\] type"):
-        parse_config({"source": {"type": "jsonl"}, "classifier": {"type": "keyword"},
-                      "sink": {"type": "memory"}, "engine": {"type": "spark"}})
+        parse_config(
+            {
+                "source": {"type": "jsonl"},
+                "classifier": {"type": "keyword"},
+                "sink": {"type": "memory"},
+                "engine": {"type": "spark"},
+            }
+        )
     with pytest.raises(ConfigError, match=r"\[engine\] shards"):
-        parse_config({"source": {"type": "jsonl"}, "classifier": {"type": "keyword"},
-                      "sink": {"type": "memory"}, "engine": {"shards": 2}})
+        parse_config(
+            {
+                "source": {"type": "jsonl"},
+                "classifier": {"type": "keyword"},
+                "sink": {"type": "memory"},
+                "engine": {"shards": 2},
+            }
+        )
 
 
 def test_engine_rejects_what_it_cannot_run(tmp_path):
@@ -174,13 +205,15 @@ def _items(items):
 
 
 def _rows(records):
-    return {r.post_id: {k: v for k, v in r.to_row().items() if k != "processed_at"}
-            for r in records}
+    return {
+        r.post_id: {k: v for k, v in r.to_row().items() if k != "processed_at"} for r in records
+    }
 
 
 def _letters(letters):
-    return {d.dead_letter_id: {k: v for k, v in d.to_row().items() if k != "failed_at"}
-            for d in letters}
+    return {
+        d.dead_letter_id: {k: v for k, v in d.to_row().items() if k != "failed_at"} for d in letters
+    }
 
 
 @pytest.mark.slow
@@ -189,9 +222,18 @@ def test_two_pools_store_what_one_pool_stores(tmp_path, tiny_models):
     write_posts(posts, 80)
     lexicon = tiny_models["lexicon"]
     cfg = _config(tmp_path, f'type = "jsonl"\npath = "{posts}"')
-    cfg = cfg.model_copy(update={"extractor": parse_config({
-        "source": {"type": "jsonl"}, "classifier": {"type": "keyword"}, "sink": {"type": "memory"},
-        "extractor": {"type": "lexicon", "model_dir": str(lexicon)}}).extractor})
+    cfg = cfg.model_copy(
+        update={
+            "extractor": parse_config(
+                {
+                    "source": {"type": "jsonl"},
+                    "classifier": {"type": "keyword"},
+                    "sink": {"type": "memory"},
+                    "extractor": {"type": "lexicon", "model_dir": str(lexicon)},
+                }
+            ).extractor
+        }
+    )
     layout = Layout.for_sink(cfg.sink)
     plugins = [RayTestBackends()]
     one = ShardProcessor(cfg, layout, plugins)

@@ -485,8 +485,11 @@ def test_own_client_sends_each_attempt_once(monkeypatch: pytest.MonkeyPatch) -> 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Throttled)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                           "AWS_ENDPOINT_URL": f"http://127.0.0.1:{server.server_port}"}.items():
+        for key, value in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{server.server_port}",
+        }.items():
             monkeypatch.setenv(key, value)
         extractor = ComprehendMedicalExtractor(region="us-east-1", max_attempts=2)
         extractor.sleep = lambda _: None

@@ -25,16 +25,21 @@ from adverse_events.sources.replay import ReplaySource
 
 pytestmark = pytest.mark.unit
 
-FUZZ = settings(max_examples=120, deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                       HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 # Text with the characters that break parsers: lone surrogates, control characters, CR, NUL.
 _chars = st.characters(categories=["Lu", "Ll", "Nd", "Zs", "Cc", "Cs", "So", "Po"])
 _text = st.text(_chars, max_size=20)
-_scalars = (st.none() | st.booleans() | st.integers() | st.floats() | _text)
-_json_values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=3)
-                            | st.dictionaries(_text, inner, max_size=3), max_leaves=8)
+_scalars = st.none() | st.booleans() | st.integers() | st.floats() | _text
+_json_values = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_text, inner, max_size=3),
+    max_leaves=8,
+)
 _FIELDS = ("post_id", "text", "created_at", "author_id", "lang", "url", "drug_mentions")
 _rows = st.dictionaries(st.sampled_from(_FIELDS) | _text, _json_values, max_size=8)
 
@@ -90,8 +95,7 @@ def _non_blank(data: bytes) -> list[int]:
 
 
 @FUZZ
-@given(lines=st.lists(_json_lines | st.just("") | st.just("\r"), max_size=12),
-       crlf=st.booleans())
+@given(lines=st.lists(_json_lines | st.just("") | st.just("\r"), max_size=12), crlf=st.booleans())
 def test_jsonl_any_line_is_a_post_or_a_dead_letter(tmp_path_factory, lines, crlf):
     path = Path(tmp_path_factory.mktemp("jsonl")) / "fuzz.jsonl"
     data = b"".join(_encode(line) + (b"\r\n" if crlf else b"\n") for line in lines)
@@ -112,8 +116,10 @@ def test_replay_any_line_is_a_post_or_a_dead_letter(tmp_path_factory, lines):
         _check_storable(item)
 
 
-_cells = st.text(st.characters(categories=["Lu", "Ll", "Nd", "Zs", "Po", "Cc"],
-                               exclude_characters="\x00"), max_size=12)
+_cells = st.text(
+    st.characters(categories=["Lu", "Ll", "Nd", "Zs", "Po", "Cc"], exclude_characters="\x00"),
+    max_size=12,
+)
 
 
 @FUZZ
@@ -150,24 +156,45 @@ def test_csv_any_bytes_give_posts_or_dead_letters(tmp_path_factory, lines):
 
 
 _typed = st.recursive(
-    st.one_of(st.builds(lambda t: {"S": t}, _text), st.builds(lambda n: {"N": n}, _text),
-              st.builds(lambda n: {"N": str(n)}, st.integers() | st.floats(allow_nan=False)),
-              st.builds(lambda b: {"BOOL": b}, st.booleans() | _text),
-              st.builds(lambda b: {"B": b}, _text), st.just({"NULL": True}),
-              st.builds(lambda s: {"SS": s}, st.lists(_text, max_size=3)), _json_values),
-    lambda inner: st.builds(lambda m: {"M": m}, st.dictionaries(_text, inner, max_size=3))
-    | st.builds(lambda items: {"L": items}, st.lists(inner, max_size=3)),
+    st.one_of(
+        st.builds(lambda t: {"S": t}, _text),
+        st.builds(lambda n: {"N": n}, _text),
+        st.builds(lambda n: {"N": str(n)}, st.integers() | st.floats(allow_nan=False)),
+        st.builds(lambda b: {"BOOL": b}, st.booleans() | _text),
+        st.builds(lambda b: {"B": b}, _text),
+        st.just({"NULL": True}),
+        st.builds(lambda s: {"SS": s}, st.lists(_text, max_size=3)),
+        _json_values,
+    ),
+    lambda inner: (
+        st.builds(lambda m: {"M": m}, st.dictionaries(_text, inner, max_size=3))
+        | st.builds(lambda items: {"L": items}, st.lists(inner, max_size=3))
+    ),
     max_leaves=8,
 )
-_images = st.dictionaries(st.sampled_from(["id", "text", "created_at", "author_id", "lang",
-                                           "drug_mentions", "metadata", "url"]) | _text,
-                          _typed, max_size=8) | _json_values
-_records = st.fixed_dictionaries(
-    {"eventName": st.sampled_from(["INSERT", "MODIFY", "REMOVE"]) | _json_values},
-    optional={"eventID": _json_values,
-              "dynamodb": st.fixed_dictionaries({}, optional={
-                  "SequenceNumber": _json_values, "NewImage": _images, "Keys": _images})},
-) | _json_values
+_images = (
+    st.dictionaries(
+        st.sampled_from(
+            ["id", "text", "created_at", "author_id", "lang", "drug_mentions", "metadata", "url"]
+        )
+        | _text,
+        _typed,
+        max_size=8,
+    )
+    | _json_values
+)
+_records = (
+    st.fixed_dictionaries(
+        {"eventName": st.sampled_from(["INSERT", "MODIFY", "REMOVE"]) | _json_values},
+        optional={
+            "eventID": _json_values,
+            "dynamodb": st.fixed_dictionaries(
+                {}, optional={"SequenceNumber": _json_values, "NewImage": _images, "Keys": _images}
+            ),
+        },
+    )
+    | _json_values
+)
 
 
 @FUZZ

@@ -14,11 +14,13 @@ import pytest
 CDK_DIR = Path(__file__).resolve().parents[2] / "examples" / "aws_cdk"
 
 if importlib.util.find_spec("aws_cdk") is None:
-    pytest.skip("aws_cdk is not importable: pip install 'adverse-events[cdk]'",
-                allow_module_level=True)
+    pytest.skip(
+        "aws_cdk is not importable: pip install 'adverse-events[cdk]'", allow_module_level=True
+    )
 if shutil.which("node") is None:
-    pytest.skip("node is not installed (the CDK needs Node.js to synthesise)",
-                allow_module_level=True)
+    pytest.skip(
+        "node is not installed (the CDK needs Node.js to synthesise)", allow_module_level=True
+    )
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 MODEL = "s3://my-models/adverse-events/model.tar.gz"
@@ -32,12 +34,15 @@ def templates(tmp_path_factory):
         from app import build_app
         from aws_cdk.assertions import Template
 
-        app = build_app({"model_data_url": MODEL, "region": "eu-west-1",
-                         "account": "123456789012"},
-                        outdir=str(tmp_path_factory.mktemp("cdk.out")))
+        app = build_app(
+            {"model_data_url": MODEL, "region": "eu-west-1", "account": "123456789012"},
+            outdir=str(tmp_path_factory.mktemp("cdk.out")),
+        )
         assembly = app.synth()
-        stacks = {name: Template.from_stack(app.node.find_child(name))
-                  for name in ("AdverseEventsStorage", "AdverseEventsApp")}
+        stacks = {
+            name: Template.from_stack(app.node.find_child(name))
+            for name in ("AdverseEventsStorage", "AdverseEventsApp")
+        }
         yield stacks, assembly
     finally:
         sys.path.remove(str(CDK_DIR))
@@ -64,10 +69,13 @@ def test_bucket_is_private_and_encrypted(templates):
 
 def test_table_streams_new_and_old_images(templates):
     app = templates[0]["AdverseEventsApp"]
-    app.has_resource_properties("AWS::DynamoDB::Table", {
-        "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
-        "KeySchema": [{"AttributeName": "post_id", "KeyType": "HASH"}],
-    })
+    app.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
+            "KeySchema": [{"AttributeName": "post_id", "KeyType": "HASH"}],
+        },
+    )
 
 
 def test_stream_mapping_is_safe(templates):
@@ -83,8 +91,11 @@ def test_stream_mapping_is_safe(templates):
 
 def test_lambda_is_configured_from_the_stack(templates):
     app = templates[0]["AdverseEventsApp"]
-    functions = [f for f in _resources(app, "AWS::Lambda::Function").values()
-                 if "ENDPOINT_NAME" in json.dumps(f)]
+    functions = [
+        f
+        for f in _resources(app, "AWS::Lambda::Function").values()
+        if "ENDPOINT_NAME" in json.dumps(f)
+    ]
     [function] = functions
     env = function["Properties"]["Environment"]["Variables"]
     assert set(env) >= {"ENDPOINT_NAME", "THRESHOLD", "BUCKET", "PREFIX"}
@@ -94,8 +105,11 @@ def test_lambda_is_configured_from_the_stack(templates):
 
 def test_sagemaker_model_endpoint_config_and_endpoint(templates):
     app = templates[0]["AdverseEventsApp"]
-    for kind in ("AWS::SageMaker::Model", "AWS::SageMaker::EndpointConfig",
-                 "AWS::SageMaker::Endpoint"):
+    for kind in (
+        "AWS::SageMaker::Model",
+        "AWS::SageMaker::EndpointConfig",
+        "AWS::SageMaker::Endpoint",
+    ):
         app.resource_count_is(kind, 1)
     [model] = _resources(app, "AWS::SageMaker::Model").values()
     container = model["Properties"]["PrimaryContainer"]
@@ -117,12 +131,17 @@ def test_glue_table_projects_dt_partitions(templates):
 
 
 def _statements(template):
-    for kind in ("AWS::IAM::Policy", "AWS::IAM::Role", "AWS::S3::BucketPolicy",
-                 "AWS::SQS::QueuePolicy"):
+    for kind in (
+        "AWS::IAM::Policy",
+        "AWS::IAM::Role",
+        "AWS::S3::BucketPolicy",
+        "AWS::SQS::QueuePolicy",
+    ):
         for resource in _resources(template, kind).values():
             props = resource["Properties"]
             documents = [props.get("PolicyDocument")] + [
-                p["PolicyDocument"] for p in props.get("Policies", [])]
+                p["PolicyDocument"] for p in props.get("Policies", [])
+            ]
             for document in filter(None, documents):
                 yield from document["Statement"]
 
@@ -145,9 +164,12 @@ def test_least_privilege(templates, stack):
         assert not any(a.endswith(":*") for a in actions if isinstance(a, str)), statement
         if "*" in resources:  # only actions that support no resource scoping
             assert set(actions) <= {
-                "ecr:GetAuthorizationToken", "cloudwatch:PutMetricData",
-                "comprehendmedical:DetectEntitiesV2", "comprehendmedical:InferICD10CM",
-                "comprehendmedical:InferRxNorm", "dynamodb:ListStreams",
+                "ecr:GetAuthorizationToken",
+                "cloudwatch:PutMetricData",
+                "comprehendmedical:DetectEntitiesV2",
+                "comprehendmedical:InferICD10CM",
+                "comprehendmedical:InferRxNorm",
+                "dynamodb:ListStreams",
             }, statement
     for role in _resources(template, "AWS::IAM::Role").values():
         managed = json.dumps(role["Properties"].get("ManagedPolicyArns", []))
@@ -158,8 +180,11 @@ def test_lambda_image_is_built_for_the_functions_architecture(templates):
     # Without a platform, `cdk deploy` on an arm64 machine (Apple silicon) builds an arm64
     # image for an x86_64 function, which then fails to start ("exec format error").
     app = templates[0]["AdverseEventsApp"]
-    [function] = [f for f in _resources(app, "AWS::Lambda::Function").values()
-                  if f["Properties"].get("PackageType") == "Image"]
+    [function] = [
+        f
+        for f in _resources(app, "AWS::Lambda::Function").values()
+        if f["Properties"].get("PackageType") == "Image"
+    ]
     assert function["Properties"].get("Architectures", ["x86_64"]) == ["x86_64"]
     _, assembly = templates
     manifest = json.loads((Path(assembly.directory) / "AdverseEventsApp.assets.json").read_text())
@@ -175,9 +200,15 @@ def test_prefix_without_slash_still_locates_the_partitions(tmp_path):
         from app import build_app
         from aws_cdk.assertions import Template
 
-        app = build_app({"model_data_url": MODEL, "region": "eu-west-1",
-                         "account": "123456789012", "prefix": "predictions"},
-                        outdir=str(tmp_path))
+        app = build_app(
+            {
+                "model_data_url": MODEL,
+                "region": "eu-west-1",
+                "account": "123456789012",
+                "prefix": "predictions",
+            },
+            outdir=str(tmp_path),
+        )
         app.synth()
         template = Template.from_stack(app.node.find_child("AdverseEventsApp"))
     finally:
@@ -195,8 +226,9 @@ def test_stream_processor_may_only_put_objects_under_its_two_prefixes(templates)
     # calls PutObject and nothing else.
     app = templates[0]["AdverseEventsApp"]
     prefixes = ("lambda_predictions/*", "lambda_dead_letters/*")
-    on_output = [s for s in _statements(app)
-                 if any(p in json.dumps(s.get("Resource")) for p in prefixes)]
+    on_output = [
+        s for s in _statements(app) if any(p in json.dumps(s.get("Resource")) for p in prefixes)
+    ]
     assert on_output
     for statement in on_output:
         assert _as_list(statement["Action"]) == ["s3:PutObject"], statement

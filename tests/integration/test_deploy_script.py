@@ -15,11 +15,20 @@ SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "deploy_sagemaker.py
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.parametrize("args", [["--help"], ["train-and-deploy", "--help"], ["deploy", "--help"],
-                                  ["smoke-test", "--help"], ["delete", "--help"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["train-and-deploy", "--help"],
+        ["deploy", "--help"],
+        ["smoke-test", "--help"],
+        ["delete", "--help"],
+    ],
+)
 def test_help(args):
-    result = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert "usage:" in result.stdout
 
@@ -30,8 +39,19 @@ def test_hyperparameters_become_arguments():
     spec = importlib.util.spec_from_file_location("deploy_sagemaker", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    args = module.parse_args(["train-and-deploy", "--role", "r", "--data", "s3://b/d",
-                              "--epochs", "2", "--learning-rate", "3e-5"])
+    args = module.parse_args(
+        [
+            "train-and-deploy",
+            "--role",
+            "r",
+            "--data",
+            "s3://b/d",
+            "--epochs",
+            "2",
+            "--learning-rate",
+            "3e-5",
+        ]
+    )
     assert (args.epochs, args.learning_rate, args.train_batch_size) == (2, 3e-5, 32)
     assert set(module.HYPERPARAMETERS) <= set(vars(args))
     from adverse_events.aws.sagemaker_entry import DEFAULTS
@@ -44,8 +64,22 @@ def test_without_the_sdk_the_commands_say_what_to_install():
 
     if importlib.util.find_spec("sagemaker") is not None:
         pytest.skip("the SageMaker SDK is installed (tests/aws/test_deploy_rehearsal.py runs)")
-    result = subprocess.run([sys.executable, str(SCRIPT), "deploy", "--role", "r",
-                             "--model-data", "s3://b/model.tar.gz", "--region", "us-east-1",
-                             "--dry-run"], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "deploy",
+            "--role",
+            "r",
+            "--model-data",
+            "s3://b/model.tar.gz",
+            "--region",
+            "us-east-1",
+            "--dry-run",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode != 0
     assert "pip install 'adverse-events[sagemaker]'" in result.stderr

@@ -57,7 +57,8 @@ def test_many_records_in_batches_of_25(dynamodb, moto_server):
     sink.write([make_record(f"p{i}") for i in range(60)])
     assert len(sink.read_records()) == 60
     assert sink.existing_ids([f"p{i}" for i in range(0, 200, 10)]) == {
-        f"p{i}" for i in range(0, 60, 10)}
+        f"p{i}" for i in range(0, 60, 10)
+    }
 
 
 def test_writing_a_post_clears_its_dead_letter(dynamodb, moto_server):
@@ -116,7 +117,15 @@ def test_bad_options():
 
 def test_two_bad_lines_naming_the_same_post_are_two_dead_letters(dynamodb, moto_server):
     sink = DynamoDBSink(TABLE, endpoint_url=moto_server.url)
-    letters = [DeadLetter(stage="source", reason="text field 'text' is empty", payload="{}",
-                          post_id="e", line=line) for line in (3, 9)]
+    letters = [
+        DeadLetter(
+            stage="source",
+            reason="text field 'text' is empty",
+            payload="{}",
+            post_id="e",
+            line=line,
+        )
+        for line in (3, 9)
+    ]
     sink.write(letters)
     assert sorted(d.line for d in sink.read_dead_letters()) == [3, 9]

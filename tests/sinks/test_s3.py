@@ -65,8 +65,9 @@ def _day(day: int) -> datetime:
 def test_few_large_objects_partitioned_by_processing_date(s3, moto_server):
     sink = S3Sink(BUCKET, endpoint_url=moto_server.url)
     for start in range(0, 1000, 50):  # 20 pipeline batches
-        sink.write([make_record(f"p{i}", processed_at=_day(1 + i % 2))
-                    for i in range(start, start + 50)])
+        sink.write(
+            [make_record(f"p{i}", processed_at=_day(1 + i % 2)) for i in range(start, start + 50)]
+        )
     sink.close()
     keys = sink.list_keys()
     assert len(keys) == 2
@@ -84,8 +85,12 @@ def test_redelivered_batch_overwrites_its_own_object(s3, moto_server):
     first.close()
     retry = S3Sink(BUCKET, endpoint_url=moto_server.url)
     # Reprocessed later: same input posts, a new prediction and processing time, same day.
-    retry.write([make_record(r.post_id, score=0.2,
-                             processed_at=r.processed_at.replace(hour=23)) for r in batch])
+    retry.write(
+        [
+            make_record(r.post_id, score=0.2, processed_at=r.processed_at.replace(hour=23))
+            for r in batch
+        ]
+    )
     retry.close()
     assert first.written_keys == retry.written_keys
     stored = retry.read_records()

@@ -202,8 +202,9 @@ def test_duckdb_file_from_before_the_ingredient_columns_gets_them(tmp_path):
     conn.close()
     from adverse_events.records import Mention
 
-    record = make_record("p1", text="Zoloft", mentions=[
-        Mention(text="Zoloft", start=0, end=6, category="DRUG")])
+    record = make_record(
+        "p1", text="Zoloft", mentions=[Mention(text="Zoloft", start=0, end=6, category="DRUG")]
+    )
     with DuckDBSink(path) as sink:
         sink.write([record])
         assert sink.read_records() == [record]
@@ -227,8 +228,11 @@ def test_parquet_stores_a_dead_letter_once_however_many_batches_carry_it(tmp_pat
     sink.close()
     sink = ParquetSink(tmp_path / "pq")
     sink.write([second, make_dead_letter(line=3)])
-    rows = [row for f in sorted((tmp_path / "pq" / "dead_letters").glob("*.parquet"))
-            for row in pq.read_table(f).to_pylist()]
+    rows = [
+        row
+        for f in sorted((tmp_path / "pq" / "dead_letters").glob("*.parquet"))
+        for row in pq.read_table(f).to_pylist()
+    ]
     assert sorted(row["line"] for row in rows) == [1, 2, 3]
 
 
@@ -238,8 +242,9 @@ def test_jsonl_replacing_a_dead_letter_survives_a_kill(tmp_path):
 
     sink = JsonlSink(tmp_path / "r.jsonl")
     post = make_record("a").post
-    sink.write([DeadLetter(stage="classify", reason="x", payload=post.model_dump_json(),
-                           post_id="a")])
+    sink.write(
+        [DeadLetter(stage="classify", reason="x", payload=post.model_dump_json(), post_id="a")]
+    )
     sink.close()
     sink = JsonlSink(tmp_path / "r.jsonl")
     sink.write([make_record("a")])  # ...and the process dies before close()

@@ -44,8 +44,10 @@ def _jsonl(tmp_path, *rows: object, text: str | None = None):
 
 def _split(items):
     items = list(items)
-    return ([i for i in items if isinstance(i, Post)],
-            [i for i in items if isinstance(i, DeadLetter)])
+    return (
+        [i for i in items if isinstance(i, Post)],
+        [i for i in items if isinstance(i, DeadLetter)],
+    )
 
 
 @pytest.mark.parametrize(("field", "value"), WRONG_TYPES)
@@ -113,17 +115,20 @@ def test_lone_surrogate_in_id_is_stored_by_every_local_sink(tmp_path, kind):
 
 
 def test_dead_letter_text_fields_are_storable_utf8():
-    letter = DeadLetter(stage="source", reason="bad \ud800", payload="x\udc00", post_id="a\ud800",
-                        source="s\ud800")
+    letter = DeadLetter(
+        stage="source", reason="bad \ud800", payload="x\udc00", post_id="a\ud800", source="s\ud800"
+    )
     for value in (letter.reason, letter.payload, letter.post_id, letter.source):
         value.encode("utf-8")  # raises if a surrogate is left
 
 
 def test_carriage_return_inside_a_jsonl_line_does_not_split_it(tmp_path):
-    text = ('{"post_id": "1", "text": "a"}\r\n'
-            '{"post_id": "2", "te\rxt": "b"}\n'
-            '{"post_id": "3", "text": "c"}\n'
-            "{broken\n")
+    text = (
+        '{"post_id": "1", "text": "a"}\r\n'
+        '{"post_id": "2", "te\rxt": "b"}\n'
+        '{"post_id": "3", "text": "c"}\n'
+        "{broken\n"
+    )
     posts, letters = _split(JsonlSource(_jsonl(tmp_path, text=text)).read())
     assert [p.post_id for p in posts] == ["1", "3"]
     assert [d.line for d in letters] == [2, 4]
@@ -131,8 +136,9 @@ def test_carriage_return_inside_a_jsonl_line_does_not_split_it(tmp_path):
 
 def test_carriage_return_inside_a_csv_row_does_not_shift_line_numbers(tmp_path):
     path = tmp_path / "posts.csv"
-    path.write_text('post_id,text\n1,a\rb\n2,"c\rd"\n3,e\r\n4,\n5,f\n', encoding="utf-8",
-                    newline="")
+    path.write_text(
+        'post_id,text\n1,a\rb\n2,"c\rd"\n3,e\r\n4,\n5,f\n', encoding="utf-8", newline=""
+    )
     items = list(CsvSource(path).read())
     posts, letters = _split(items)
     assert [(p.post_id, p.text) for p in posts] == [("2", "c\rd"), ("3", "e"), ("5", "f")]
@@ -155,8 +161,7 @@ def test_huge_payload_is_capped_with_a_digest(tmp_path):
     (letter,) = letters
     assert len(letter.payload.encode("utf-8")) <= MAX_PAYLOAD_BYTES
     original = line.encode("utf-8")
-    assert f"{len(original)} bytes, sha256 {hashlib.sha256(original).hexdigest()}" in \
-        letter.payload
+    assert f"{len(original)} bytes, sha256 {hashlib.sha256(original).hexdigest()}" in letter.payload
     assert letter.payload.startswith(line[:1000])
 
 
@@ -164,19 +169,30 @@ def test_pipeline_run_over_bad_input_completes(tmp_path):
     from adverse_events.pipeline import Pipeline
     from adverse_events.testing import MockClassifier
 
-    rows = [{"post_id": f"p{i}", "text": "rash", field: value}
-            for i, (field, value) in enumerate(WRONG_TYPES)]
+    rows = [
+        {"post_id": f"p{i}", "text": "rash", field: value}
+        for i, (field, value) in enumerate(WRONG_TYPES)
+    ]
     rows.append({"post_id": "good", "text": "rash"})
     sink = MemorySink()
-    report = Pipeline(JsonlSource(_jsonl(tmp_path, *rows)), MockClassifier(lambda t: 0.9),
-                      None, sink=sink, progress=False).run()
+    report = Pipeline(
+        JsonlSource(_jsonl(tmp_path, *rows)),
+        MockClassifier(lambda t: 0.9),
+        None,
+        sink=sink,
+        progress=False,
+    ).run()
     assert not report.failed
     assert list(sink.records) == ["good"] and len(sink.dead_letters) == len(WRONG_TYPES)
 
 
 def _stream_record(image: object, seq: str = "100") -> dict:
-    return {"eventID": f"e{seq}", "eventName": "INSERT", "eventSource": "aws:dynamodb",
-            "dynamodb": {"SequenceNumber": seq, "NewImage": image}}
+    return {
+        "eventID": f"e{seq}",
+        "eventName": "INSERT",
+        "eventSource": "aws:dynamodb",
+        "dynamodb": {"SequenceNumber": seq, "NewImage": image},
+    }
 
 
 def _deep_map(depth: int) -> dict:
@@ -195,8 +211,12 @@ STREAM_BAD = [
     {"id": {"S": "5"}, "text": {"S": "hi"}, "metadata": _deep_map(3000)},
     {"id": {"S": "6"}, "text": {"S": "hi"}, "extra": _deep_map(MAX_NESTING_DEPTH + 5)},
     {"id": {"S": "7"}, "text": {"S": "hi"}, "created_at": {"L": []}},
-    {"id": {"S": "8"}, "text": {"S": "hi"}, "big": {"S": "x" * 300_000}, "drug_mentions":
-     {"N": "1"}},
+    {
+        "id": {"S": "8"},
+        "text": {"S": "hi"},
+        "big": {"S": "x" * 300_000},
+        "drug_mentions": {"N": "1"},
+    },
     "not a map",
 ]
 
@@ -205,13 +225,20 @@ def test_stream_records_of_any_shape_become_dead_letters_with_their_sequence_num
     from adverse_events.sources.dynamodb_stream import DynamoDBStreamSource, sequence_number_of
 
     records = [_stream_record(image, str(100 + i)) for i, image in enumerate(STREAM_BAD)]
-    records += [_stream_record({"id": {"S": "ok"}, "text": {"S": "fine"},
-                                "metadata": {"M": {"k": {"S": "a\ud800"}}}}, "999"), 5, None]
+    records += [
+        _stream_record(
+            {"id": {"S": "ok"}, "text": {"S": "fine"}, "metadata": {"M": {"k": {"S": "a\ud800"}}}},
+            "999",
+        ),
+        5,
+        None,
+    ]
     posts, letters = _split(DynamoDBStreamSource({"Records": records}).read())
     assert [p.post_id for p in posts] == ["ok"] and posts[0].metadata["k"] == "a\ufffd"
     assert len(letters) == len(STREAM_BAD) + 2
-    assert [sequence_number_of(d) for d in letters[: len(STREAM_BAD)]] == \
-        [str(100 + i) for i in range(len(STREAM_BAD))]
+    assert [sequence_number_of(d) for d in letters[: len(STREAM_BAD)]] == [
+        str(100 + i) for i in range(len(STREAM_BAD))
+    ]
     assert all(len(d.payload.encode("utf-8")) <= MAX_PAYLOAD_BYTES for d in letters)
 
 
@@ -222,9 +249,13 @@ def test_lambda_handler_dead_letters_wrong_types_and_reports_no_failure():
     records = [_stream_record(image, str(100 + i)) for i, image in enumerate(STREAM_BAD)]
     records.append(_stream_record({"id": {"S": "ok"}, "text": {"S": "fine"}}, "999"))
     sink = MemorySink()
-    response = handle({"Records": records}, settings=Settings(endpoint_name="e", bucket="b",
-                                                              id_attribute="id"),
-                      classifier=MockClassifier(lambda t: 0.1), extractor=None, sink=sink)
+    response = handle(
+        {"Records": records},
+        settings=Settings(endpoint_name="e", bucket="b", id_attribute="id"),
+        classifier=MockClassifier(lambda t: 0.1),
+        extractor=None,
+        sink=sink,
+    )
     assert response == {"batchItemFailures": []}
     assert list(sink.records) == ["ok"] and len(sink.dead_letters) == len(STREAM_BAD)
 
@@ -234,11 +265,20 @@ def test_jsonl_sink_translates_a_record_too_deep_to_serialise(tmp_path):
     from adverse_events.errors import PermanentBackendError
 
     deep = json.loads("[" * 300 + "]" * 300)
-    post = Post.model_construct(post_id="1", source="s", text="t", created_at=None,
-                                author_id=None, lang=None, url=None, drug_mentions=(),
-                                metadata={"a": deep})
-    record = AdverseEventRecord(post=post, prediction=Prediction(label="x", score=0.5,
-                                                                 is_adverse_event=False))
+    post = Post.model_construct(
+        post_id="1",
+        source="s",
+        text="t",
+        created_at=None,
+        author_id=None,
+        lang=None,
+        url=None,
+        drug_mentions=(),
+        metadata={"a": deep},
+    )
+    record = AdverseEventRecord(
+        post=post, prediction=Prediction(label="x", score=0.5, is_adverse_event=False)
+    )
     with JsonlSink(tmp_path / "out.jsonl") as sink, pytest.raises(PermanentBackendError):
         sink.write([record])
 
@@ -249,17 +289,24 @@ def test_memory_source_dead_letters_any_mapping():
     deep: list = []
     for _ in range(5000):
         deep = [deep]
-    items = list(MemorySource([{"post_id": "1", "text": "x", "m": deep},
-                               {"post_id": "2", "text": "x", "drug_mentions": 5},
-                               {"post_id": "3", "text": "ok"}]).read())
+    items = list(
+        MemorySource(
+            [
+                {"post_id": "1", "text": "x", "m": deep},
+                {"post_id": "2", "text": "x", "drug_mentions": 5},
+                {"post_id": "3", "text": "ok"},
+            ]
+        ).read()
+    )
     assert [type(i).__name__ for i in items] == ["DeadLetter", "DeadLetter", "Post"]
 
 
 def test_overlong_ids_are_dead_letters_that_fit(tmp_path):
     from adverse_events.records import MAX_ID_CHARS
 
-    path = _jsonl(tmp_path, {"post_id": "x" * 100_000, "text": "aspirin"},
-                  {"post_id": "ok", "text": "fine"})
+    path = _jsonl(
+        tmp_path, {"post_id": "x" * 100_000, "text": "aspirin"}, {"post_id": "ok", "text": "fine"}
+    )
     posts, letters = _split(JsonlSource(path).read())
     assert [p.post_id for p in posts] == ["ok"]
     assert "longer than" in letters[0].reason and letters[0].post_id is None
@@ -268,8 +315,10 @@ def test_overlong_ids_are_dead_letters_that_fit(tmp_path):
 
 
 def test_replay_splits_lines_at_newlines_only(tmp_path):
-    text = ('{"post_id": "1", "text": "a", "created_at": "2024-01-02"}\r\n'
-            '{"post_id": "2", "te\rxt": "b", "created_at": "2024-01-01"}\n'
-            '{"post_id": "3", "text": "c", "created_at": "2024-01-03"}\n')
+    text = (
+        '{"post_id": "1", "text": "a", "created_at": "2024-01-02"}\r\n'
+        '{"post_id": "2", "te\rxt": "b", "created_at": "2024-01-01"}\n'
+        '{"post_id": "3", "text": "c", "created_at": "2024-01-03"}\n'
+    )
     posts, letters = _split(ReplaySource(_jsonl(tmp_path, text=text)).read())
     assert [p.post_id for p in posts] == ["1", "3"] and [d.line for d in letters] == [2]

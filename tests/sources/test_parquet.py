@@ -19,13 +19,15 @@ pytestmark = pytest.mark.unit
 
 @pytest.fixture
 def parquet_path(tmp_path):
-    table = pa.table({
-        "post_id": ["a", "b", None, "d"],
-        "text": ["prozac gave me headaches", "", "no id", "fine"],
-        "created_at": [datetime(2024, 3, 1, 10, tzinfo=timezone.utc)] * 4,
-        "drug_mentions": [["prozac"], [], [], None],
-        "rating": [2, 5, 3, 4],
-    })
+    table = pa.table(
+        {
+            "post_id": ["a", "b", None, "d"],
+            "text": ["prozac gave me headaches", "", "no id", "fine"],
+            "created_at": [datetime(2024, 3, 1, 10, tzinfo=timezone.utc)] * 4,
+            "drug_mentions": [["prozac"], [], [], None],
+            "rating": [2, 5, 3, 4],
+        }
+    )
     path = tmp_path / "posts.parquet"
     pq.write_table(table, path)
     return path

@@ -49,8 +49,9 @@ class FakeClock:
         self.now += seconds
 
 
-@pytest.mark.parametrize(("speed", "factor"), [("max", None), ("1x", 1.0), ("60x", 60.0),
-                                               (" 2.5X ", 2.5), (10, 10.0)])
+@pytest.mark.parametrize(
+    ("speed", "factor"), [("max", None), ("1x", 1.0), ("60x", 60.0), (" 2.5X ", 2.5), (10, 10.0)]
+)
 def test_parse_speed(speed, factor) -> None:
     assert parse_speed(speed) == factor
 
@@ -91,10 +92,17 @@ def test_csv_and_parquet(tmp_path) -> None:
 
     rows = [r for r in ROWS if "created_at" in r]
     csv_path = tmp_path / "posts.csv"
-    csv_path.write_text("post_id,text,created_at\n" + "".join(
-        f"{r['post_id']},{r['text']},{r['created_at']}\n" for r in rows))
-    table = pa.table({"post_id": [r["post_id"] for r in rows], "text": [r["text"] for r in rows],
-                      "created_at": [datetime.fromisoformat(r["created_at"]) for r in rows]})
+    csv_path.write_text(
+        "post_id,text,created_at\n"
+        + "".join(f"{r['post_id']},{r['text']},{r['created_at']}\n" for r in rows)
+    )
+    table = pa.table(
+        {
+            "post_id": [r["post_id"] for r in rows],
+            "text": [r["text"] for r in rows],
+            "created_at": [datetime.fromisoformat(r["created_at"]) for r in rows],
+        }
+    )
     parquet_path = tmp_path / "posts.parquet"
     pq.write_table(table, parquet_path)
     for path in (csv_path, parquet_path):
@@ -113,8 +121,9 @@ def test_bad_options(tmp_path, jsonl) -> None:
 
 
 def test_built_from_config(jsonl) -> None:
-    source = build_backend("source", StageConfig(type="replay", options={
-        "path": str(jsonl), "speed": "60x"}))
+    source = build_backend(
+        "source", StageConfig(type="replay", options={"path": str(jsonl), "speed": "60x"})
+    )
     assert isinstance(source, ReplaySource) and source.factor == 60.0
 
 

@@ -31,24 +31,35 @@ def test_builtin_vocabulary_maps_brands_to_generics(vocab: DrugVocabulary) -> No
     assert len(vocab.drugs) >= 50
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("Prozac made me dizzy", ("fluoxetine",)),
-    ("started #zoloft, then PROZAC", ("sertraline", "fluoxetine")),
-    ("prozac's side effects", ("fluoxetine",)),
-    ("antiprozac crowd and prozacs and prozac2", ()),
-    ("on Effexor  XR since may", ("venlafaxine",)),
-    ("took plan b yesterday", ("levonorgestrel",)),
-    ("fluoxetine aka prozac", ("fluoxetine",)),
-    ("nothing here", ()),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Prozac made me dizzy", ("fluoxetine",)),
+        ("started #zoloft, then PROZAC", ("sertraline", "fluoxetine")),
+        ("prozac's side effects", ("fluoxetine",)),
+        ("antiprozac crowd and prozacs and prozac2", ()),
+        ("on Effexor  XR since may", ("venlafaxine",)),
+        ("took plan b yesterday", ("levonorgestrel",)),
+        ("fluoxetine aka prozac", ("fluoxetine",)),
+        ("nothing here", ()),
+    ],
+)
 def test_find_matches_whole_words_only(vocab: DrugVocabulary, text: str, expected: tuple) -> None:
     assert vocab.find(text) == expected
 
 
 def test_user_vocabulary_extends_or_replaces(tmp_path) -> None:
     path = tmp_path / "vocab.json"
-    path.write_text(json.dumps({"drugs": [{"generic": "fluoxetine", "brands": ["Flux"]},
-                                          {"generic": "newdrugumab", "synonyms": ["Newmab"]}]}))
+    path.write_text(
+        json.dumps(
+            {
+                "drugs": [
+                    {"generic": "fluoxetine", "brands": ["Flux"]},
+                    {"generic": "newdrugumab", "synonyms": ["Newmab"]},
+                ]
+            }
+        )
+    )
     both = DrugVocabulary.load(path)
     assert both.find("Flux and Newmab and Prozac") == ("fluoxetine", "newdrugumab")
     only = DrugVocabulary.load(path, include_builtin=False)
@@ -66,11 +77,16 @@ def test_misspellings_tag_posts_but_never_become_rule_terms(tmp_path) -> None:
     assert "zolft" not in " ".join(build_queries(vocab.terms, "lang:en", 512))
 
 
-@pytest.mark.parametrize("content", [
-    "[1]", '{"drugs": [{"brands": ["x"]}]}', "{not json",
-    '{"drugs": [{"generic": "x", "misspellings": "y"}]}',
-    '{"drugs": [{"generic": "x", "brands": [1]}]}',
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "[1]",
+        '{"drugs": [{"brands": ["x"]}]}',
+        "{not json",
+        '{"drugs": [{"generic": "x", "misspellings": "y"}]}',
+        '{"drugs": [{"generic": "x", "brands": [1]}]}',
+    ],
+)
 def test_bad_vocabulary_file_is_a_config_error(tmp_path, content: str) -> None:
     path = tmp_path / "vocab.json"
     path.write_text(content)
@@ -105,15 +121,18 @@ def test_pseudonymiser_is_keyed_and_stable(monkeypatch: pytest.MonkeyPatch) -> N
     assert Pseudonymiser().author("x", "1001") == one.author("x", "1001")
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("Austin, TX", {"country": "US", "state": "TX"}),
-    ("Columbus, Ohio, USA", {"country": "US", "state": "OH"}),
-    ("Toronto, Ontario", {"country": "CA", "state": "ON"}),
-    ("Manchester, UK", {"country": "GB"}),
-    ("in my head", {}),
-    ("me or you", {}),
-    (None, {}),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Austin, TX", {"country": "US", "state": "TX"}),
+        ("Columbus, Ohio, USA", {"country": "US", "state": "OH"}),
+        ("Toronto, Ontario", {"country": "CA", "state": "ON"}),
+        ("Manchester, UK", {"country": "GB"}),
+        ("in my head", {}),
+        ("me or you", {}),
+        (None, {}),
+    ],
+)
 def test_reduce_location_keeps_country_and_state_only(text, expected) -> None:
     assert reduce_location(text) == expected
 
@@ -162,13 +181,21 @@ def test_location_only_when_opted_in(vocab: DrugVocabulary) -> None:
     placed = dict(tweet, geo={"place_id": "p1"})
     places = {"places": [{"id": "p1", "country_code": "CA", "full_name": "Toronto, ON"}]}
     assert _normaliser(vocab, location=True).to_post(placed, places).metadata["location"] == {
-        "country": "CA", "state": "ON"}
+        "country": "CA",
+        "state": "ON",
+    }
 
 
-@pytest.mark.parametrize("tweet", [
-    "not an object", {"text": "prozac"}, {"id": "abc", "text": "prozac"},
-    {"id": "5", "text": ""}, {"id": "5", "text": "prozac", "created_at": "yesterday"},
-])
+@pytest.mark.parametrize(
+    "tweet",
+    [
+        "not an object",
+        {"text": "prozac"},
+        {"id": "abc", "text": "prozac"},
+        {"id": "5", "text": ""},
+        {"id": "5", "text": "prozac", "created_at": "yesterday"},
+    ],
+)
 def test_malformed_tweets_raise_input_error(vocab: DrugVocabulary, tweet) -> None:
     with pytest.raises(InputError):
         _normaliser(vocab).to_post(tweet)

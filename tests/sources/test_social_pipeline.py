@@ -32,8 +32,9 @@ class DizzyClassifier(MockClassifier):
 
 @pytest.fixture
 def dizzy_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setitem(registry.BUILTIN_BACKENDS["classifier"], "dizzy",
-                        (f"{__name__}:DizzyClassifier", None))
+    monkeypatch.setitem(
+        registry.BUILTIN_BACKENDS["classifier"], "dizzy", (f"{__name__}:DizzyClassifier", None)
+    )
     registry.get_registry.cache_clear()
     yield
     registry.get_registry.cache_clear()
@@ -43,8 +44,11 @@ def _stream_scripts(api: XApiStandIn) -> None:
     api.stream_scripts = [
         [("tweet", make_tweet(1, "Prozac made me dizzy")), ("raw", "{oops\r\n"), ("close",)],
         [("status", 429, {}, {})],
-        [("tweet", make_tweet(2, "zoloft is fine", retweet=True)),
-         ("tweet", make_tweet(3, "lexapro, dizzy again")), ("tweet", make_tweet(4, "advil"))],
+        [
+            ("tweet", make_tweet(2, "zoloft is fine", retweet=True)),
+            ("tweet", make_tweet(3, "lexapro, dizzy again")),
+            ("tweet", make_tweet(4, "advil")),
+        ],
     ]
 
 
@@ -60,20 +64,35 @@ def test_pipeline_from_the_stream_into_duckdb(x_api: XApiStandIn, tmp_path: Path
     import duckdb
 
     with duckdb.connect(str(tmp_path / "out.duckdb"), read_only=True) as db:
-        rows = db.execute("SELECT post_id, drugs, is_adverse_event FROM adverse_events "
-                          "ORDER BY post_id").fetchall()
-    assert rows == [("x:1", ["fluoxetine"], True), ("x:3", ["escitalopram"], True),
-                    ("x:4", ["ibuprofen"], False)]
+        rows = db.execute(
+            "SELECT post_id, drugs, is_adverse_event FROM adverse_events ORDER BY post_id"
+        ).fetchall()
+    assert rows == [
+        ("x:1", ["fluoxetine"], True),
+        ("x:3", ["escitalopram"], True),
+        ("x:4", ["ibuprofen"], False),
+    ]
 
 
 def test_pipeline_from_a_replay_into_memory(tmp_path: Path) -> None:
     path = tmp_path / "posts.jsonl"
-    path.write_text("".join(json.dumps({"post_id": f"p{i}", "text": f"post {i} dizzy",
-                                        "created_at": f"2024-01-01T00:00:{59 - i:02d}Z"}) + "\n"
-                            for i in range(10)))
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "post_id": f"p{i}",
+                    "text": f"post {i} dizzy",
+                    "created_at": f"2024-01-01T00:00:{59 - i:02d}Z",
+                }
+            )
+            + "\n"
+            for i in range(10)
+        )
+    )
     sink = MemorySink()
-    report = Pipeline(ReplaySource(path), MockClassifier(lambda t: 0.8), sink=sink,
-                      progress=False).run()
+    report = Pipeline(
+        ReplaySource(path), MockClassifier(lambda t: 0.8), sink=sink, progress=False
+    ).run()
     assert report.written == 10 and list(sink.records)[0] == "p9"
 
 
@@ -88,15 +107,18 @@ type = "dizzy"
 
 [sink]
 type = "jsonl"
-path = "{tmp_path / 'out.jsonl'}"
+path = "{tmp_path / "out.jsonl"}"
 """)
     return config
 
 
 def test_cli_run_with_a_twitter_source(x_api, tmp_path, dizzy_registry) -> None:
     _stream_scripts(x_api)
-    config = _toml(tmp_path, f'type = "twitter"\nmode = "stream"\napi_base_url = "{x_api.url}"\n'
-                             'max_posts = 3\nmax_seconds = 120\nstall_timeout = 5')
+    config = _toml(
+        tmp_path,
+        f'type = "twitter"\nmode = "stream"\napi_base_url = "{x_api.url}"\n'
+        "max_posts = 3\nmax_seconds = 120\nstall_timeout = 5",
+    )
     # the 429 without a reset header waits 60 s: too long for a test, so the stream script
     # here leaves it out
     x_api.stream_scripts.pop(1)
@@ -110,8 +132,10 @@ def test_cli_run_with_a_twitter_source(x_api, tmp_path, dizzy_registry) -> None:
 
 def test_cli_run_with_a_replay_source(tmp_path, dizzy_registry) -> None:
     posts = tmp_path / "posts.jsonl"
-    posts.write_text('{"post_id": "b", "text": "dizzy", "created_at": "2024-01-01T00:00:02Z"}\n'
-                     '{"post_id": "a", "text": "fine", "created_at": "2024-01-01T00:00:01Z"}\n')
+    posts.write_text(
+        '{"post_id": "b", "text": "dizzy", "created_at": "2024-01-01T00:00:02Z"}\n'
+        '{"post_id": "a", "text": "fine", "created_at": "2024-01-01T00:00:01Z"}\n'
+    )
     config = _toml(tmp_path, f'type = "replay"\npath = "{posts}"\nspeed = "max"')
     result = CliRunner().invoke(app, ["run", str(config)])
     assert result.exit_code == 0, result.output

@@ -38,25 +38,46 @@ def test_stream_survives_disconnect_rate_limit_errors_and_stall(
 ) -> None:
     reset = int(time.time()) + 2
     x_api.stream_scripts = [
-        [("tweet", make_tweet(1, "Prozac made me dizzy")), ("keepalive",),
-         ("tweet", make_tweet(2, "zoloft", retweet=True)),
-         ("tweet", make_tweet(3, "el prozac me da sueño", lang="es")),
-         ("raw", '{"data": {"id": "4", "text": "Lexa'), ("close",)],
+        [
+            ("tweet", make_tweet(1, "Prozac made me dizzy")),
+            ("keepalive",),
+            ("tweet", make_tweet(2, "zoloft", retweet=True)),
+            ("tweet", make_tweet(3, "el prozac me da sueño", lang="es")),
+            ("raw", '{"data": {"id": "4", "text": "Lexa'),
+            ("close",),
+        ],
         [("status", 429, {"x-rate-limit-reset": str(reset)}, {"title": "Too Many Requests"})],
         [("status", 503, {}, {"title": "Service Unavailable"})],
-        [("tweet", {"data": make_tweet(4, "Lexapro and no sleep"),
-                    "matching_rules": [{"id": "1", "tag": "adverse-events:1"}]}),
-         ("raw", "{not json\r\n"), ("keepalive",), ("stall", 2.0)],
-        [("tweet", make_tweet(4, "Lexapro and no sleep")),  # re-sent (backfill): once only
-         ("tweet", make_tweet(5, "xanax and advil")), ("keepalive",),
-         ("tweet", make_tweet(6, "quoting: metformin", quote=True)), ("end",)],
+        [
+            (
+                "tweet",
+                {
+                    "data": make_tweet(4, "Lexapro and no sleep"),
+                    "matching_rules": [{"id": "1", "tag": "adverse-events:1"}],
+                },
+            ),
+            ("raw", "{not json\r\n"),
+            ("keepalive",),
+            ("stall", 2.0),
+        ],
+        [
+            ("tweet", make_tweet(4, "Lexapro and no sleep")),  # re-sent (backfill): once only
+            ("tweet", make_tweet(5, "xanax and advil")),
+            ("keepalive",),
+            ("tweet", make_tweet(6, "quoting: metformin", quote=True)),
+            ("end",),
+        ],
     ]
     source = _stream(x_api, waits, max_posts=4)
     items = list(source.read())
     posts = _posts(items)
     assert [p.post_id for p in posts] == ["x:1", "x:4", "x:5", "x:6"]
     assert [p.drug_mentions for p in posts] == [
-        ("fluoxetine",), ("escitalopram",), ("alprazolam", "ibuprofen"), ("metformin",)]
+        ("fluoxetine",),
+        ("escitalopram",),
+        ("alprazolam", "ibuprofen"),
+        ("metformin",),
+    ]
     assert posts[1].metadata["matching_rules"] == ["adverse-events:1"]
     assert all(p.lang == "en" and p.metadata["kind"] != "retweet" for p in posts)
     letters = [i for i in items if isinstance(i, DeadLetter)]
@@ -73,8 +94,11 @@ def test_stream_reconnect_waits_follow_the_x_schedule(
     x_api: XApiStandIn, waits: list[float]
 ) -> None:
     x_api.stream_scripts = [[("close",)]] * 3 + [
-        [("status", 500, {}, {})], [("status", 502, {}, {})], [("status", 429, {}, {})],
-        [("tweet", make_tweet(1, "prozac"))]]
+        [("status", 500, {}, {})],
+        [("status", 502, {}, {})],
+        [("status", 429, {}, {})],
+        [("tweet", make_tweet(1, "prozac"))],
+    ]
     list(_stream(x_api, waits, max_posts=1, sync_rules=False).read())
     # linear for network errors (0 s is not slept), exponential for HTTP, 60 s for 429
     assert waits == [0.25, 0.5, 5.0, 10.0, 60.0]
@@ -93,10 +117,10 @@ def test_stream_ends_at_max_seconds_while_idle(x_api: XApiStandIn, waits: list[f
 
 
 def test_oversized_stream_record_is_a_dead_letter(x_api: XApiStandIn, waits) -> None:
-    x_api.stream_scripts = [[("raw", "x" * 5000), ("raw", "y" * 100 + "\r\n"),
-                             ("tweet", make_tweet(7, "prozac"))]]
-    items = list(_stream(x_api, waits, max_posts=1, max_line_bytes=1000,
-                         sync_rules=False).read())
+    x_api.stream_scripts = [
+        [("raw", "x" * 5000), ("raw", "y" * 100 + "\r\n"), ("tweet", make_tweet(7, "prozac"))]
+    ]
+    items = list(_stream(x_api, waits, max_posts=1, max_line_bytes=1000, sync_rules=False).read())
     assert isinstance(items[0], DeadLetter) and "max_line_bytes" in items[0].reason
     assert [i.post_id for i in items[1:]] == ["x:7"]
 
@@ -167,7 +191,8 @@ def test_search_resumes_from_its_cursor_without_gap_or_repeat(
     third = read_and_commit(max_polls=1)
     assert third == []
     assert [p.metadata["matching_rules"] for p in first[:1]] == [
-        [f"adverse-events:{i}" for i in range(1, len(_search(x_api, waits).queries) + 1)]]
+        [f"adverse-events:{i}" for i in range(1, len(_search(x_api, waits).queries) + 1)]
+    ]
     pages = [p for m, path, p in x_api.requests if path == "/2/tweets/search/recent"]
     assert any("next_token" in p for p in pages) and "since_id" in pages[-1]
 
@@ -236,18 +261,27 @@ def test_token_from_a_file_reference(x_api: XApiStandIn, waits, tmp_path, monkey
     assert len(_posts(source.read())) == 1
 
 
-@pytest.mark.parametrize("options", [
-    {"mode": "firehose"}, {"api_base_url": "api.example.com"}, {"page_size": 500},
-    {"backfill_minutes": 9}, {"lookback_minutes": 20000}, {"retweets": "sometimes"},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"mode": "firehose"},
+        {"api_base_url": "api.example.com"},
+        {"page_size": 500},
+        {"backfill_minutes": 9},
+        {"lookback_minutes": 20000},
+        {"retweets": "sometimes"},
+    ],
+)
 def test_bad_options_are_config_errors(options) -> None:
     with pytest.raises(ConfigError):
         TwitterSource(**options)
 
 
 def test_built_from_config(x_api: XApiStandIn) -> None:
-    stage = StageConfig(type="twitter", options={
-        "mode": "search", "api_base_url": x_api.url, "max_polls": 1, "lang": "en"})
+    stage = StageConfig(
+        type="twitter",
+        options={"mode": "search", "api_base_url": x_api.url, "max_polls": 1, "lang": "en"},
+    )
     source = build_backend("source", stage)
     assert isinstance(source, TwitterSource) and source.mode == "search"
     with pytest.raises(ConfigError, match="unknown option"):
@@ -258,8 +292,14 @@ def test_built_from_config(x_api: XApiStandIn) -> None:
 class TestStreamConformance(SourceConformance):
     @pytest.fixture
     def source(self, x_api: XApiStandIn, waits: list[float]) -> TwitterSource:
-        x_api.stream_scripts = [[("tweet", make_tweet(1, "prozac")), ("raw", "oops\r\n"),
-                                 ("tweet", make_tweet(2, "zoloft"))] for _ in range(10)]
+        x_api.stream_scripts = [
+            [
+                ("tweet", make_tweet(1, "prozac")),
+                ("raw", "oops\r\n"),
+                ("tweet", make_tweet(2, "zoloft")),
+            ]
+            for _ in range(10)
+        ]
         return _stream(x_api, waits, max_posts=2)
 
 

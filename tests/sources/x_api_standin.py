@@ -32,12 +32,23 @@ __all__ = ["BASE_TIME", "XApiStandIn", "make_tweet"]
 BASE_TIME = int(time.time()) - 1800
 
 
-def make_tweet(tweet_id: int, text: str, *, lang: str = "en", retweet: bool = False,
-               quote: bool = False, author_id: str = "1001", **extra: Any) -> dict[str, Any]:
+def make_tweet(
+    tweet_id: int,
+    text: str,
+    *,
+    lang: str = "en",
+    retweet: bool = False,
+    quote: bool = False,
+    author_id: str = "1001",
+    **extra: Any,
+) -> dict[str, Any]:
     """A tweet object as X API v2 returns it with the tweet fields the source asks for."""
     created = datetime.fromtimestamp(BASE_TIME + tweet_id, tz=timezone.utc)
     tweet: dict[str, Any] = {
-        "id": str(tweet_id), "text": text, "lang": lang, "author_id": author_id,
+        "id": str(tweet_id),
+        "text": text,
+        "lang": lang,
+        "author_id": author_id,
         "created_at": created.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
         "conversation_id": str(tweet_id),
     }
@@ -76,8 +87,9 @@ class XApiStandIn:
         handler = type("Handler", (_Handler,), {"standin": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, args=(0.02,), name="x-standin",
-                         daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, args=(0.02,), name="x-standin", daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
@@ -108,12 +120,21 @@ class XApiStandIn:
             for rule in rules:
                 value = rule.get("value", "")
                 if len(value) > self.rule_max_length:
-                    errors.append({"value": value, "title": "RuleTooLong",
-                                   "details": [f"Rule is longer than {self.rule_max_length}"]})
+                    errors.append(
+                        {
+                            "value": value,
+                            "title": "RuleTooLong",
+                            "details": [f"Rule is longer than {self.rule_max_length}"],
+                        }
+                    )
                 elif any(r["value"] == value for r in self.rules.values()):
-                    errors.append({"value": value, "title": "DuplicateRule",
-                                   "id": next(i for i, r in self.rules.items()
-                                              if r["value"] == value)})
+                    errors.append(
+                        {
+                            "value": value,
+                            "title": "DuplicateRule",
+                            "id": next(i for i, r in self.rules.items() if r["value"] == value),
+                        }
+                    )
                 else:
                     self._next_rule += 1
                     new = {"id": str(self._next_rule), "value": value}
@@ -121,9 +142,17 @@ class XApiStandIn:
                         new["tag"] = rule["tag"]
                     self.rules[new["id"]] = new
                     created.append(new)
-        body: dict[str, Any] = {"meta": {"sent": _now(), "summary": {
-            "created": len(created), "not_created": len(errors),
-            "valid": len(created), "invalid": len(errors)}}}
+        body: dict[str, Any] = {
+            "meta": {
+                "sent": _now(),
+                "summary": {
+                    "created": len(created),
+                    "not_created": len(errors),
+                    "valid": len(created),
+                    "invalid": len(errors),
+                },
+            }
+        }
         if created:
             body["data"] = created
         if errors:
@@ -133,8 +162,12 @@ class XApiStandIn:
     def delete_rules(self, ids: list[str]) -> tuple[int, dict[str, Any]]:
         with self._lock:
             deleted = [i for i in ids if self.rules.pop(i, None) is not None]
-        return 200, {"meta": {"sent": _now(), "summary": {
-            "deleted": len(deleted), "not_deleted": len(ids) - len(deleted)}}}
+        return 200, {
+            "meta": {
+                "sent": _now(),
+                "summary": {"deleted": len(deleted), "not_deleted": len(ids) - len(deleted)},
+            }
+        }
 
     # -- recent search ----------------------------------------------------------------------------
     def search(self, params: dict[str, str]) -> tuple[int, dict[str, str], dict[str, Any]]:
@@ -146,8 +179,11 @@ class XApiStandIn:
             found = [t for t in found if int(t["id"]) > int(params["since_id"])]
         if "start_time" in params:
             start = datetime.fromisoformat(params["start_time"].replace("Z", "+00:00"))
-            found = [t for t in found if datetime.fromisoformat(
-                t["created_at"].replace("Z", "+00:00")) >= start]
+            found = [
+                t
+                for t in found
+                if datetime.fromisoformat(t["created_at"].replace("Z", "+00:00")) >= start
+            ]
         for key in ("until_id", "next_token"):
             if key in params:
                 found = [t for t in found if int(t["id"]) < int(params[key])]
@@ -181,8 +217,9 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     # -- helpers --------------------------------------------------------------------------------
-    def _json(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
-              ) -> None:
+    def _json(
+        self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -195,8 +232,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _authorised(self) -> bool:
         if self.headers.get("Authorization") == f"Bearer {self.standin.token}":
             return True
-        self._json(401, {"title": "Unauthorized", "type": "about:blank", "status": 401,
-                         "detail": "Unauthorized"})
+        self._json(
+            401,
+            {
+                "title": "Unauthorized",
+                "type": "about:blank",
+                "status": 401,
+                "detail": "Unauthorized",
+            },
+        )
         return False
 
     def _record(self) -> tuple[str, dict[str, str]]:

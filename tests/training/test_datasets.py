@@ -56,16 +56,23 @@ def test_parquet(tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 
     path = tmp_path / "rows.parquet"
-    pq.write_table(pa.Table.from_pylist([{"body": "I got a rash", "ae": True},
-                                         {"body": "fine", "ae": False}]), path)
+    pq.write_table(
+        pa.Table.from_pylist([{"body": "I got a rash", "ae": True}, {"body": "fine", "ae": False}]),
+        path,
+    )
     examples, _ = ds.load(path, text_column="body", label_column="ae")
     assert [e.label for e in examples] == [ds.POSITIVE, ds.NEGATIVE]
 
 
 def test_bad_rows_are_counted_not_silently_dropped(tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl"
-    lines = [{"text": "a rash", "label": 1}, {"text": "  ", "label": 0},
-             {"text": "ok", "label": "maybe"}, {"text": "ok too"}, {"text": "fine", "label": 0}]
+    lines = [
+        {"text": "a rash", "label": 1},
+        {"text": "  ", "label": 0},
+        {"text": "ok", "label": "maybe"},
+        {"text": "ok too"},
+        {"text": "fine", "label": 0},
+    ]
     path.write_text("".join(json.dumps(r) + "\n" for r in lines))
     examples, report = ds.load(path)
     assert len(examples) == 2 and report.read == 5
@@ -86,8 +93,7 @@ def test_missing_column_names_the_columns(csv_file: Path) -> None:
 def test_multiclass_with_label_names_and_positive_label(tmp_path: Path) -> None:
     path = tmp_path / "multi.csv"
     path.write_text("text,kind\nrash,ADR\nworks,EF\nno effect,INF\nwho knows,XX\n")
-    label_map = ds.LabelMap(names={"ADR": "adverse_event", "EF": "effective",
-                                   "INF": "ineffective"})
+    label_map = ds.LabelMap(names={"ADR": "adverse_event", "EF": "effective", "INF": "ineffective"})
     part = ds.load(path, label_column="kind", label_map=label_map)
     data = ds.combine([part], label_map=label_map)
     assert data.labels == ["adverse_event", "effective", "ineffective"]
@@ -119,11 +125,16 @@ def test_nothing_usable_is_an_error(tmp_path: Path) -> None:
 
 def test_hub_loader_reads_a_saved_dataset_with_class_labels(tmp_path: Path) -> None:
     datasets = pytest.importorskip("datasets")
-    features = datasets.Features({"text": datasets.Value("string"),
-                                  "label": datasets.ClassLabel(names=["Not-Related", "Related"])})
+    features = datasets.Features(
+        {
+            "text": datasets.Value("string"),
+            "label": datasets.ClassLabel(names=["Not-Related", "Related"]),
+        }
+    )
     saved = datasets.Dataset.from_dict(
         {"text": ["Drug X induced hepatitis.", "Drug X was given.", ""], "label": [1, 0, 0]},
-        features=features)
+        features=features,
+    )
     saved.save_to_disk(str(tmp_path / "ade_hf"))
     examples, report = ds.load(tmp_path / "ade_hf")
     assert [e.label for e in examples] == [ds.POSITIVE, ds.NEGATIVE]

@@ -33,8 +33,9 @@ def test_per_source_breakdown() -> None:
 
 def test_best_f1_threshold() -> None:
     threshold = m.choose_threshold(Y, S)
-    assert m.evaluate(Y, S, threshold)["f1"] >= max(m.evaluate(Y, S, t)["f1"]
-                                                   for t in (0.1, 0.3, 0.5, 0.7, 0.9))
+    assert m.evaluate(Y, S, threshold)["f1"] >= max(
+        m.evaluate(Y, S, t)["f1"] for t in (0.1, 0.3, 0.5, 0.7, 0.9)
+    )
 
 
 def test_target_recall_threshold_keeps_the_most_precision() -> None:

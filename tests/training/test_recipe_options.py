@@ -45,25 +45,35 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _data() -> Dataset:
-    examples = [Example(t, LABELS[1] if t in AE else LABELS[0], f"g{i}", "s", str(i))
-                for i, t in enumerate(AE + OK)]  # fmt: skip
+    examples = [
+        Example(t, LABELS[1] if t in AE else LABELS[0], f"g{i}", "s", str(i))
+        for i, t in enumerate(AE + OK)
+    ]
     return Dataset(examples, list(LABELS), LABELS[1], [])
 
 
 def _fine_tune(tiny: Path, out: Path, **options: object) -> object:
-    opts = TransformerOptions(max_steps=2, batch_size=8, learning_rate=1e-3, progress=False,
-                              device="cpu", early_stopping_patience=None,
-                              **options)  # type: ignore[arg-type]  # fmt: skip
+    opts = TransformerOptions(
+        max_steps=2,
+        batch_size=8,
+        learning_rate=1e-3,
+        progress=False,
+        device="cpu",
+        early_stopping_patience=None,
+        **options,
+    )  # type: ignore[arg-type]
     data = _data()
     scorer = fine_tune(str(tiny), data, data.subset(range(0, len(data), 3)), out, opts)
-    write_model_info(out, ModelInfo(kind="transformers", labels=list(LABELS),
-                                    positive_label=LABELS[1]))  # fmt: skip
+    write_model_info(
+        out, ModelInfo(kind="transformers", labels=list(LABELS), positive_label=LABELS[1])
+    )
     return scorer
 
 
 def _scores(model_dir: Path, cache: Path, **options: object) -> np.ndarray:
-    with TransformersClassifier(str(model_dir), device="cpu", cache_dir=cache,
-                                **options) as classifier:  # type: ignore[arg-type]  # fmt: skip
+    with TransformersClassifier(
+        str(model_dir), device="cpu", cache_dir=cache, **options
+    ) as classifier:  # type: ignore[arg-type]
         return np.asarray([p.score for p in classifier.classify(TEXTS)])
 
 
@@ -89,14 +99,19 @@ def test_frozen_embeddings_stay_as_pretrained(tiny: Path, tmp_path: Path) -> Non
     from safetensors.numpy import load_file
 
     _fine_tune(tiny, tmp_path / "frozen", freeze_embeddings=True)
-    before, after = load_file(tiny / "model.safetensors"), load_file(
-        tmp_path / "frozen" / "model.safetensors")
+    before, after = (
+        load_file(tiny / "model.safetensors"),
+        load_file(tmp_path / "frozen" / "model.safetensors"),
+    )
     embeddings = [k for k in before if ".embeddings." in f".{k}"]
     assert embeddings
     for key in embeddings:
         np.testing.assert_array_equal(before[key], after[key])
-    moved = [k for k in before if k not in embeddings and k in after
-             and not np.array_equal(before[k], after[k])]  # fmt: skip
+    moved = [
+        k
+        for k in before
+        if k not in embeddings and k in after and not np.array_equal(before[k], after[k])
+    ]
     assert moved
 
 
@@ -112,7 +127,7 @@ def test_layerwise_decay_scales_each_layer_below_the_head(tiny: Path) -> None:
     word = named["distilbert.embeddings.word_embeddings.weight"]
     assert lr_of[id(word)] == pytest.approx(1e-3 * 0.5 ** (layers + 1))
     first = named["distilbert.transformer.layer.0.attention.q_lin.weight"]
-    assert lr_of[id(first)] == pytest.approx(1e-3 * 0.5 ** layers)
+    assert lr_of[id(first)] == pytest.approx(1e-3 * 0.5**layers)
     assert lr_of[id(named["classifier.weight"])] == pytest.approx(1e-3)
     decay_of = {id(p): g["weight_decay"] for g in optimizer.param_groups for p in g["params"]}
     assert decay_of[id(named["classifier.bias"])] == 0.0
@@ -120,13 +135,16 @@ def test_layerwise_decay_scales_each_layer_below_the_head(tiny: Path) -> None:
     assert len(lr_of) == sum(1 for _ in model.parameters())
 
 
-@pytest.mark.parametrize(("name", "depth"), [
-    ("bert.embeddings.word_embeddings.weight", 0),
-    ("bert.encoder.layer.0.attention.self.query.weight", 1),
-    ("bert.encoder.layer.5.output.dense.bias", 6),
-    ("bert.pooler.dense.weight", 7),
-    ("classifier.weight", 7),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "depth"),
+    [
+        ("bert.embeddings.word_embeddings.weight", 0),
+        ("bert.encoder.layer.0.attention.self.query.weight", 1),
+        ("bert.encoder.layer.5.output.dense.bias", 6),
+        ("bert.pooler.dense.weight", 7),
+        ("classifier.weight", 7),
+    ],
+)
 def test_depth_of_a_parameter(name: str, depth: int) -> None:
     assert _depth(name, 6) == depth
 
@@ -144,8 +162,10 @@ def test_unknown_pooling_is_a_config_error(tiny: Path, tmp_path: Path) -> None:
 
 
 def test_mean_pooling_needs_a_linear_head() -> None:
-    odd = SimpleNamespace(classifier=torch.nn.Sequential(torch.nn.Linear(4, 2)),
-                          config=SimpleNamespace(hidden_size=4, **{CONFIG_KEY: "mean"}))
+    odd = SimpleNamespace(
+        classifier=torch.nn.Sequential(torch.nn.Linear(4, 2)),
+        config=SimpleNamespace(hidden_size=4, **{CONFIG_KEY: "mean"}),
+    )
     with pytest.raises(ConfigError, match="one linear layer"):
         wrap(odd)
     plain = SimpleNamespace(config=SimpleNamespace())

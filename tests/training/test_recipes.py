@@ -59,15 +59,25 @@ def test_cli_recipe_default_then_flags_override() -> None:
 
 
 def test_cli_refuses_encoder_flags_for_tfidf(csv_file: Path, tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["train", str(csv_file), "--model", "tfidf", "--output",
-                                      str(tmp_path / "m"), "--pooling", "mean"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            str(csv_file),
+            "--model",
+            "tfidf",
+            "--output",
+            str(tmp_path / "m"),
+            "--pooling",
+            "mean",
+        ],
+    )
     assert result.exit_code == 2
     assert "--pooling is a transformers option" in result.output
 
 
 @pytest.mark.slow
-def test_train_default_encoder_writes_a_loadable_model_dir(csv_file: Path,
-                                                           tmp_path: Path) -> None:  # fmt: skip
+def test_train_default_encoder_writes_a_loadable_model_dir(csv_file: Path, tmp_path: Path) -> None:
     pytest.importorskip("torch")
     from adverse_events.classifiers.transformers import TransformersClassifier
     from adverse_events.testing.tiny_models import make_tiny_transformer
@@ -76,11 +86,15 @@ def test_train_default_encoder_writes_a_loadable_model_dir(csv_file: Path,
     from .conftest import AE, OK
 
     base = make_tiny_transformer(tmp_path / "tiny", AE + OK)
-    quick = EncoderRecipe("quick", replace(DEFAULT_ENCODER_RECIPE.options, max_steps=2,
-                                           batch_size=8), validation_size=0.25)  # fmt: skip
+    quick = EncoderRecipe(
+        "quick",
+        replace(DEFAULT_ENCODER_RECIPE.options, max_steps=2, batch_size=8),
+        validation_size=0.25,
+    )
     data = load_data([csv_file])
-    result = train_default_encoder(data, tmp_path / "model", str(base), seed=1, recipe=quick,
-                                   device="cpu")  # fmt: skip
+    result = train_default_encoder(
+        data, tmp_path / "model", str(base), seed=1, recipe=quick, device="cpu"
+    )
     info = json.loads((result.output / "adverse_events.json").read_text())
     assert info["recipe"]["name"] == "quick" and info["recipe"]["options"]["max_steps"] == 2
     assert set(info["metrics"]) == {"validation"}
@@ -90,7 +104,8 @@ def test_train_default_encoder_writes_a_loadable_model_dir(csv_file: Path,
     with TransformersClassifier(str(result.output), device="cpu") as classifier:
         predictions = classifier.classify(["I got a rash", "I take it with food"])
     assert [p.is_adverse_event for p in predictions] == [
-        p.score >= info["threshold"] for p in predictions]
+        p.score >= info["threshold"] for p in predictions
+    ]
 
 
 @pytest.mark.slow
@@ -100,12 +115,20 @@ def test_default_recipe_on_minilm_learns_the_fixture(csv_file: Path, tmp_path: P
     from adverse_events.classifiers.transformers import TransformersClassifier
     from adverse_events.training.recipes import train_default_encoder
 
-    quick = replace(DEFAULT_ENCODER_RECIPE, options=replace(
-        DEFAULT_ENCODER_RECIPE.options, epochs=3.0, batch_size=8), validation_size=0.25)
+    quick = replace(
+        DEFAULT_ENCODER_RECIPE,
+        options=replace(DEFAULT_ENCODER_RECIPE.options, epochs=3.0, batch_size=8),
+        validation_size=0.25,
+    )
     data = load_data([csv_file])
-    result = train_default_encoder(data, tmp_path / "minilm", str(MINILM), recipe=quick,
-                                   device="cpu")  # fmt: skip
+    result = train_default_encoder(
+        data, tmp_path / "minilm", str(MINILM), recipe=quick, device="cpu"
+    )
     with TransformersClassifier(str(result.output), device="cpu", precision="fp32") as clf:
-        scores = [p.score for p in clf.classify(["this drug gave me an awful rash and nausea",
-                                                 "I picked up my prescription today"])]
+        scores = [
+            p.score
+            for p in clf.classify(
+                ["this drug gave me an awful rash and nausea", "I picked up my prescription today"]
+            )
+        ]
     assert scores[0] > scores[1]

@@ -15,9 +15,11 @@ from adverse_events.training import splits as sp
 pytestmark = pytest.mark.unit
 
 
-WORDS = ("rash headache nausea dizzy sleep weight tired anxious pain fever cough itch swelling "
-         "tremor dose tablet morning night doctor pharmacy week month year better worse fine "
-         "great awful mild severe started stopped switched").split()
+WORDS = (
+    "rash headache nausea dizzy sleep weight tired anxious pain fever cough itch swelling "
+    "tremor dose tablet morning night doctor pharmacy week month year better worse fine "
+    "great awful mild severe started stopped switched"
+).split()
 
 
 def _data(n_groups: int = 40, copies: int = 1) -> ds.Dataset:
@@ -68,8 +70,10 @@ def test_near_duplicates_are_removed() -> None:
 
 
 def test_duplicate_with_conflicting_labels_keeps_the_positive() -> None:
-    examples = [ds.Example("Same text.", ds.NEGATIVE, "a", "t", "1"),
-                ds.Example("same text", ds.POSITIVE, "b", "t", "2")]
+    examples = [
+        ds.Example("Same text.", ds.NEGATIVE, "a", "t", "1"),
+        ds.Example("same text", ds.POSITIVE, "b", "t", "2"),
+    ]
     keep, removed = sp.deduplicate(ds.Dataset(examples, [ds.NEGATIVE, ds.POSITIVE], ds.POSITIVE))
     assert keep == [1] and removed["label_conflicts"] == 1
 

@@ -42,8 +42,7 @@ def test_save_load_round_trip_without_pickle(tmp_path: Path) -> None:
 
 
 def test_load_refuses_settings_outside_the_allow_list(tmp_path: Path) -> None:
-    fit_tfidf(AE + OK, [1] * len(AE) + [0] * len(OK), LABELS, TfidfOptions(min_df=1)).save(
-        tmp_path)
+    fit_tfidf(AE + OK, [1] * len(AE) + [0] * len(OK), LABELS, TfidfOptions(min_df=1)).save(tmp_path)
     described = json.loads((tmp_path / "tfidf.json").read_text())
     described["vectorizers"][0]["settings"]["analyzer"] = "os.system"
     (tmp_path / "tfidf.json").write_text(json.dumps(described))
@@ -52,8 +51,18 @@ def test_load_refuses_settings_outside_the_allow_list(tmp_path: Path) -> None:
 
 
 def test_multiclass() -> None:
-    texts = AE[:6] + OK[:6] + ["it stopped working", "no effect at all", "did nothing for me",
-                               "useless after a week", "stopped helping", "no change"]
+    texts = (
+        AE[:6]
+        + OK[:6]
+        + [
+            "it stopped working",
+            "no effect at all",
+            "did nothing for me",
+            "useless after a week",
+            "stopped helping",
+            "no change",
+        ]
+    )
     y = [0] * 6 + [1] * 6 + [2] * 6
     model = fit_tfidf(texts, y, ["adverse_event", "other", "ineffective"], TfidfOptions(min_df=1))
     proba = model.predict_proba(["gave me a rash", "did nothing at all"])
@@ -68,11 +77,26 @@ def test_one_label_only_is_an_error() -> None:
 
 def test_train_workflow_writes_a_model_directory(csv_file: Path, tmp_path: Path) -> None:
     data = load_data([csv_file])
-    result = train(data, "tfidf", tmp_path / "model", split="grouped", seed=0,
-                   options={"min_df": 1}, test_size=0.25, validation_size=0.25)
+    result = train(
+        data,
+        "tfidf",
+        tmp_path / "model",
+        split="grouped",
+        seed=0,
+        options={"min_df": 1},
+        test_size=0.25,
+        validation_size=0.25,
+    )
     out = result.output
-    for name in ("adverse_events.json", "tfidf.json", "tfidf.npz", "metrics.json",
-                 "pr_curve.png", "split/manifest.json", "split/test.jsonl"):
+    for name in (
+        "adverse_events.json",
+        "tfidf.json",
+        "tfidf.npz",
+        "metrics.json",
+        "pr_curve.png",
+        "split/manifest.json",
+        "split/test.jsonl",
+    ):
         assert (out / name).is_file(), name
     info = read_model_info(out)
     assert info.kind == "tfidf" and info.positive_label == ds.POSITIVE
@@ -84,22 +108,44 @@ def test_train_workflow_writes_a_model_directory(csv_file: Path, tmp_path: Path)
 
 
 def test_plain_recipe_without_cross_fitting(csv_file: Path, tmp_path: Path) -> None:
-    result = train(load_data([csv_file]), "tfidf", tmp_path / "m", options={"min_df": 1},
-                   cross_fit=None, test_size=0.25, validation_size=0.25)
+    result = train(
+        load_data([csv_file]),
+        "tfidf",
+        tmp_path / "m",
+        options={"min_df": 1},
+        cross_fit=None,
+        test_size=0.25,
+        validation_size=0.25,
+    )
     metrics = json.loads((result.output / "metrics.json").read_text())
     assert metrics["threshold_rule"] == "best F1"
-    assert metrics["validation"]["examples"] == result.split.manifest()["parts"]["validation"][
-        "examples"]
+    assert (
+        metrics["validation"]["examples"]
+        == result.split.manifest()["parts"]["validation"]["examples"]
+    )
 
 
 def test_target_recall_sets_a_threshold_that_reaches_it(csv_file: Path, tmp_path: Path) -> None:
     data = load_data([csv_file])
-    result = train(data, "tfidf", tmp_path / "m", target_recall=1.0, options={"min_df": 1},
-                   test_size=0.25, validation_size=0.25)
+    result = train(
+        data,
+        "tfidf",
+        tmp_path / "m",
+        target_recall=1.0,
+        options={"min_df": 1},
+        test_size=0.25,
+        validation_size=0.25,
+    )
     assert result.info.metrics["validation"]["recall"] == 1.0
 
 
 def test_unknown_option(csv_file: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unknown TF-IDF option"):
-        train(load_data([csv_file]), "tfidf", tmp_path / "m", options={"epochs": 3},
-              test_size=0.25, validation_size=0.25)
+        train(
+            load_data([csv_file]),
+            "tfidf",
+            tmp_path / "m",
+            options={"epochs": 3},
+            test_size=0.25,
+            validation_size=0.25,
+        )

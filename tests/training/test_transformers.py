@@ -31,13 +31,33 @@ def test_fine_tune_saves_a_model_directory_the_classifier_loads(
     tiny: Path, csv_file: Path, tmp_path: Path
 ) -> None:
     data = load_data([csv_file])
-    result = train(data, str(tiny), tmp_path / "ft", split="grouped", seed=0,
-                   test_size=0.25, validation_size=0.25,
-                   options={"epochs": 2, "batch_size": 8, "max_seq_length": 32,
-                            "learning_rate": 1e-3, "progress": False, "device": "auto"})
+    result = train(
+        data,
+        str(tiny),
+        tmp_path / "ft",
+        split="grouped",
+        seed=0,
+        test_size=0.25,
+        validation_size=0.25,
+        options={
+            "epochs": 2,
+            "batch_size": 8,
+            "max_seq_length": 32,
+            "learning_rate": 1e-3,
+            "progress": False,
+            "device": "auto",
+        },
+    )
     out = result.output
-    for name in ("config.json", "model.safetensors", "tokenizer.json", "adverse_events.json",
-                 "metrics.json", "pr_curve.png", "split/manifest.json"):
+    for name in (
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "adverse_events.json",
+        "metrics.json",
+        "pr_curve.png",
+        "split/manifest.json",
+    ):
         assert (out / name).is_file(), name
     assert not (out / "checkpoints").exists()
     info = read_model_info(out)
@@ -56,8 +76,14 @@ def test_fine_tune_saves_a_model_directory_the_classifier_loads(
 
 def test_unknown_model_is_a_config_error(csv_file: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot load model"):
-        train(load_data([csv_file]), str(tmp_path / "missing-model"), tmp_path / "out",
-              test_size=0.25, validation_size=0.25, options={"progress": False})
+        train(
+            load_data([csv_file]),
+            str(tmp_path / "missing-model"),
+            tmp_path / "out",
+            test_size=0.25,
+            validation_size=0.25,
+            options={"progress": False},
+        )
 
 
 def test_gpu_precision_on_cpu_is_a_config_error(tiny: Path, csv_file: Path, tmp_path: Path) -> None:
@@ -66,5 +92,11 @@ def test_gpu_precision_on_cpu_is_a_config_error(tiny: Path, csv_file: Path, tmp_
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
     with pytest.raises(ConfigError, match="needs a CUDA GPU"):
-        train(load_data([csv_file]), str(tiny), tmp_path / "out", test_size=0.25,
-              validation_size=0.25, options={"precision": "bf16", "progress": False})
+        train(
+            load_data([csv_file]),
+            str(tiny),
+            tmp_path / "out",
+            test_size=0.25,
+            validation_size=0.25,
+            options={"precision": "bf16", "progress": False},
+        )

@@ -10,11 +10,19 @@ from constructs import Construct
 class StorageStack(Stack):
     """One S3 bucket for predictions (Parquet, dt= partitions), dead letters, Athena results."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, dead_letter_prefix: str,
-                 destroy_on_teardown: bool = False, **kwargs: object) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        dead_letter_prefix: str,
+        destroy_on_teardown: bool = False,
+        **kwargs: object,
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.bucket = s3.Bucket(
-            self, "Results",
+            self,
+            "Results",
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,

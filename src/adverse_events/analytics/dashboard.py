@@ -45,9 +45,12 @@ def _iso(value: Any) -> Any:
 
 
 def _auto_by(conn: Any) -> str:
-    [row] = fetch(conn, """SELECT count_if(cardinality(icd10_codes) > 0) AS icd10,
+    [row] = fetch(
+        conn,
+        """SELECT count_if(cardinality(icd10_codes) > 0) AS icd10,
                                   count_if(cardinality(meddra_pt_codes) > 0) AS meddra_pt
-                           FROM adverse_events WHERE is_adverse_event""")
+                           FROM adverse_events WHERE is_adverse_event""",
+    )
     if row["icd10"]:
         return "icd10"
     return "meddra_pt" if row["meddra_pt"] else "mention"
@@ -71,9 +74,7 @@ def _columnar(rows: list[tuple[Any, ...]], names: str) -> dict[str, list[Any]]:
     return {name: [row[i] for row in rows] for i, name in enumerate(names)}
 
 
-def _posts_sql(
-    queries: Queries, by: str, posts_per_pair: int, recent: int, max_posts: int
-) -> str:
+def _posts_sql(queries: Queries, by: str, posts_per_pair: int, recent: int, max_posts: int) -> str:
     keys = {"icd10": "icd10_codes", "meddra_pt": "meddra_pt_codes", "mention": "events"}[by]
     key = "lower(trim(k.key))" if by == "mention" else "k.key"
     return f"""
@@ -128,25 +129,43 @@ def build_dashboard_data(
         posts = fetch(conn, _posts_sql(queries, by, posts_per_pair, recent_posts, max_posts))
         brands = fetch(conn, queries.brand_breakdown())
         unresolved = fetch(conn, queries.unresolved_drugs())
-    data = _assemble(db, by, grain, summary, counts, volume, scores, provenance, dead_letters,
-                     posts, posts_per_pair, min_cases)
+    data = _assemble(
+        db,
+        by,
+        grain,
+        summary,
+        counts,
+        volume,
+        scores,
+        provenance,
+        dead_letters,
+        posts,
+        posts_per_pair,
+        min_cases,
+    )
     data["meta"]["drugs"] = drugs
     data["brands"] = brands
     data["unresolved_drugs"] = unresolved
     return data
 
 
-
 def _assemble(
-    db: Any, by: str, grain: str, summary: dict[str, Any], counts: list[dict[str, Any]],
-    volume: list[dict[str, Any]], scores: list[dict[str, Any]], provenance: list[dict[str, Any]],
-    dead_letters: list[dict[str, Any]], posts: list[dict[str, Any]], posts_per_pair: int,
+    db: Any,
+    by: str,
+    grain: str,
+    summary: dict[str, Any],
+    counts: list[dict[str, Any]],
+    volume: list[dict[str, Any]],
+    scores: list[dict[str, Any]],
+    provenance: list[dict[str, Any]],
+    dead_letters: list[dict[str, Any]],
+    posts: list[dict[str, Any]],
+    posts_per_pair: int,
     min_cases: int = MIN_CASES,
 ) -> dict[str, Any]:
     from adverse_events import __version__
 
-    periods = sorted({str(r["time_window"]) for r in counts}
-                     | {_iso(r["period"]) for r in volume})
+    periods = sorted({str(r["time_window"]) for r in counts} | {_iso(r["period"]) for r in volume})
     period_index = {p: i for i, p in enumerate(periods)}
     drug_posts: dict[str, int] = defaultdict(int)
     for r in volume:
@@ -172,26 +191,38 @@ def _assemble(
         event_margin[(p, e)] = r["n_event"]
         totals[p] = r["n"]
         overall.setdefault((r["drug"], r["event"]), [0])[0] += r["a"]
-    reference = _reference_signals(overall, drug_margin, event_margin, totals, drugs, events,
-                                   labels, min_cases)
+    reference = _reference_signals(
+        overall, drug_margin, event_margin, totals, drugs, events, labels, min_cases
+    )
+
     def normalise(key: str) -> str:
         return key.strip().lower() if by == "mention" else key
 
-    sample = [{
-        "post_id": r["post_id"], "created_at": _iso(r["created_at"]),
-        "period": _period_of(r["created_at"], grain, period_index),
-        "text": r["text"], "score": r["score"],
-        "drugs": [drug_index[d] for d in r["drugs"] if d in drug_index],
-        "events": sorted({event_index[k] for k in map(normalise, r["keys"])
-                          if k in event_index}),
-    } for r in posts]  # fmt: skip
+    sample = [
+        {
+            "post_id": r["post_id"],
+            "created_at": _iso(r["created_at"]),
+            "period": _period_of(r["created_at"], grain, period_index),
+            "text": r["text"],
+            "score": r["score"],
+            "drugs": [drug_index[d] for d in r["drugs"] if d in drug_index],
+            "events": sorted(
+                {event_index[k] for k in map(normalise, r["keys"]) if k in event_index}
+            ),
+        }
+        for r in posts
+    ]
     population = sum(totals.values())
     return {
         "meta": {
             "source": str(db) if isinstance(db, (str, os.PathLike)) else "DuckDB connection",
             "generated_at": _iso(datetime.now(timezone.utc)),
-            "library_version": __version__, "by": by, "by_label": _BY_LABEL[by], "grain": grain,
-            "score_bins": _SCORE_BINS, "posts_per_pair": posts_per_pair,
+            "library_version": __version__,
+            "by": by,
+            "by_label": _BY_LABEL[by],
+            "grain": grain,
+            "score_bins": _SCORE_BINS,
+            "posts_per_pair": posts_per_pair,
             "min_cases": min_cases,
             "summary": {**{k: _iso(v) for k, v in summary.items()}, "population": population},
             "provenance": [{k: _iso(v) for k, v in r.items()} for r in provenance],
@@ -201,8 +232,13 @@ def _assemble(
         "periods": periods,
         "drugs": drugs,
         "events": [[e, labels[e]] for e in events],
-        "volume": _columnar([(period_index[_iso(r["period"])], drug_index.get(r["drug"], -1),
-                              r["posts"]) for r in volume], "pdn"),
+        "volume": _columnar(
+            [
+                (period_index[_iso(r["period"])], drug_index.get(r["drug"], -1), r["posts"])
+                for r in volume
+            ],
+            "pdn",
+        ),
         "pairs": _columnar(pairs, "pden"),
         "drug_margin": _columnar([(p, d, n) for (p, d), n in drug_margin.items()], "pdn"),
         "event_margin": _columnar([(p, e, n) for (p, e), n in event_margin.items()], "pen"),
@@ -228,9 +264,14 @@ def _period_of(created: datetime, grain: str, period_index: dict[str, int]) -> i
 
 
 def _reference_signals(
-    overall: dict[tuple[str, str], list[int]], drug_margin: dict[tuple[int, int], int],
-    event_margin: dict[tuple[int, int], int], totals: dict[int, int], drugs: list[str],
-    events: list[str], labels: dict[str, str], min_cases: int = MIN_CASES,
+    overall: dict[tuple[str, str], list[int]],
+    drug_margin: dict[tuple[int, int], int],
+    event_margin: dict[tuple[int, int], int],
+    totals: dict[int, int],
+    drugs: list[str],
+    events: list[str],
+    labels: dict[str, str],
+    min_cases: int = MIN_CASES,
 ) -> list[dict[str, Any]]:
     """Python-computed statistics over the whole axis (the page's default view), for checks."""
     n_drug: dict[int, int] = defaultdict(int)
@@ -242,21 +283,38 @@ def _reference_signals(
     n = sum(totals.values())
     drug_index = {d: i for i, d in enumerate(drugs)}
     event_index = {e: i for i, e in enumerate(events)}
-    rows = [("all", d, e, labels[e], a, n_drug[drug_index[d]], n_event[event_index[e]], n)
-            for (d, e), [a] in overall.items()]
-    return [{"drug": s.drug, "event": s.event, "a": s.stats.a, "prr": s.stats.prr,
-             "prr_lower": s.stats.prr_lower, "ror": s.stats.ror, "chi2": s.stats.chi2,
-             "ic": s.stats.ic, "ic025": s.stats.ic025, "evans": s.stats.evans,
-             "ror_signal": s.stats.ror_signal, "ic_signal": s.stats.ic_signal}
-            for s in signals_from_counts(rows, min_cases=min_cases)]
+    rows = [
+        ("all", d, e, labels[e], a, n_drug[drug_index[d]], n_event[event_index[e]], n)
+        for (d, e), [a] in overall.items()
+    ]
+    return [
+        {
+            "drug": s.drug,
+            "event": s.event,
+            "a": s.stats.a,
+            "prr": s.stats.prr,
+            "prr_lower": s.stats.prr_lower,
+            "ror": s.stats.ror,
+            "chi2": s.stats.chi2,
+            "ic": s.stats.ic,
+            "ic025": s.stats.ic025,
+            "evans": s.stats.evans,
+            "ror_signal": s.stats.ror_signal,
+            "ic_signal": s.stats.ic_signal,
+        }
+        for s in signals_from_counts(rows, min_cases=min_cases)
+    ]
 
 
 def render_dashboard(data: dict[str, Any]) -> str:
     """The page: template + inlined Plotly.js + inlined JSON data."""
     from plotly.offline import get_plotlyjs
 
-    template = resources.files("adverse_events.analytics").joinpath(
-        "templates/dashboard.html").read_text(encoding="utf-8")
+    template = (
+        resources.files("adverse_events.analytics")
+        .joinpath("templates/dashboard.html")
+        .read_text(encoding="utf-8")
+    )
     payload = json.dumps(data, separators=(",", ":"), default=str, allow_nan=False)
     payload = payload.replace("<", "\\u003c")  # no "</script>" can end the JSON block early
     plotly_js = get_plotlyjs().replace("</script", "<\\/script")

@@ -326,11 +326,15 @@ def _attach_parquet(conn: Any, path: Path) -> None:
         records = path / "adverse_events"
         letters = path / "dead_letters" if (path / "dead_letters").is_dir() else None
     read = "read_parquet({}, hive_partitioning = true, union_by_name = true)"
-    conn.execute("CREATE OR REPLACE TEMP VIEW adverse_events AS SELECT * FROM "
-                 + read.format(_sql_string(_parquet_glob(records))))
+    conn.execute(
+        "CREATE OR REPLACE TEMP VIEW adverse_events AS SELECT * FROM "
+        + read.format(_sql_string(_parquet_glob(records)))
+    )
     if letters is not None:
-        conn.execute("CREATE OR REPLACE TEMP VIEW dead_letters AS SELECT * FROM "
-                     + read.format(_sql_string(_parquet_glob(letters))))
+        conn.execute(
+            "CREATE OR REPLACE TEMP VIEW dead_letters AS SELECT * FROM "
+            + read.format(_sql_string(_parquet_glob(letters)))
+        )
     else:
         conn.execute(_EMPTY_DEAD_LETTERS)
 

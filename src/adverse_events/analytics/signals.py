@@ -189,15 +189,27 @@ def disproportionality(
     chi2 = _chi2_yates(a, b, c, d)
     ic, ic025, ic975 = _ic(a, expected)
     return Disproportionality(
-        a=a, b=b, c=c, d=d, expected=expected,
-        prr=prr, prr_lower=prr_lower, prr_upper=prr_upper,
-        ror=ror, ror_lower=ror_lower, ror_upper=ror_upper,
-        chi2=chi2, ic=ic, ic025=ic025, ic975=ic975, corrected=corrected,
+        a=a,
+        b=b,
+        c=c,
+        d=d,
+        expected=expected,
+        prr=prr,
+        prr_lower=prr_lower,
+        prr_upper=prr_upper,
+        ror=ror,
+        ror_lower=ror_lower,
+        ror_upper=ror_upper,
+        chi2=chi2,
+        ic=ic,
+        ic025=ic025,
+        ic975=ic975,
+        corrected=corrected,
         evans=evans_enough and prr >= 2.0 and chi2 >= 4.0,
         ror_signal=enough and ror_lower > 1.0,
         ic_signal=enough and ic025 > 0.0,
         min_cases=min_cases,
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True)
@@ -216,10 +228,14 @@ class Signal:
     def to_row(self) -> dict[str, Any]:
         """Flat row: window, drug, event, label, counts, statistics and rule flags."""
         row: dict[str, Any] = {
-            "window": self.window, "drug": self.drug, "event": self.event,
-            "event_label": self.event_label, "n_drug": self.n_drug, "n_event": self.n_event,
+            "window": self.window,
+            "drug": self.drug,
+            "event": self.event,
+            "event_label": self.event_label,
+            "n_drug": self.n_drug,
+            "n_event": self.n_event,
             "n": self.n,
-        }  # fmt: skip
+        }
         row.update(asdict(self.stats))
         row["any_signal"] = self.stats.any_signal
         return row

@@ -58,13 +58,23 @@ class _Event:
 
 
 #: Drug name -> share of posts naming it first.
-DRUGS = {"atorvastatin": 0.20, "metformin": 0.18, "sertraline": 0.15,
-         "lisinopril": 0.15, "ibuprofen": 0.17, "omeprazole": 0.15}  # fmt: skip
+DRUGS = {
+    "atorvastatin": 0.20,
+    "metformin": 0.18,
+    "sertraline": 0.15,
+    "lisinopril": 0.15,
+    "ibuprofen": 0.17,
+    "omeprazole": 0.15,
+}
 
 #: Brand names some posts use instead of the ingredient (one post in four, chosen by a hash of
 #: the post id, so the random stream and every count by ingredient stay as they were).
-BRANDS = {"atorvastatin": "Lipitor", "sertraline": "Zoloft", "ibuprofen": "Advil",
-          "omeprazole": "Prilosec"}  # fmt: skip
+BRANDS = {
+    "atorvastatin": "Lipitor",
+    "sertraline": "Zoloft",
+    "ibuprofen": "Advil",
+    "omeprazole": "Prilosec",
+}
 #: A span the synthetic extractor calls a drug that names no ingredient (one post in 50).
 UNRESOLVED_SPAN = "wonder pill"
 
@@ -89,10 +99,19 @@ NULL_PAIR = ("atorvastatin", "headache", "R51.9")
 
 _START = datetime(2024, 1, 1, tzinfo=timezone.utc)
 _DAYS = 182
-_OPENERS = ("been on {d} for a month and", "started {d} last week,", "since switching to {d}",
-            "day 3 of {d}:", "my doctor put me on {d} and")  # fmt: skip
-_NEUTRAL = ("picked up my {d} refill today", "does anyone know if {d} is generic now?",
-            "reminder to take {d} with food", "{d} prices went up again")  # fmt: skip
+_OPENERS = (
+    "been on {d} for a month and",
+    "started {d} last week,",
+    "since switching to {d}",
+    "day 3 of {d}:",
+    "my doctor put me on {d} and",
+)
+_NEUTRAL = (
+    "picked up my {d} refill today",
+    "does anyone know if {d} is generic now?",
+    "reminder to take {d} with food",
+    "{d} prices went up again",
+)
 _NEGATED = re.compile(r"\bno (\w+(?: \w+)?)")
 
 
@@ -109,7 +128,7 @@ def _pick_events(rng: random.Random, drug: str, progress: float) -> list[str]:
     phrases, weights = [e.phrase for e in EVENTS], [e.weight for e in EVENTS]
     count = 1 if rng.random() < 0.7 else 2
     chosen = rng.choices(phrases, weights=weights, k=count)
-    for (planted_drug, event, _code) in PLANTED:
+    for planted_drug, event, _code in PLANTED:
         if planted_drug == drug and rng.random() < _planted_rate(drug, event, progress):
             chosen.append(event)  # added, not substituted: other events keep their rates
     return list(dict.fromkeys(chosen))
@@ -165,11 +184,13 @@ def _score(text: str) -> float:
 def _concepts(event: _Event) -> tuple[Concept, ...]:
     found = []
     if event.icd10:
-        found.append(Concept(system="ICD-10-CM", code=event.icd10,
-                             description=event.icd10_name, score=0.9))
+        found.append(
+            Concept(system="ICD-10-CM", code=event.icd10, description=event.icd10_name, score=0.9)
+        )
     if event.meddra:
-        found.append(Concept(system="MedDRA-PT", code=event.meddra,
-                             description=event.meddra_name, score=0.9))
+        found.append(
+            Concept(system="MedDRA-PT", code=event.meddra, description=event.meddra_name, score=0.9)
+        )
     return tuple(found)
 
 
@@ -179,14 +200,29 @@ def _mentions(text: str) -> list[Mention]:
     found = []
     for drug in (*DRUGS, *(b.lower() for b in BRANDS.values()), UNRESOLVED_SPAN):
         for match in re.finditer(rf"\b{drug}\b", lowered):
-            found.append(Mention(text=text[match.start():match.end()], start=match.start(),
-                                 end=match.end(), category="DRUG", score=0.99))
+            found.append(
+                Mention(
+                    text=text[match.start() : match.end()],
+                    start=match.start(),
+                    end=match.end(),
+                    category="DRUG",
+                    score=0.99,
+                )
+            )
     for phrase, event in _BY_PHRASE.items():
         for match in re.finditer(rf"\b{phrase}\b", lowered):
             traits = ("NEGATION",) if match.start() in negated else ()
-            found.append(Mention(text=text[match.start():match.end()], start=match.start(),
-                                 end=match.end(), category="ADVERSE_EVENT", score=0.95,
-                                 traits=traits, concepts=_concepts(event)))
+            found.append(
+                Mention(
+                    text=text[match.start() : match.end()],
+                    start=match.start(),
+                    end=match.end(),
+                    category="ADVERSE_EVENT",
+                    score=0.95,
+                    traits=traits,
+                    concepts=_concepts(event),
+                )
+            )
     return sorted(_normalizer().normalize(found), key=lambda m: m.start)
 
 
@@ -207,7 +243,10 @@ def synthetic_extractor() -> MockExtractor:
 
 
 def build_database(
-    path: str | os.PathLike[str], n: int = 2000, seed: int = 7, bad_every: int = 500,
+    path: str | os.PathLike[str],
+    n: int = 2000,
+    seed: int = 7,
+    bad_every: int = 500,
     batch_size: int = 1000,
 ) -> RunReport:
     """Run `n` synthetic posts through the pipeline into a DuckDB file at `path`."""
@@ -217,7 +256,9 @@ def build_database(
     pipeline = Pipeline(
         MemorySource(synthetic_items(n, seed=seed, bad_every=bad_every)),
         synthetic_classifier(),  # type: ignore[arg-type]  # core: MockClassifier.labels is a tuple
-        synthetic_extractor(), DuckDBSink(path),
-        batch_size=batch_size, progress=False,
-    )  # fmt: skip
+        synthetic_extractor(),
+        DuckDBSink(path),
+        batch_size=batch_size,
+        progress=False,
+    )
     return pipeline.run()

@@ -19,21 +19,47 @@ _S, _TS, _ARR = "string", "timestamp", "array<string>"
 
 #: (column, Hive type) of `AdverseEventRecord.to_row()`, in order.
 RECORD_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("post_id", _S), ("source", _S), ("text", _S), ("created_at", _TS), ("author_id", _S),
-    ("lang", _S), ("url", _S), ("drug_mentions", _ARR), ("metadata_json", _S), ("label", _S),
-    ("score", "double"), ("is_adverse_event", "boolean"), ("probabilities_json", _S),
-    ("model", _S), ("ae_type", _S), ("ae_type_score", "double"), ("drugs", _ARR),
-    ("events", _ARR), ("icd10_codes", _ARR), ("icd10_descriptions", _ARR),
-    ("meddra_pt_codes", _ARR), ("meddra_pt_names", _ARR), ("mentions_json", _S),
-    ("extractor", _S), ("library_version", _S), ("processed_at", _TS),
-    ("ingredients", _ARR), ("drug_ingredients", _ARR),
-)  # fmt: skip
+    ("post_id", _S),
+    ("source", _S),
+    ("text", _S),
+    ("created_at", _TS),
+    ("author_id", _S),
+    ("lang", _S),
+    ("url", _S),
+    ("drug_mentions", _ARR),
+    ("metadata_json", _S),
+    ("label", _S),
+    ("score", "double"),
+    ("is_adverse_event", "boolean"),
+    ("probabilities_json", _S),
+    ("model", _S),
+    ("ae_type", _S),
+    ("ae_type_score", "double"),
+    ("drugs", _ARR),
+    ("events", _ARR),
+    ("icd10_codes", _ARR),
+    ("icd10_descriptions", _ARR),
+    ("meddra_pt_codes", _ARR),
+    ("meddra_pt_names", _ARR),
+    ("mentions_json", _S),
+    ("extractor", _S),
+    ("library_version", _S),
+    ("processed_at", _TS),
+    ("ingredients", _ARR),
+    ("drug_ingredients", _ARR),
+)
 
 #: (column, Hive type) of `DeadLetter.to_row()`, in order.
 DEAD_LETTER_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("dead_letter_id", _S), ("stage", _S), ("reason", _S), ("payload", _S), ("post_id", _S),
-    ("source", _S), ("line", "bigint"), ("failed_at", _TS),
-)  # fmt: skip
+    ("dead_letter_id", _S),
+    ("stage", _S),
+    ("reason", _S),
+    ("payload", _S),
+    ("post_id", _S),
+    ("source", _S),
+    ("line", "bigint"),
+    ("failed_at", _TS),
+)
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
@@ -56,19 +82,23 @@ def projection_properties(location: str, start: date) -> dict[str, str]:
     }
 
 
-def _table(name: str, columns: tuple[tuple[str, str], ...], location: str, format: str,
-           start: date) -> str:
+def _table(
+    name: str, columns: tuple[tuple[str, str], ...], location: str, format: str, start: date
+) -> str:
     if format == "jsonl":  # the JSON SerDe reads ISO-8601 text, not timestamps with offsets
         columns = tuple((c, "string" if t == _TS else t) for c, t in columns)
         storage = "ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'"
     else:
         storage = "STORED AS PARQUET"
     cols = ",\n".join(f"  `{c}` {t}" for c, t in columns)
-    props = ",\n".join(f"  '{k}' = '{v}'" for k, v in projection_properties(location,
-                                                                               start).items())
-    return (f"CREATE EXTERNAL TABLE IF NOT EXISTS {name} (\n{cols}\n)\n"
-            f"PARTITIONED BY (`dt` string)\n{storage}\nLOCATION '{location}'\n"
-            f"TBLPROPERTIES (\n{props}\n);")
+    props = ",\n".join(
+        f"  '{k}' = '{v}'" for k, v in projection_properties(location, start).items()
+    )
+    return (
+        f"CREATE EXTERNAL TABLE IF NOT EXISTS {name} (\n{cols}\n)\n"
+        f"PARTITIONED BY (`dt` string)\n{storage}\nLOCATION '{location}'\n"
+        f"TBLPROPERTIES (\n{props}\n);"
+    )
 
 
 def athena_ddl(
@@ -98,11 +128,18 @@ def athena_ddl(
         _table(name, RECORD_COLUMNS, _location(bucket, prefix), format, start),
         # S3 objects are idempotent per batch; a post reprocessed in a *different* batch (a
         # partial retry, a replay) can have two rows. This view keeps the newest.
-        f"CREATE OR REPLACE VIEW {name}_latest AS\nSELECT {columns}, \"dt\" FROM (\n"
+        f'CREATE OR REPLACE VIEW {name}_latest AS\nSELECT {columns}, "dt" FROM (\n'
         f"  SELECT *, row_number() OVER (PARTITION BY post_id ORDER BY processed_at DESC) AS rn\n"
         f"  FROM {name}\n) WHERE rn = 1;",
     ]
     if dead_letter_prefix:
-        statements.append(_table(f"{name}_dead_letters", DEAD_LETTER_COLUMNS,
-                                 _location(bucket, dead_letter_prefix), format, start))
+        statements.append(
+            _table(
+                f"{name}_dead_letters",
+                DEAD_LETTER_COLUMNS,
+                _location(bucket, dead_letter_prefix),
+                format,
+                start,
+            )
+        )
     return "\n\n".join(statements) + "\n"

@@ -123,13 +123,15 @@ class Settings:
         env = os.environ if env is None else env
         missing = [n for n in ("ENDPOINT_NAME", "BUCKET") if not _env(env, n)]
         if missing:
-            raise ConfigError(f"set the environment variable(s) {', '.join(missing)} "
-                              "on the Lambda function")
+            raise ConfigError(
+                f"set the environment variable(s) {', '.join(missing)} on the Lambda function"
+            )
         extractor = _env(env, "EXTRACTOR", "comprehend-medical")
         extractor = None if (extractor or "").lower() in ("", "none") else extractor
         if extractor is not None and extractor not in EXTRACTORS:
-            raise ConfigError(f"EXTRACTOR must be one of {', '.join(EXTRACTORS)} or none, "
-                              f"got {extractor!r}")
+            raise ConfigError(
+                f"EXTRACTOR must be one of {', '.join(EXTRACTORS)} or none, got {extractor!r}"
+            )
         try:
             return cls(
                 endpoint_name=str(_env(env, "ENDPOINT_NAME")),
@@ -171,22 +173,34 @@ class _Backends:
         registry = get_registry()
         self.settings = settings
         self.classifier = registry.resolve("classifier", "sagemaker")(
-            settings.endpoint_name, threshold=settings.threshold,
-            batch_size=settings.batch_size, client=clients.get("sagemaker-runtime"))
+            settings.endpoint_name,
+            threshold=settings.threshold,
+            batch_size=settings.batch_size,
+            client=clients.get("sagemaker-runtime"),
+        )
         self.extractor = None
         if settings.extractor == "comprehend-medical":
             self.extractor = registry.resolve("extractor", "comprehend-medical")(
-                client=clients.get("comprehendmedical"), region=settings.comprehend_region,
+                client=clients.get("comprehendmedical"),
+                region=settings.comprehend_region,
                 condition_threshold=settings.condition_threshold,
                 icd10_threshold=settings.icd10_threshold,
                 include_rxnorm=settings.include_rxnorm,
-                exclude_traits=settings.exclude_traits, keep_excluded=settings.keep_excluded)
+                exclude_traits=settings.exclude_traits,
+                keep_excluded=settings.keep_excluded,
+            )
         elif settings.extractor is not None:
-            raise ConfigError(f"EXTRACTOR must be one of {', '.join(EXTRACTORS)} or none, "
-                              f"got {settings.extractor!r}")
+            raise ConfigError(
+                f"EXTRACTOR must be one of {', '.join(EXTRACTORS)} or none, "
+                f"got {settings.extractor!r}"
+            )
         self.sink = registry.resolve("sink", "s3")(
-            settings.bucket, settings.prefix, settings.format,
-            dead_letter_prefix=settings.dead_letter_prefix, client=clients.get("s3"))
+            settings.bucket,
+            settings.prefix,
+            settings.format,
+            dead_letter_prefix=settings.dead_letter_prefix,
+            client=clients.get("s3"),
+        )
 
 
 _WARM: dict[Settings, _Backends] = {}
@@ -204,10 +218,19 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     settings = Settings.from_env()
     backends = _backends(settings)
     remaining = getattr(context, "get_remaining_time_in_millis", None)
-    deadline = (time.monotonic() + remaining() / 1000 - settings.time_margin_seconds
-                if callable(remaining) else None)  # fmt: skip
-    return handle(event, settings=settings, classifier=backends.classifier,
-                  extractor=backends.extractor, sink=backends.sink, deadline=deadline)
+    deadline = (
+        time.monotonic() + remaining() / 1000 - settings.time_margin_seconds
+        if callable(remaining)
+        else None
+    )
+    return handle(
+        event,
+        settings=settings,
+        classifier=backends.classifier,
+        extractor=backends.extractor,
+        sink=backends.sink,
+        deadline=deadline,
+    )
 
 
 def _records_of(event: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -244,21 +267,31 @@ def handle(
     if not stream:
         return {"batchItemFailures": []}
     source = get_registry().resolve("source", "dynamodb-stream")(
-        dict(event), id_attribute=settings.id_attribute,
-        text_attribute=settings.text_attribute)
+        dict(event), id_attribute=settings.id_attribute, text_attribute=settings.text_attribute
+    )
     items = list(source.read())
-    sequence_of = {item.post_id: sequence_number_of(item) for item in items
-                   if isinstance(item, Post)}
+    sequence_of = {
+        item.post_id: sequence_number_of(item) for item in items if isinstance(item, Post)
+    }
     position = {pid: order.get(seq or "", len(stream)) for pid, seq in sequence_of.items()}
 
     held, reports, done = MemorySink(), [], 0
     while done < len(items) and not (done and _out_of_time(deadline, items[done], order)):
-        chunk = items[done:done + settings.batch_size]
-        reports.append(Pipeline(MemorySource(chunk), classifier, extractor, sink=held,
-                                dead_letter=held, batch_size=settings.batch_size,
-                                max_retries=settings.max_retries,
-                                backoff_initial=settings.backoff_seconds, progress=False,
-                                close=False).run())  # fmt: skip
+        chunk = items[done : done + settings.batch_size]
+        reports.append(
+            Pipeline(
+                MemorySource(chunk),
+                classifier,
+                extractor,
+                sink=held,
+                dead_letter=held,
+                batch_size=settings.batch_size,
+                max_retries=settings.max_retries,
+                backoff_initial=settings.backoff_seconds,
+                progress=False,
+                close=False,
+            ).run()
+        )
         if reports[-1].failed:  # a backend could not start: retry it all
             log.error("the pipeline failed, the batch will be retried: %s", reports[-1].error)
             return _whole_batch(stream)
@@ -268,14 +301,17 @@ def handle(
     cut = min((position.get(d.post_id or "", 0) for d in retry), default=len(stream) + 1)
     left = str(sequence_number_of(items[done])) if done < len(items) else None
     if left is not None:  # out of time: retry from the first post not processed
-        log.warning("%d posts left for the retry: the invocation is running out of time",
-                    len(items) - done)  # fmt: skip
+        log.warning(
+            "%d posts left for the retry: the invocation is running out of time", len(items) - done
+        )
         cut = min(cut, order[left])
     records = [r for r in held.records.values() if position.get(r.post_id, 0) < cut]
-    final = [d for d in letters
-             if d not in retry and _letter_position(d, position, order) < cut]
-    failures = sorted({seq for d in retry if (seq := sequence_of.get(d.post_id or ""))}
-                      | ({left} if left else set()), key=lambda s: order.get(s, 0))
+    final = [d for d in letters if d not in retry and _letter_position(d, position, order) < cut]
+    failures = sorted(
+        {seq for d in retry if (seq := sequence_of.get(d.post_id or ""))}
+        | ({left} if left else set()),
+        key=lambda s: order.get(s, 0),
+    )
     if retry and not failures:  # cannot name the record: retry the batch from its start
         failures = [s for s in (_stream_sequence(stream[0]),) if s]
     try:
@@ -283,20 +319,27 @@ def handle(
     except AdverseEventsError as exc:
         log.error("writing to S3 failed, the batch will be retried: %s", exc)
         return _whole_batch(stream)
-    log.info(json.dumps({
-        "stream_records": len(stream), "written": len(records), "dead_lettered": len(final),
-        "retry_from": failures[0] if failures else None,
-        "adverse_events": sum(r.adverse_events for r in reports),
-        "retries": sum(r.retries for r in reports),
-        "seconds": round(sum(r.seconds for r in reports), 3),
-    }))
+    log.info(
+        json.dumps(
+            {
+                "stream_records": len(stream),
+                "written": len(records),
+                "dead_lettered": len(final),
+                "retry_from": failures[0] if failures else None,
+                "adverse_events": sum(r.adverse_events for r in reports),
+                "retries": sum(r.retries for r in reports),
+                "seconds": round(sum(r.seconds for r in reports), 3),
+            }
+        )
+    )
     return {"batchItemFailures": [{"itemIdentifier": seq} for seq in failures]}
 
 
 def _out_of_time(deadline: float | None, item: Post | DeadLetter, order: Mapping[str, int]) -> bool:
     """Past the deadline, and `item` names its stream record (so the retry can start there)."""
-    return (deadline is not None and time.monotonic() >= deadline
-            and sequence_number_of(item) in order)  # fmt: skip
+    return (
+        deadline is not None and time.monotonic() >= deadline and sequence_number_of(item) in order
+    )
 
 
 def _whole_batch(stream: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -305,8 +348,9 @@ def _whole_batch(stream: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return {"batchItemFailures": [{"itemIdentifier": first}] if first else []}
 
 
-def _letter_position(letter: DeadLetter, position: Mapping[str, int],
-                     order: Mapping[str, int]) -> int:
+def _letter_position(
+    letter: DeadLetter, position: Mapping[str, int], order: Mapping[str, int]
+) -> int:
     """Where in the batch a dead letter's record was (0 when unknown: it is kept)."""
     if letter.post_id and letter.post_id in position:
         return position[letter.post_id]

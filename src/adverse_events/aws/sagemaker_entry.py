@@ -78,38 +78,64 @@ def _env_path(name: str, default: str) -> str:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The hyperparameters (as SageMaker passes them) and the SageMaker directories."""
     p = argparse.ArgumentParser(description="Train an adverse-event classifier (SageMaker).")
-    p.add_argument("--model_name", default=DEFAULTS["model_name"],
-                   help="Hugging Face model id or local path to fine-tune, or tfidf (the "
-                        "TF-IDF model with its default settings: no GPU needed).")
+    p.add_argument(
+        "--model_name",
+        default=DEFAULTS["model_name"],
+        help="Hugging Face model id or local path to fine-tune, or tfidf (the "
+        "TF-IDF model with its default settings: no GPU needed).",
+    )
     p.add_argument("--text_column", default=DEFAULTS["text_column"])
     p.add_argument("--label_column", default=DEFAULTS["label_column"])
-    p.add_argument("--positive_label", default=None,
-                   help="The adverse-event label (default: inferred from the data).")
+    p.add_argument(
+        "--positive_label",
+        default=None,
+        help="The adverse-event label (default: inferred from the data).",
+    )
     p.add_argument("--epochs", type=float, default=DEFAULTS["epochs"])
     p.add_argument("--train_batch_size", type=int, default=DEFAULTS["train_batch_size"])
     p.add_argument("--max_seq_length", type=int, default=DEFAULTS["max_seq_length"])
     p.add_argument("--learning_rate", type=float, default=DEFAULTS["learning_rate"])
     p.add_argument("--split", default="grouped", help="grouped (default) or random.")
-    p.add_argument("--test_size", type=float, default=0.2,
-                   help="Fraction held out for the reported test metrics.")
-    p.add_argument("--validation_size", type=float, default=0.1,
-                   help="Fraction the threshold is chosen on.")
-    p.add_argument("--target_recall", type=float, default=None,
-                   help="Choose the threshold for this recall (default: best F1).")
+    p.add_argument(
+        "--test_size",
+        type=float,
+        default=0.2,
+        help="Fraction held out for the reported test metrics.",
+    )
+    p.add_argument(
+        "--validation_size", type=float, default=0.1, help="Fraction the threshold is chosen on."
+    )
+    p.add_argument(
+        "--target_recall",
+        type=float,
+        default=None,
+        help="Choose the threshold for this recall (default: best F1).",
+    )
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
-                   help="Where to train (auto: the GPU when the instance has one).")
+    p.add_argument(
+        "--device",
+        default="auto",
+        choices=("auto", "cpu", "cuda"),
+        help="Where to train (auto: the GPU when the instance has one).",
+    )
     p.add_argument("--model_dir", default=_env_path("SM_MODEL_DIR", "model"))
     p.add_argument("--output_data_dir", default=_env_path("SM_OUTPUT_DATA_DIR", "output"))
-    p.add_argument("--data", nargs="*", default=None,
-                   help="Training data (default: every SM_CHANNEL_* directory but the SDK's "
-                        "own code and sm_drivers channels).")
+    p.add_argument(
+        "--data",
+        nargs="*",
+        default=None,
+        help="Training data (default: every SM_CHANNEL_* directory but the SDK's "
+        "own code and sm_drivers channels).",
+    )
     args, unknown = p.parse_known_args(argv)
     if unknown:
         log.warning("ignoring unknown arguments: %s", " ".join(unknown))
     if not args.data:
-        args.data = [path for name, path in sorted(os.environ.items())
-                     if name.startswith("SM_CHANNEL_") and name not in SDK_CHANNELS]
+        args.data = [
+            path
+            for name, path in sorted(os.environ.items())
+            if name.startswith("SM_CHANNEL_") and name not in SDK_CHANNELS
+        ]
     if not args.data:
         p.error("no training data: pass --data or run as a SageMaker job with a channel")
     return args
@@ -131,9 +157,13 @@ def data_files(locations: Sequence[str]) -> list[str]:
         if not path.is_dir() or (path / "DRUG-AE.rel").is_file():
             found.append(str(location))
             continue
-        files = sorted(str(f) for f in path.rglob("*")
-                       if f.is_file() and f.suffix.lower() in DATA_SUFFIXES
-                       and not any(part.startswith(".") for part in f.relative_to(path).parts))
+        files = sorted(
+            str(f)
+            for f in path.rglob("*")
+            if f.is_file()
+            and f.suffix.lower() in DATA_SUFFIXES
+            and not any(part.startswith(".") for part in f.relative_to(path).parts)
+        )
         found.extend(files or [str(location)])
     return found
 
@@ -143,17 +173,35 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     write the metrics to ``output_data_dir/metrics.json`` and return them."""
     from adverse_events.training import workflow
 
-    data = workflow.load_data(data_files(args.data), text_column=args.text_column,
-                              label_column=args.label_column,
-                              positive_label=args.positive_label)
-    options: dict[str, Any] = {} if args.model_name == "tfidf" else {  # TF-IDF: its defaults
-        "epochs": args.epochs, "batch_size": args.train_batch_size,
-        "max_seq_length": args.max_seq_length, "learning_rate": args.learning_rate,
-        "device": args.device, "progress": False}  # bars garble CloudWatch logs
-    result = workflow.train(data, args.model_name, args.model_dir, split=args.split,
-                            seed=args.seed, target_recall=args.target_recall,
-                            test_size=args.test_size, validation_size=args.validation_size,
-                            options=options)
+    data = workflow.load_data(
+        data_files(args.data),
+        text_column=args.text_column,
+        label_column=args.label_column,
+        positive_label=args.positive_label,
+    )
+    options: dict[str, Any] = (
+        {}
+        if args.model_name == "tfidf"
+        else {  # TF-IDF: its defaults
+            "epochs": args.epochs,
+            "batch_size": args.train_batch_size,
+            "max_seq_length": args.max_seq_length,
+            "learning_rate": args.learning_rate,
+            "device": args.device,
+            "progress": False,
+        }
+    )  # bars garble CloudWatch logs
+    result = workflow.train(
+        data,
+        args.model_name,
+        args.model_dir,
+        split=args.split,
+        seed=args.seed,
+        target_recall=args.target_recall,
+        test_size=args.test_size,
+        validation_size=args.validation_size,
+        options=options,
+    )
     write_inference_code(args.model_dir)
     metrics = json.loads((result.output / "metrics.json").read_text())
     out = Path(args.output_data_dir)
@@ -197,8 +245,11 @@ def write_inference_code(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point of a training job."""
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     from adverse_events.errors import AdverseEventsError
 
     args = parse_args(argv)
@@ -308,14 +359,18 @@ def predict_fn(texts: list[str], model: Any, context: Any = None) -> list[dict[s
     if len(predictions) != len(texts):  # a broken model must not shift results silently
         raise RuntimeError(f"model returned {len(predictions)} results for {len(texts)} texts")
     return [
-        {"label": p.label, "score": float(p.score),
-         "probabilities": {k: float(v) for k, v in p.probabilities.items()}}
+        {
+            "label": p.label,
+            "score": float(p.score),
+            "probabilities": {k: float(v) for k, v in p.probabilities.items()},
+        }
         for p in predictions
     ]
 
 
-def output_fn(prediction: list[dict[str, Any]], accept: str | None = JSON,
-              context: Any = None) -> str:
+def output_fn(
+    prediction: list[dict[str, Any]], accept: str | None = JSON, context: Any = None
+) -> str:
     """The results as a JSON list."""
     kind = (accept or JSON).split(";")[0].strip().lower()
     if kind not in (JSON, "*/*", ""):

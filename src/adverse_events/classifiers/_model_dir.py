@@ -63,8 +63,10 @@ class ModelInfo(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
     split: dict[str, Any] = Field(default_factory=dict)
     preprocess: str | None = Field(
-        default=None, description='text preprocessing applied before scoring, e.g. "social" '
-        "(adverse_events.text); training used the same")
+        default=None,
+        description='text preprocessing applied before scoring, e.g. "social" '
+        "(adverse_events.text); training used the same",
+    )
     library_version: str = Field(default_factory=library_version)
     created_at: str = Field(default_factory=_now)
 
@@ -91,8 +93,7 @@ def read_model_info(path: str | os.PathLike[str]) -> ModelInfo:
         raw = json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(
-            f"{file} not found: {path} is not a model directory written by "
-            "`adverse-events train`"
+            f"{file} not found: {path} is not a model directory written by `adverse-events train`"
         ) from None
     except (OSError, json.JSONDecodeError) as exc:
         raise ConfigError(f"{file}: cannot read: {exc}") from exc
@@ -107,6 +108,7 @@ def write_model_info(path: str | os.PathLike[str], info: ModelInfo) -> Path:
     directory = Path(path)
     directory.mkdir(parents=True, exist_ok=True)
     file = directory / MODEL_INFO_FILE
-    file.write_text(json.dumps(info.model_dump(mode="json"), indent=2, default=str) + "\n",
-                    encoding="utf-8")
+    file.write_text(
+        json.dumps(info.model_dump(mode="json"), indent=2, default=str) + "\n", encoding="utf-8"
+    )
     return file

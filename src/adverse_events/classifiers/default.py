@@ -69,9 +69,11 @@ class DefaultClassifier(Backend):
             from adverse_events.classifiers.transformers import TransformersClassifier
 
             return TransformersClassifier(
-                "builtin", threshold=self.threshold_option, batch_size=self.batch_size,
+                "builtin",
+                threshold=self.threshold_option,
+                batch_size=self.batch_size,
                 num_threads=self.num_threads,
-            )  # fmt: skip
+            )
         from adverse_events.classifiers.tfidf import TfidfClassifier
 
         log.warning(

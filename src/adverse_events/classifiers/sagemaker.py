@@ -83,13 +83,17 @@ class SageMakerClassifier(Backend):
         if batch_size < 1:
             raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
         if not 1024 <= max_payload_bytes <= MAX_PAYLOAD_BYTES:
-            raise ConfigError(f"max_payload_bytes must be between 1024 and {MAX_PAYLOAD_BYTES} "
-                              f"(the real-time invocation limit), got {max_payload_bytes}")
+            raise ConfigError(
+                f"max_payload_bytes must be between 1024 and {MAX_PAYLOAD_BYTES} "
+                f"(the real-time invocation limit), got {max_payload_bytes}"
+            )
         if not 0.0 <= threshold <= 1.0:
             raise ConfigError(f"threshold must be between 0 and 1, got {threshold}")
         if len(labels) < 2 or positive_label not in labels:
-            raise ConfigError(f"labels must hold at least two labels including "
-                              f"positive_label {positive_label!r}, got {list(labels)}")
+            raise ConfigError(
+                f"labels must hold at least two labels including "
+                f"positive_label {positive_label!r}, got {list(labels)}"
+            )
         if max_attempts < 1:
             raise ConfigError(f"max_attempts must be at least 1, got {max_attempts}")
         self.endpoint_name = endpoint_name.strip()
@@ -110,9 +114,12 @@ class SageMakerClassifier(Backend):
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = make_client("sagemaker-runtime", region=self.region,
-                                       endpoint_url=self.endpoint_url,
-                                       read_timeout=self.read_timeout)
+            self._client = make_client(
+                "sagemaker-runtime",
+                region=self.region,
+                endpoint_url=self.endpoint_url,
+                read_timeout=self.read_timeout,
+            )
         return self._client
 
     def open(self) -> None:
@@ -133,7 +140,8 @@ class SageMakerClassifier(Backend):
                 raise PermanentBackendError(
                     f"endpoint {self.endpoint_name!r} returned {len(outputs)} results for "
                     f"{count} texts (is it running adverse_events.aws.sagemaker_entry?)",
-                    backend=self.name)
+                    backend=self.name,
+                )
             predictions.extend(self._prediction(out, start + i) for i, out in enumerate(outputs))
         return predictions
 
@@ -146,8 +154,10 @@ class SageMakerClassifier(Backend):
                 raise InputError(f"text {index} is {type(text).__name__}, not a string")
             encoded = json.dumps(text, ensure_ascii=False).encode("utf-8")
             if len(encoded) + 2 > self.max_payload_bytes:
-                raise InputError(f"text {index} is {len(encoded):,} bytes as JSON, over the "
-                                 f"{self.max_payload_bytes:,}-byte payload limit")
+                raise InputError(
+                    f"text {index} is {len(encoded):,} bytes as JSON, over the "
+                    f"{self.max_payload_bytes:,}-byte payload limit"
+                )
             extra = len(encoded) + (1 if batch else 0)
             if batch and (len(batch) >= self.batch_size or size + extra > self.max_payload_bytes):
                 yield start, _body(batch)
@@ -172,8 +182,10 @@ class SageMakerClassifier(Backend):
 
     def _invoke_once(self, body: bytes) -> list[Any]:
         kwargs: dict[str, Any] = {
-            "EndpointName": self.endpoint_name, "Body": body,
-            "ContentType": "application/json", "Accept": "application/json",
+            "EndpointName": self.endpoint_name,
+            "Body": body,
+            "ContentType": "application/json",
+            "Accept": "application/json",
             "InferenceId": uuid.uuid4().hex,  # correlates with data capture and logs
         }
         if self.target_variant:
@@ -195,20 +207,20 @@ class SageMakerClassifier(Backend):
             if original in (429, 502, 503, 504):
                 return TransientBackendError(f"model error {original}: {exc}", backend=self.name)
             return PermanentBackendError(f"model error: {exc}", backend=self.name)
-        return translate(exc, backend=self.name,
-                         action=f"InvokeEndpoint {self.endpoint_name!r}")
+        return translate(exc, backend=self.name, action=f"InvokeEndpoint {self.endpoint_name!r}")
 
     def _parse(self, raw: bytes) -> list[Any]:
         try:
             data = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             snippet = raw[:80].decode("utf-8", errors="replace")
-            raise PermanentBackendError(f"endpoint returned non-JSON: {snippet!r}",
-                                        backend=self.name) from exc
+            raise PermanentBackendError(
+                f"endpoint returned non-JSON: {snippet!r}", backend=self.name
+            ) from exc
         if not isinstance(data, list):
             raise PermanentBackendError(
-                f"endpoint returned {type(data).__name__}, expected a JSON list",
-                backend=self.name)
+                f"endpoint returned {type(data).__name__}, expected a JSON list", backend=self.name
+            )
         return data
 
     def _prediction(self, out: Any, index: int) -> Prediction:
@@ -217,13 +229,15 @@ class SageMakerClassifier(Backend):
             score = float(out["score"])
             probabilities = {str(k): float(v) for k, v in (out.get("probabilities") or {}).items()}
         except (TypeError, KeyError, ValueError, AttributeError) as exc:
-            raise PermanentBackendError(f"result {index} is malformed: {str(out)[:120]!r}",
-                                        backend=self.name) from exc
+            raise PermanentBackendError(
+                f"result {index} is malformed: {str(out)[:120]!r}", backend=self.name
+            ) from exc
         if probabilities:
             score = probabilities.get(self.positive_label, score)
         if not (0.0 <= score <= 1.0) or math.isnan(score):
-            raise PermanentBackendError(f"result {index} has score {score}, outside [0, 1]",
-                                        backend=self.name)
+            raise PermanentBackendError(
+                f"result {index} has score {score}, outside [0, 1]", backend=self.name
+            )
         is_ae = score >= self.threshold
         return Prediction(
             label=self.positive_label if is_ae else self.negative_label,

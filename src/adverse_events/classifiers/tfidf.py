@@ -70,14 +70,20 @@ class TfidfClassifier(Backend):
             train_data = [train_data]
         self.model_dir = Path(resolve_model(model_dir, "tfidf"))
         if not self.model_dir.exists() and not train_data:
-            raise ConfigError(f"classifier.model_dir {str(self.model_dir)!r} does not exist; "
-                              "train one with `adverse-events train DATA --model tfidf --output "
-                              "DIR` or set train_data to bootstrap it")  # fmt: skip
+            raise ConfigError(
+                f"classifier.model_dir {str(self.model_dir)!r} does not exist; "
+                "train one with `adverse-events train DATA --model tfidf --output "
+                "DIR` or set train_data to bootstrap it"
+            )
         self.threshold_override = threshold
         self.batch_size = batch_size
         self.train_data = list(train_data or [])
-        self.read_options = {"text_column": text_column, "label_column": label_column,
-                             "group_column": group_column, "positive_label": positive_label}
+        self.read_options = {
+            "text_column": text_column,
+            "label_column": label_column,
+            "group_column": group_column,
+            "positive_label": positive_label,
+        }
         self.seed = seed
         self._model: Any = None
         self._preprocess: Callable[[Sequence[str]], list[str]] | None = None
@@ -90,8 +96,9 @@ class TfidfClassifier(Backend):
     def _read_info(self) -> ModelInfo:
         info = read_model_info(self.model_dir)
         if info.kind != "tfidf":
-            raise ConfigError(f"{self.model_dir} holds a {info.kind!r} model; use "
-                              f"type = {info.kind!r}")  # fmt: skip
+            raise ConfigError(
+                f"{self.model_dir} holds a {info.kind!r} model; use type = {info.kind!r}"
+            )
         self._info, self.labels = info, tuple(info.labels)
         return info
 
@@ -103,8 +110,9 @@ class TfidfClassifier(Backend):
 
     @property
     def threshold(self) -> float:
-        return self.threshold_override if self.threshold_override is not None else \
-            self.info.threshold
+        return (
+            self.threshold_override if self.threshold_override is not None else self.info.threshold
+        )
 
     def open(self) -> None:
         with self._lock:
@@ -115,8 +123,9 @@ class TfidfClassifier(Backend):
             try:
                 from adverse_events.training.tfidf import TfidfModel
             except ImportError as exc:  # pragma: no cover - needs the extra missing
-                raise PluginError("classifier 'tfidf' needs: pip install "
-                                  "'adverse-events[train]'") from exc
+                raise PluginError(
+                    "classifier 'tfidf' needs: pip install 'adverse-events[train]'"
+                ) from exc
             info = self._read_info()
             from adverse_events.text.social import get_preprocessor
 
@@ -127,8 +136,11 @@ class TfidfClassifier(Backend):
     def _bootstrap(self) -> None:
         from adverse_events.training.workflow import load_data, train
 
-        log.info("%s does not exist: training a TF-IDF model from %s", self.model_dir,
-                 ", ".join(map(str, self.train_data)))  # fmt: skip
+        log.info(
+            "%s does not exist: training a TF-IDF model from %s",
+            self.model_dir,
+            ", ".join(map(str, self.train_data)),
+        )
         data = load_data(self.train_data, **self.read_options)  # type: ignore[arg-type]
         result = train(data, "tfidf", self.model_dir, split="grouped", seed=self.seed)
         log.info("trained %s: test F1 %.3f", self.model_dir, result.info.metrics["test"]["f1"])
@@ -141,23 +153,32 @@ class TfidfClassifier(Backend):
         model_name = f"tfidf:{self.model_dir.name}"
         out: list[Prediction] = []
         for start in range(0, len(texts), self.batch_size):
-            batch = [str(t) for t in texts[start:start + self.batch_size]]
+            batch = [str(t) for t in texts[start : start + self.batch_size]]
             if self._preprocess is not None:  # as in training (adverse_events.json)
                 batch = self._preprocess(batch)
             proba = self._model.predict_proba(batch)
             for row in proba:
                 score = float(min(1.0, max(0.0, row[self._positive])))
                 is_event = score >= threshold
-                probabilities = {label: float(p)
-                                 for label, p in zip(self._model.labels, row, strict=True)}
+                probabilities = {
+                    label: float(p) for label, p in zip(self._model.labels, row, strict=True)
+                }
                 if is_event:
                     label = info.positive_label
                 else:  # the most likely other label
-                    others = [(p, lab) for lab, p in probabilities.items()
-                              if lab != info.positive_label]
+                    others = [
+                        (p, lab) for lab, p in probabilities.items() if lab != info.positive_label
+                    ]
                     label = max(others)[1]
-                out.append(Prediction(label=label, score=score, probabilities=probabilities,
-                                      is_adverse_event=is_event, model=model_name))
+                out.append(
+                    Prediction(
+                        label=label,
+                        score=score,
+                        probabilities=probabilities,
+                        is_adverse_event=is_event,
+                        model=model_name,
+                    )
+                )
         return out
 
     def close(self) -> None:

@@ -54,9 +54,13 @@ class SentenceEncoder:
         out = []
         with torch.no_grad():
             for i in range(0, len(texts), self.batch_size):
-                batch = self._tokenizer(texts[i : i + self.batch_size], padding=True,
-                                        truncation=True, max_length=self.max_length,
-                                        return_tensors="pt")
+                batch = self._tokenizer(
+                    texts[i : i + self.batch_size],
+                    padding=True,
+                    truncation=True,
+                    max_length=self.max_length,
+                    return_tensors="pt",
+                )
                 hidden = self._model(**batch).last_hidden_state
                 mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)

@@ -41,8 +41,15 @@ from adverse_events.errors import PluginError
 from adverse_events.extractors._text import normalize
 from adverse_events.records import Concept
 
-__all__ = ["FUZZY_MIN", "SEMANTIC_MIN", "SYSTEM", "ICD10CMCoder", "can_be_adverse_event",
-           "description", "is_valid_code"]
+__all__ = [
+    "FUZZY_MIN",
+    "SEMANTIC_MIN",
+    "SYSTEM",
+    "ICD10CMCoder",
+    "can_be_adverse_event",
+    "description",
+    "is_valid_code",
+]
 
 SYSTEM = "ICD-10-CM"
 #: Lowest score of a fuzzy description match that is kept (step 5 of the module docstring).
@@ -76,9 +83,28 @@ _NOISE = re.compile(
 )
 _PARTS = re.compile(r"\s*(?:[,;:()\"]|\s-+\s|-{2,}|\.\s)\s*")
 #: Lay synonyms too general to stand for an event inside a longer phrase (step 4).
-_NOT_INSIDE = frozenset({"flat", "numb", "numbness", "panic", "aches", "cramps", "rage", "zombie",
-                         "foggy", "confused", "shaking", "restless", "withdrawal", "no desire",
-                         "low", "orgasm", "orgasms", "weak"})
+_NOT_INSIDE = frozenset(
+    {
+        "flat",
+        "numb",
+        "numbness",
+        "panic",
+        "aches",
+        "cramps",
+        "rage",
+        "zombie",
+        "foggy",
+        "confused",
+        "shaking",
+        "restless",
+        "withdrawal",
+        "no desire",
+        "low",
+        "orgasm",
+        "orgasms",
+        "weak",
+    }
+)
 
 
 def _icd() -> Any:
@@ -166,8 +192,12 @@ class ICD10CMCoder:
         icd = _icd()
         keys = []
         for code in icd.get_all_codes(True):
-            if (icd.is_leaf(code) and not code[0].isdigit() and "-" not in code
-                    and can_be_adverse_event(code)):
+            if (
+                icd.is_leaf(code)
+                and not code[0].isdigit()
+                and "-" not in code
+                and can_be_adverse_event(code)
+            ):
                 text = icd.get_description(code)
                 key = normalize(text)
                 plain = _UNSPECIFIED.sub("", key)
@@ -219,8 +249,11 @@ class ICD10CMCoder:
             found = _inside(part) or _misspelt(part)
             if found:
                 return [_concept(found, 0.85)]
-        coded = [c for c in self._fuzzy(parts[0] or stripped or key)
-                 if (c.score or 0.0) >= self.fuzzy_min]
+        coded = [
+            c
+            for c in self._fuzzy(parts[0] or stripped or key)
+            if (c.score or 0.0) >= self.fuzzy_min
+        ]
         if not coded and self.encoder is not None:
             coded = self._semantic(parts[0] or stripped or key)
         return coded
@@ -270,7 +303,6 @@ class ICD10CMCoder:
             )
             for score, i in scored[: self.top_k]
         ]
-
 
     def _similarities(self, key: str) -> Any:
         """Cosine of `key`'s trigram TF-IDF vector with every candidate description (dense)."""

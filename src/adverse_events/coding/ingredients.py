@@ -69,8 +69,7 @@ _NOT_DRUGS = frozenset(
     "stopped dose side effects effect med meds medicine medication drug drugs pill pills doctor "
     "ability hearing lead acid out despite water air ice sugar salt oxygen energy relief "
     "natural normal focus balance calm alert restore control cure boost clear rest peace "
-    "ability stability capable possible mention mentions started starting stopping"
-    .split()
+    "ability stability capable possible mention mentions started starting stopping".split()
 )
 _MIN_FUZZY = 7
 
@@ -84,10 +83,13 @@ class Ingredient:
 
     def concepts(self, score: float) -> list[Concept]:
         """The ingredient concept, then one concept per identifier (description = the name)."""
-        found = [Concept(system=INGREDIENT_SYSTEM, code=self.name, description=self.name,
-                         score=score)]
-        found += [Concept(system=system, code=code, description=self.name, score=score)
-                  for system, code in self.ids]
+        found = [
+            Concept(system=INGREDIENT_SYSTEM, code=self.name, description=self.name, score=score)
+        ]
+        found += [
+            Concept(system=system, code=code, description=self.name, score=score)
+            for system, code in self.ids
+        ]
         return found
 
 
@@ -267,15 +269,21 @@ class IngredientNormalizer:
             self._deletes = self._build_deletes()
         for variant in (word, *sorted(_deletions(word))):
             target = self._deletes.get(variant)
-            if (target is not None and target[0] == word[0]
-                    and DamerauLevenshtein.distance(word, target) <= 1):
+            if (
+                target is not None
+                and target[0] == word[0]
+                and DamerauLevenshtein.distance(word, target) <= 1
+            ):
                 return self._lookup(target)
         return ()
 
     def _build_deletes(self) -> dict[str, str]:
         """Single deletions of every name of 7+ letters (SymSpell): a few set probes a lookup."""
-        names = {n for n in (*self.vocabulary.names, *self.vocabulary.misspellings)
-                 if " " not in n and len(n) >= _MIN_FUZZY}
+        names = {
+            n
+            for n in (*self.vocabulary.names, *self.vocabulary.misspellings)
+            if " " not in n and len(n) >= _MIN_FUZZY
+        }
         names |= {n for n in self._ids if " " not in n and len(n) >= _MIN_FUZZY}
         deletes: dict[str, str] = {}
         for name in sorted(names):
@@ -303,11 +311,13 @@ class IngredientNormalizer:
             kept = tuple(c for c in mention.concepts if c.system != INGREDIENT_SYSTEM)
             traits = tuple(t for t in mention.traits if t != UNRESOLVED)
             if found:
-                out.append(mention.model_copy(update={"concepts": (*found, *kept),
-                                                      "traits": traits}))
+                out.append(
+                    mention.model_copy(update={"concepts": (*found, *kept), "traits": traits})
+                )
             else:
-                out.append(mention.model_copy(update={"concepts": kept,
-                                                      "traits": (*traits, UNRESOLVED)}))
+                out.append(
+                    mention.model_copy(update={"concepts": kept, "traits": (*traits, UNRESOLVED)})
+                )
         return out
 
 

@@ -47,8 +47,16 @@ __all__ = [
 ]
 
 #: counts a shard reports back, summed into the run's report.
-COUNTS = ("read", "classified", "adverse_events", "extracted", "written", "dead_lettered",
-          "retries", "batches")  # fmt: skip
+COUNTS = (
+    "read",
+    "classified",
+    "adverse_events",
+    "extracted",
+    "written",
+    "dead_lettered",
+    "retries",
+    "batches",
+)
 
 
 def input_id(uri: str) -> str:
@@ -56,8 +64,11 @@ def input_id(uri: str) -> str:
     return hashlib.sha1(uri.encode("utf-8")).hexdigest()[:16]
 
 
-def store_for(uri: str, endpoint_url: str | None = None, region: str | None = None,
-              ) -> tuple[Store, str]:
+def store_for(
+    uri: str,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+) -> tuple[Store, str]:
     """The store holding `uri` and the key of `uri` in it."""
     if uri.startswith("s3://"):
         bucket, key = split_s3_uri(uri)
@@ -86,20 +97,29 @@ class Layout:
 
             s3 = build_backend("sink", sink)  # validates bucket, prefixes and format
             if s3.format != "parquet":
-                raise ConfigError("[sink] the ray engine writes Parquet: set format = "
-                                  "\"parquet\" (or leave it out)")
+                raise ConfigError(
+                    '[sink] the ray engine writes Parquet: set format = "parquet" (or leave it out)'
+                )
             assert isinstance(s3, S3Sink)
             store = S3Store(s3.bucket, options.get("endpoint_url"), options.get("region"))
-            return cls(store, s3.prefix, s3.dead_letter_prefix, True,
-                       f"_ray_manifests/{s3.prefix or 'root/'}")
+            return cls(
+                store,
+                s3.prefix,
+                s3.dead_letter_prefix,
+                True,
+                f"_ray_manifests/{s3.prefix or 'root/'}",
+            )
         if sink.type == "parquet":
             root = Path(options.get("path", "out/parquet"))
             build_backend("sink", sink)  # validates the options
-            return cls(LocalStore(root), "adverse_events/", "dead_letters/", False,
-                       "_ray_manifests/")
-        raise ConfigError(f"[sink] type = {sink.type!r}: the ray engine writes the S3 sink's "
-                          "Parquet layout; use type = \"s3\" (a bucket) or \"parquet\" (a folder "
-                          "every worker can reach)")
+            return cls(
+                LocalStore(root), "adverse_events/", "dead_letters/", False, "_ray_manifests/"
+            )
+        raise ConfigError(
+            f"[sink] type = {sink.type!r}: the ray engine writes the S3 sink's "
+            'Parquet layout; use type = "s3" (a bucket) or "parquet" (a folder '
+            "every worker can reach)"
+        )
 
     def records_key(self, dt: str, source_id: str, start: int, stop: int) -> str:
         return f"{self.records_prefix}dt={dt}/{_part(source_id, start, stop)}"
@@ -111,8 +131,10 @@ class Layout:
     def input_prefixes(self, dt: str, source_id: str) -> list[str]:
         """Key prefixes that hold every object made from one input in partition `dt`."""
         folder = f"dt={dt}/" if self.letters_partitioned else ""
-        return [f"{self.records_prefix}dt={dt}/part-{source_id}-",
-                f"{self.letters_prefix}{folder}part-{source_id}-"]
+        return [
+            f"{self.records_prefix}dt={dt}/part-{source_id}-",
+            f"{self.letters_prefix}{folder}part-{source_id}-",
+        ]
 
     def manifest_key(self, source_id: str) -> str:
         return f"{self.manifest_prefix}{source_id}.json"
@@ -154,7 +176,11 @@ class Manifest:
 
 # -- reading -------------------------------------------------------------------------------------
 def read_shards(
-    uri: str, source: StageConfig, shard_rows: int, store: Store, key: str,
+    uri: str,
+    source: StageConfig,
+    shard_rows: int,
+    store: Store,
+    key: str,
     options: Any = None,
 ) -> Iterator[tuple[int, int, bool, list[Post | DeadLetter]]]:
     """``(start, stop, last, items)`` for each run of `shard_rows` items of one input file.
@@ -168,8 +194,11 @@ def read_shards(
     retry = retrying(options or PipelineOptions())
     with tempfile.TemporaryDirectory(prefix="ae-ray-") as tmp:
         path = retry(store.download, key, Path(tmp) / PurePosixPath(key).name)
-        backend = build_backend("source", StageConfig(type=source.type, options={
-            **source.options, "path": str(path)}), table="source")
+        backend = build_backend(
+            "source",
+            StageConfig(type=source.type, options={**source.options, "path": str(path)}),
+            table="source",
+        )
         items = iter(backend.read())
         start, chunk = 0, list(islice(items, shard_rows))
         while True:
@@ -212,8 +241,14 @@ class ShardProcessor:
             (``adverse_events_backends``) and lifecycle hooks, as `Pipeline` takes them.
     """
 
-    def __init__(self, config: PipelineConfig, layout: Layout, plugins: Sequence[object] = (),
-                 *, roles: tuple[str, ...] = ("classifier", "extractor")):
+    def __init__(
+        self,
+        config: PipelineConfig,
+        layout: Layout,
+        plugins: Sequence[object] = (),
+        *,
+        roles: tuple[str, ...] = ("classifier", "extractor"),
+    ):
         from adverse_events.registry import Registry, make_plugin_manager
 
         pm = make_plugin_manager(load_entry_points=True)
@@ -224,8 +259,7 @@ class ShardProcessor:
         self.classifier: Any = None
         self.extractor: Any = None
         if "classifier" in roles:
-            self.classifier = build_backend("classifier", config.classifier, registry,
-                                            "classifier")
+            self.classifier = build_backend("classifier", config.classifier, registry, "classifier")
         if "extractor" in roles and config.extractor is not None:
             self.extractor = build_backend("extractor", config.extractor, registry, "extractor")
         for backend in (self.classifier, self.extractor):
@@ -233,15 +267,23 @@ class ShardProcessor:
             if opener is not None:
                 opener()  # one model load per worker, before the first shard
 
-    def process(self, source_id: str, dt: str, start: int, stop: int,
-                items: list[Post | DeadLetter]) -> dict[str, int]:
+    def process(
+        self, source_id: str, dt: str, start: int, stop: int, items: list[Post | DeadLetter]
+    ) -> dict[str, int]:
         """Run one shard and store it; returns its counts (see `COUNTS`)."""
         records, letters, counts = self.run_pipeline(items)
         return self.write(source_id, dt, start, stop, records, letters, counts)
 
-    def write(self, source_id: str, dt: str, start: int, stop: int,
-              records: list[AdverseEventRecord], letters: list[DeadLetter],
-              counts: dict[str, int]) -> dict[str, int]:
+    def write(
+        self,
+        source_id: str,
+        dt: str,
+        start: int,
+        stop: int,
+        records: list[AdverseEventRecord],
+        letters: list[DeadLetter],
+        counts: dict[str, int],
+    ) -> dict[str, int]:
         """Store a shard's two objects; returns `counts` with what was written."""
         records_key = self.layout.records_key(dt, source_id, start, stop)
         letters_key = self.layout.letters_key(dt, source_id, start, stop)
@@ -249,9 +291,12 @@ class ShardProcessor:
         self._store(letters_key, dead_letters_table(letters) if letters else None)
         return {**counts, "written": len(records), "dead_lettered": len(letters)}
 
-    def extract(self, records: list[AdverseEventRecord], letters: list[DeadLetter],
-                counts: dict[str, int],
-                ) -> tuple[list[AdverseEventRecord], list[DeadLetter], dict[str, int]]:
+    def extract(
+        self,
+        records: list[AdverseEventRecord],
+        letters: list[DeadLetter],
+        counts: dict[str, int],
+    ) -> tuple[list[AdverseEventRecord], list[DeadLetter], dict[str, int]]:
         """The second pool's step: extract the adverse-event records another worker classified.
 
         The local runner does it, given the predictions already made (`_KnownPredictions`), so
@@ -267,21 +312,36 @@ class ShardProcessor:
         options, sink = self.config.pipeline, MemorySink()
         known = _KnownPredictions({r.post.text: r.prediction for r in adverse})
         report = Pipeline(
-            MemorySource([r.post for r in adverse]), known, self.extractor, sink,
-            batch_size=options.batch_size, max_retries=options.max_retries,
-            backoff_initial=options.backoff_initial, backoff_max=options.backoff_max,
-            progress=False, plugins=self.plugins, close=False,
+            MemorySource([r.post for r in adverse]),
+            known,
+            self.extractor,
+            sink,
+            batch_size=options.batch_size,
+            max_retries=options.max_retries,
+            backoff_initial=options.backoff_initial,
+            backoff_max=options.backoff_max,
+            progress=False,
+            plugins=self.plugins,
+            close=False,
         ).run()
         if report.failed:
             raise ShardFailed(report.error or "the pipeline failed on a shard")
         kept = [r for r in records if not r.prediction.is_adverse_event]
-        counts = {**counts, "extracted": int(report.extracted),
-                  "retries": counts.get("retries", 0) + int(report.retries)}
-        return kept + list(sink.records.values()), letters + list(
-            sink.dead_letters.values()), counts
+        counts = {
+            **counts,
+            "extracted": int(report.extracted),
+            "retries": counts.get("retries", 0) + int(report.retries),
+        }
+        return (
+            kept + list(sink.records.values()),
+            letters + list(sink.dead_letters.values()),
+            counts,
+        )
 
-    def run_pipeline(self, items: list[Post | DeadLetter],
-                     ) -> tuple[list[AdverseEventRecord], list[DeadLetter], dict[str, int]]:
+    def run_pipeline(
+        self,
+        items: list[Post | DeadLetter],
+    ) -> tuple[list[AdverseEventRecord], list[DeadLetter], dict[str, int]]:
         """The local runner over one shard, into memory (no write there can fail)."""
         from adverse_events.pipeline import Pipeline
         from adverse_events.sinks.memory import MemorySink
@@ -290,10 +350,17 @@ class ShardProcessor:
         options = self.config.pipeline
         sink = MemorySink()
         report = Pipeline(
-            MemorySource(items), self.classifier, self.extractor, sink,
-            batch_size=options.batch_size, max_retries=options.max_retries,
-            backoff_initial=options.backoff_initial, backoff_max=options.backoff_max,
-            progress=False, plugins=self.plugins, close=False,
+            MemorySource(items),
+            self.classifier,
+            self.extractor,
+            sink,
+            batch_size=options.batch_size,
+            max_retries=options.max_retries,
+            backoff_initial=options.backoff_initial,
+            backoff_max=options.backoff_max,
+            progress=False,
+            plugins=self.plugins,
+            close=False,
         ).run()
         if report.failed:
             raise ShardFailed(report.error or "the pipeline failed on a shard")

@@ -29,7 +29,7 @@ class ObjectInfo:
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
     """``s3://bucket/some/key`` -> ``("bucket", "some/key")``."""
-    rest = uri[len("s3://"):]
+    rest = uri[len("s3://") :]
     bucket, _, key = rest.partition("/")
     return bucket, key
 
@@ -125,8 +125,10 @@ class S3Store:
         while True:
             extra: dict[str, Any] = {"ContinuationToken": token} if token else {}
             page = self._call("list", "list_objects_v2", Prefix=prefix, **extra)
-            found += [ObjectInfo(o["Key"], int(o["Size"]), str(o.get("ETag", "")).strip('"'))
-                      for o in page.get("Contents", [])]
+            found += [
+                ObjectInfo(o["Key"], int(o["Size"]), str(o.get("ETag", "")).strip('"'))
+                for o in page.get("Contents", [])
+            ]
             token = page.get("NextContinuationToken")
             if not token:
                 return sorted(found, key=lambda o: o.key)
@@ -140,14 +142,15 @@ class S3Store:
 
     def delete(self, keys: list[str]) -> None:
         for start in range(0, len(keys), 1000):  # DeleteObjects takes at most 1,000 keys
-            chunk = [{"Key": k} for k in keys[start:start + 1000]]
+            chunk = [{"Key": k} for k in keys[start : start + 1000]]
             response = self._call("delete", "delete_objects", Delete={"Objects": chunk})
             errors = (response or {}).get("Errors") or []
             if errors:
                 from adverse_events.errors import TransientBackendError
 
-                raise TransientBackendError(f"delete in s3://{self.bucket}: {errors[0]}",
-                                            backend="ray-engine")
+                raise TransientBackendError(
+                    f"delete in s3://{self.bucket}: {errors[0]}", backend="ray-engine"
+                )
 
     def download(self, key: str, path: Path) -> Path:
         body = self.get(key)

@@ -110,11 +110,15 @@ class RayEngine:
         self.progress = sys.stderr.isatty() if chosen is None else chosen
         self.layout = Layout.for_sink(config.sink)
         if config.dead_letter is not None:
-            raise ConfigError("[dead_letter] the ray engine writes dead letters where the [sink] "
-                              "does (its dead-letter prefix or folder); remove [dead_letter]")
+            raise ConfigError(
+                "[dead_letter] the ray engine writes dead letters where the [sink] "
+                "does (its dead-letter prefix or folder); remove [dead_letter]"
+            )
         if config.source.type not in EXTENSIONS:
-            raise ConfigError(f"[source] type = {config.source.type!r}: the ray engine reads "
-                              f"files; use one of {sorted(EXTENSIONS)}")
+            raise ConfigError(
+                f"[source] type = {config.source.type!r}: the ray engine reads "
+                f"files; use one of {sorted(EXTENSIONS)}"
+            )
         if "path" not in config.source.options:
             raise ConfigError("[source] needs a path: a file, folder, glob or s3:// prefix")
 
@@ -151,8 +155,12 @@ class RayEngine:
         """Join the cluster (`address`, else RAY_ADDRESS, else a local one); True if we own it."""
         if ray.is_initialized():
             return False
-        ray.init(address=self.options.address, include_dashboard=False,
-                 logging_level=logging.WARNING, log_to_driver=True)
+        ray.init(
+            address=self.options.address,
+            include_dashboard=False,
+            logging_level=logging.WARNING,
+            log_to_driver=True,
+        )
         return True
 
     def _bootstrap_models(self) -> None:
@@ -180,8 +188,10 @@ class RayEngine:
             raise ConfigError(f"[source] path {path!r}: no {'/'.join(endings)} files found")
         id_field = self.config.source.options.get("id_field", "post_id")
         if len(found) > 1 and not id_field:
-            raise ConfigError("[source] id_field = \"\" derives ids from line numbers, which "
-                              "repeat across files; name the column holding a unique post id")
+            raise ConfigError(
+                '[source] id_field = "" derives ids from line numbers, which '
+                "repeat across files; name the column holding a unique post id"
+            )
         return found
 
     def _list_s3(self, uri: str, endings: tuple[str, ...]) -> list[tuple[str, ObjectInfo]]:
@@ -191,8 +201,9 @@ class RayEngine:
         exact = [o for o in listed if o.key == key]
         if not exact:
             folder = key if not key or key.endswith("/") else key + "/"
-            exact = [o for o in listed if o.key.startswith(folder)
-                     and o.key.lower().endswith(endings)]
+            exact = [
+                o for o in listed if o.key.startswith(folder) and o.key.lower().endswith(endings)
+            ]
         return [(store.uri(o.key), o) for o in exact]
 
     def _plan(self, found: list[tuple[str, ObjectInfo]], report: RunReport) -> list[_Input]:
@@ -223,8 +234,9 @@ class RayEngine:
         for prefix in self.layout.input_prefixes(dt, source_id):
             stale = [o.key for o in retry(store.list_objects, prefix)]
             if stale:
-                log.info("removing %d object(s) an earlier attempt left under %s",
-                         len(stale), prefix)
+                log.info(
+                    "removing %d object(s) an earlier attempt left under %s", len(stale), prefix
+                )
                 retry(store.delete, stale)
 
     # -- execution -------------------------------------------------------------------------------
@@ -245,28 +257,41 @@ class RayEngine:
             # other way to set them yet; the extra pins ray below 2.64, which drops them.
             warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
             shards = files.map_batches(
-                _read_batch, batch_size=1, batch_format="pyarrow",
-                fn_kwargs={"source": self.config.source, "shard_rows": opts.shard_rows,
-                           "endpoint": endpoint, "options": self.config.pipeline},
-                num_cpus=opts.read_num_cpus, max_retries=opts.max_task_retries,
+                _read_batch,
+                batch_size=1,
+                batch_format="pyarrow",
+                fn_kwargs={
+                    "source": self.config.source,
+                    "shard_rows": opts.shard_rows,
+                    "endpoint": endpoint,
+                    "options": self.config.pipeline,
+                },
+                num_cpus=opts.read_num_cpus,
+                max_retries=opts.max_task_retries,
             )
             two_pools = bool(opts.extract_concurrency) and self.config.extractor is not None
             kwargs = {"config": self.config, "layout": self.layout, "plugins": self.plugins}
-            retries = {"max_restarts": opts.max_restarts,
-                       "max_task_retries": opts.max_task_retries}
+            retries = {"max_restarts": opts.max_restarts, "max_task_retries": opts.max_task_retries}
             done = shards.map_batches(
-                _ShardActor, batch_size=1, batch_format="pyarrow",
+                _ShardActor,
+                batch_size=1,
+                batch_format="pyarrow",
                 fn_constructor_kwargs={**kwargs, "mode": "classify" if two_pools else "all"},
                 compute=ray.data.ActorPoolStrategy(size=opts.concurrency),
-                num_cpus=opts.num_cpus, num_gpus=opts.num_gpus or None, **retries,
+                num_cpus=opts.num_cpus,
+                num_gpus=opts.num_gpus or None,
+                **retries,
             )
             if not two_pools:
                 return done
             return done.map_batches(  # the second pool: extract adverse events, write
-                _ShardActor, batch_size=1, batch_format="pyarrow",
+                _ShardActor,
+                batch_size=1,
+                batch_format="pyarrow",
                 fn_constructor_kwargs={**kwargs, "mode": "extract"},
                 compute=ray.data.ActorPoolStrategy(size=opts.extract_concurrency),
-                num_cpus=opts.extract_num_cpus, **retries,
+                num_cpus=opts.extract_num_cpus,
+                **retries,
             )
 
     def _execute(self, ray: Any, inputs: list[_Input], report: RunReport, bar: RunProgress) -> None:
@@ -295,15 +320,21 @@ class RayEngine:
         manifest = item.manifest
         manifest.status = "complete"
         manifest.shards = sorted([r["start"], r["stop"]] for r in item.done.values())
-        manifest.counts = {name: sum(int(r[name]) for r in item.done.values())
-                           for name in COUNTS}
+        manifest.counts = {name: sum(int(r[name]) for r in item.done.values()) for name in COUNTS}
         retrying(self.config.pipeline)(
-            self.layout.store.put, self.layout.manifest_key(item.id), manifest.dump())
+            self.layout.store.put, self.layout.manifest_key(item.id), manifest.dump()
+        )
 
 
 # -- what runs on the workers ----------------------------------------------------------------------
-def _read_batch(batch: Any, *, source: Any, shard_rows: int,
-                endpoint: tuple[str | None, str | None], options: Any) -> Iterator[Any]:
+def _read_batch(
+    batch: Any,
+    *,
+    source: Any,
+    shard_rows: int,
+    endpoint: tuple[str | None, str | None],
+    options: Any,
+) -> Iterator[Any]:
     """Read task: one input file in, one row per shard out (its items pickled)."""
     import pyarrow as pa
 
@@ -311,11 +342,16 @@ def _read_batch(batch: Any, *, source: Any, shard_rows: int,
         store, key = store_for(row["uri"], *endpoint)
         shards = read_shards(row["uri"], source, shard_rows, store, key, options)
         for start, stop, last, items in shards:
-            yield pa.table({
-                "input_id": [row["input_id"]], "dt": [row["dt"]], "start": [start],
-                "stop": [stop], "last": [last],
-                "items": pa.array([pickle.dumps(items, protocol=5)], type=pa.binary()),
-            })
+            yield pa.table(
+                {
+                    "input_id": [row["input_id"]],
+                    "dt": [row["dt"]],
+                    "start": [start],
+                    "stop": [stop],
+                    "last": [last],
+                    "items": pa.array([pickle.dumps(items, protocol=5)], type=pa.binary()),
+                }
+            )
 
 
 class _ShardActor:
@@ -326,10 +362,14 @@ class _ShardActor:
     ``"extract"`` extracts the adverse events among them and writes.
     """
 
-    def __init__(self, config: PipelineConfig, layout: Layout, plugins: Sequence[object],
-                 mode: str = "all"):
-        roles = {"all": ("classifier", "extractor"), "classify": ("classifier",),
-                 "extract": ("extractor",)}[mode]
+    def __init__(
+        self, config: PipelineConfig, layout: Layout, plugins: Sequence[object], mode: str = "all"
+    ):
+        roles = {
+            "all": ("classifier", "extractor"),
+            "classify": ("classifier",),
+            "extract": ("extractor",),
+        }[mode]
         self.mode = mode
         self.processor = ShardProcessor(config, layout, plugins, roles=roles)
 
@@ -339,8 +379,13 @@ class _ShardActor:
         out = []
         for row in batch.to_pylist():
             where = (row["input_id"], row["dt"], row["start"], row["stop"])
-            keep = {"input_id": row["input_id"], "dt": row["dt"], "start": row["start"],
-                    "stop": row["stop"], "last": row["last"]}
+            keep = {
+                "input_id": row["input_id"],
+                "dt": row["dt"],
+                "start": row["start"],
+                "stop": row["stop"],
+                "last": row["last"],
+            }
             if self.mode == "extract":
                 records, letters, counts = pickle.loads(row["payload"])  # noqa: S301 - ours
                 records, letters, counts = self.processor.extract(records, letters, counts)
@@ -371,8 +416,13 @@ def _list_local(path: str, endings: tuple[str, ...]) -> list[tuple[str, ObjectIn
     if target.is_file():
         files = [target]
     elif target.is_dir():
-        files = [p for p in target.rglob("*") if p.is_file() and p.name.lower().endswith(
-            endings) and not p.name.startswith((".", "_"))]
+        files = [
+            p
+            for p in target.rglob("*")
+            if p.is_file()
+            and p.name.lower().endswith(endings)
+            and not p.name.startswith((".", "_"))
+        ]
     elif any(ch in path for ch in "*?["):
         files = [Path(p) for p in glob.glob(path, recursive=True) if Path(p).is_file()]
     else:
@@ -382,4 +432,3 @@ def _list_local(path: str, endings: tuple[str, ...]) -> list[tuple[str, ObjectIn
         stat = os.stat(file)
         found.append((str(file), ObjectInfo(file.name, stat.st_size, str(stat.st_mtime_ns))))
     return found
-

@@ -641,7 +641,10 @@ def train_lexicon(
     folder = Path(model_dir) if model_dir else Path(tempfile.mkdtemp(prefix="ae-lexicon-"))
     folder.mkdir(parents=True, exist_ok=True)
     crf_options: dict[str, Any] = {
-        "c1": c1, "c2": c2, "max_iterations": max_iterations, "vocabulary": vocabulary
+        "c1": c1,
+        "c2": c2,
+        "max_iterations": max_iterations,
+        "vocabulary": vocabulary,
     }
     settings = {
         "o_threshold": o_threshold,
@@ -733,7 +736,8 @@ class LexiconExtractor(Backend):
         self.icd10_encoder = Path(icd10_encoder) if icd10_encoder else None
         if self.icd10_encoder is not None and not (self.icd10_encoder / "config.json").is_file():
             raise ConfigError(
-                f"lexicon: icd10_encoder {str(self.icd10_encoder)!r} is not a model folder")
+                f"lexicon: icd10_encoder {str(self.icd10_encoder)!r} is not a model folder"
+            )
         self.meddra_path = Path(meddra_path) if meddra_path else None
         if self.meddra_path is not None and not self.meddra_path.is_dir():
             raise ConfigError(f"lexicon: meddra_path {str(self.meddra_path)!r} is not a folder")
@@ -748,7 +752,8 @@ class LexiconExtractor(Backend):
 
             if not dictionary_available():
                 raise PluginError(
-                    "lexicon: drug_dictionary needs: pip install 'adverse-events[extract]'")
+                    "lexicon: drug_dictionary needs: pip install 'adverse-events[extract]'"
+                )
         self._ingredients: Any = None
         self._model: LexiconModel | None = None
         self._icd10: Any = None
@@ -823,8 +828,9 @@ class LexiconExtractor(Backend):
         if self._ingredients is None:
             from adverse_events.coding.ingredients import IngredientNormalizer
 
-            self._ingredients = IngredientNormalizer(self.drug_vocabulary,
-                                                     dictionary=self.drug_dictionary)
+            self._ingredients = IngredientNormalizer(
+                self.drug_vocabulary, dictionary=self.drug_dictionary
+            )
         return self._ingredients
 
     def _concepts(self, phrase: str, category: str) -> tuple[Concept, ...]:

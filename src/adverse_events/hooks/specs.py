@@ -37,9 +37,7 @@ class AdverseEventsSpec:
         """Called with each batch of posts before it is classified."""
 
     @hookspec
-    def after_batch(
-        self, records: Sequence[AdverseEventRecord], report: RunReport
-    ) -> None:
+    def after_batch(self, records: Sequence[AdverseEventRecord], report: RunReport) -> None:
         """Called after a batch's records were written; `report` holds the running totals."""
 
     @hookspec

@@ -21,25 +21,51 @@ __all__ = ["DEAD_LETTER_SCHEMA", "RECORD_SCHEMA", "dead_letters_table", "records
 _TS = pa.timestamp("us", tz="UTC")
 _STRINGS = pa.list_(pa.string())
 
-RECORD_SCHEMA = pa.schema([
-    ("post_id", pa.string()), ("source", pa.string()), ("text", pa.string()),
-    ("created_at", _TS), ("author_id", pa.string()), ("lang", pa.string()),
-    ("url", pa.string()), ("drug_mentions", _STRINGS), ("metadata_json", pa.string()),
-    ("label", pa.string()), ("score", pa.float64()), ("is_adverse_event", pa.bool_()),
-    ("probabilities_json", pa.string()), ("model", pa.string()), ("ae_type", pa.string()),
-    ("ae_type_score", pa.float64()), ("drugs", _STRINGS), ("events", _STRINGS),
-    ("icd10_codes", _STRINGS), ("icd10_descriptions", _STRINGS),
-    ("meddra_pt_codes", _STRINGS), ("meddra_pt_names", _STRINGS),
-    ("mentions_json", pa.string()), ("extractor", pa.string()),
-    ("library_version", pa.string()), ("processed_at", _TS),
-    ("ingredients", _STRINGS), ("drug_ingredients", _STRINGS),
-])  # fmt: skip
+RECORD_SCHEMA = pa.schema(
+    [
+        ("post_id", pa.string()),
+        ("source", pa.string()),
+        ("text", pa.string()),
+        ("created_at", _TS),
+        ("author_id", pa.string()),
+        ("lang", pa.string()),
+        ("url", pa.string()),
+        ("drug_mentions", _STRINGS),
+        ("metadata_json", pa.string()),
+        ("label", pa.string()),
+        ("score", pa.float64()),
+        ("is_adverse_event", pa.bool_()),
+        ("probabilities_json", pa.string()),
+        ("model", pa.string()),
+        ("ae_type", pa.string()),
+        ("ae_type_score", pa.float64()),
+        ("drugs", _STRINGS),
+        ("events", _STRINGS),
+        ("icd10_codes", _STRINGS),
+        ("icd10_descriptions", _STRINGS),
+        ("meddra_pt_codes", _STRINGS),
+        ("meddra_pt_names", _STRINGS),
+        ("mentions_json", pa.string()),
+        ("extractor", pa.string()),
+        ("library_version", pa.string()),
+        ("processed_at", _TS),
+        ("ingredients", _STRINGS),
+        ("drug_ingredients", _STRINGS),
+    ]
+)
 
-DEAD_LETTER_SCHEMA = pa.schema([
-    ("dead_letter_id", pa.string()), ("stage", pa.string()), ("reason", pa.string()),
-    ("payload", pa.string()), ("post_id", pa.string()), ("source", pa.string()),
-    ("line", pa.int64()), ("failed_at", _TS),
-])  # fmt: skip
+DEAD_LETTER_SCHEMA = pa.schema(
+    [
+        ("dead_letter_id", pa.string()),
+        ("stage", pa.string()),
+        ("reason", pa.string()),
+        ("payload", pa.string()),
+        ("post_id", pa.string()),
+        ("source", pa.string()),
+        ("line", pa.int64()),
+        ("failed_at", _TS),
+    ]
+)
 
 assert tuple(RECORD_SCHEMA.names) == ROW_COLUMNS
 assert tuple(DEAD_LETTER_SCHEMA.names) == DEAD_LETTER_COLUMNS

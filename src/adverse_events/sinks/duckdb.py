@@ -63,15 +63,29 @@ ALTER TABLE adverse_events ADD COLUMN IF NOT EXISTS ingredients VARCHAR[];
 ALTER TABLE adverse_events ADD COLUMN IF NOT EXISTS drug_ingredients VARCHAR[];
 """
 
-_MENTIONS = pa.schema([
-    ("post_id", pa.string()), ("mention_index", pa.int32()), ("text", pa.string()),
-    ("start", pa.int32()), ("end", pa.int32()), ("category", pa.string()),
-    ("score", pa.float64()), ("traits", pa.list_(pa.string())), ("asserted", pa.bool_()),
-])  # fmt: skip
-_CONCEPTS = pa.schema([
-    ("post_id", pa.string()), ("mention_index", pa.int32()), ("system", pa.string()),
-    ("code", pa.string()), ("description", pa.string()), ("score", pa.float64()),
-])  # fmt: skip
+_MENTIONS = pa.schema(
+    [
+        ("post_id", pa.string()),
+        ("mention_index", pa.int32()),
+        ("text", pa.string()),
+        ("start", pa.int32()),
+        ("end", pa.int32()),
+        ("category", pa.string()),
+        ("score", pa.float64()),
+        ("traits", pa.list_(pa.string())),
+        ("asserted", pa.bool_()),
+    ]
+)
+_CONCEPTS = pa.schema(
+    [
+        ("post_id", pa.string()),
+        ("mention_index", pa.int32()),
+        ("system", pa.string()),
+        ("code", pa.string()),
+        ("description", pa.string()),
+        ("score", pa.float64()),
+    ]
+)
 
 
 def _child_tables(records: Sequence[AdverseEventRecord]) -> tuple[pa.Table, pa.Table]:
@@ -79,16 +93,34 @@ def _child_tables(records: Sequence[AdverseEventRecord]) -> tuple[pa.Table, pa.T
     concepts: list[dict[str, Any]] = []
     for record in records:
         for index, m in enumerate(record.mentions):
-            mentions.append({"post_id": record.post_id, "mention_index": index, "text": m.text,
-                             "start": m.start, "end": m.end, "category": m.category,
-                             "score": m.score, "traits": list(m.traits),
-                             "asserted": m.asserted})
-            concepts.extend({"post_id": record.post_id, "mention_index": index,
-                             "system": c.system, "code": c.code,
-                             "description": c.description, "score": c.score}
-                            for c in m.concepts)
-    return (pa.Table.from_pylist(mentions, schema=_MENTIONS),
-            pa.Table.from_pylist(concepts, schema=_CONCEPTS))
+            mentions.append(
+                {
+                    "post_id": record.post_id,
+                    "mention_index": index,
+                    "text": m.text,
+                    "start": m.start,
+                    "end": m.end,
+                    "category": m.category,
+                    "score": m.score,
+                    "traits": list(m.traits),
+                    "asserted": m.asserted,
+                }
+            )
+            concepts.extend(
+                {
+                    "post_id": record.post_id,
+                    "mention_index": index,
+                    "system": c.system,
+                    "code": c.code,
+                    "description": c.description,
+                    "score": c.score,
+                }
+                for c in m.concepts
+            )
+    return (
+        pa.Table.from_pylist(mentions, schema=_MENTIONS),
+        pa.Table.from_pylist(concepts, schema=_CONCEPTS),
+    )
 
 
 def _arrow(relation: duckdb.DuckDBPyRelation) -> pa.Table:
@@ -116,8 +148,9 @@ class DuckDBSink(Backend):
                     Path(self.path).parent.mkdir(parents=True, exist_ok=True)
                 conn = duckdb.connect(self.path)
             except OSError as exc:
-                raise PermanentBackendError(f"cannot open {self.path!r}: {exc}",
-                                            backend=self.name) from exc
+                raise PermanentBackendError(
+                    f"cannot open {self.path!r}: {exc}", backend=self.name
+                ) from exc
             except duckdb.IOException as exc:
                 raise TransientBackendError(
                     f"cannot open {self.path!r}: {exc} (is another process using it?)",

@@ -58,7 +58,7 @@ def item_size(item: dict[str, Any]) -> int:
 
 
 def _value_size(value: dict[str, Any]) -> int:
-    (kind, inner), = value.items()
+    ((kind, inner),) = value.items()
     if kind in ("S", "B"):
         return len(inner.encode("utf-8")) if isinstance(inner, str) else len(inner)
     if kind == "N":
@@ -123,7 +123,7 @@ def _from_item(item: dict[str, Any]) -> dict[str, Any]:
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 class DynamoDBSink(Backend):
@@ -175,8 +175,9 @@ class DynamoDBSink(Backend):
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = make_client("dynamodb", region=self.region,
-                                       endpoint_url=self.endpoint_url)
+            self._client = make_client(
+                "dynamodb", region=self.region, endpoint_url=self.endpoint_url
+            )
         return self._client
 
     def open(self) -> None:
@@ -203,25 +204,39 @@ class DynamoDBSink(Backend):
                 item["letter_post_id"] = item.pop("post_id")
             item[self.key] = {"S": self._letter_key(letter)}
             letter_items[self._letter_key(letter)] = _fit_payload(item)
-        requests += [(letter_table, {"PutRequest": {"Item": item}})
-                     for item in letter_items.values()]
+        requests += [
+            (letter_table, {"PutRequest": {"Item": item}}) for item in letter_items.values()
+        ]
         if good and self.clear_dead_letters:
             # a stored post removes its dead letter, unless this write brings a newer one
             lettered = {d.post_id for d in letters}
             stored = sorted({r.post_id for r in good} - set(too_big) - lettered)
-            requests += [(letter_table, {"DeleteRequest": {"Key": {self.key: {
-                "S": f"{DEAD_LETTER_KEY_PREFIX}post#{pid}"}}}}) for pid in stored]
+            requests += [
+                (
+                    letter_table,
+                    {
+                        "DeleteRequest": {
+                            "Key": {self.key: {"S": f"{DEAD_LETTER_KEY_PREFIX}post#{pid}"}}
+                        }
+                    },
+                )
+                for pid in stored
+            ]
         self._send(requests)
         if too_big:
             named = ", ".join(f"{pid} ({size:,} bytes)" for pid, size in too_big.items())
             raise PermanentBackendError(
-                f"items over DynamoDB's 400 KB limit, not stored: {named}", backend=self.name)
+                f"items over DynamoDB's 400 KB limit, not stored: {named}", backend=self.name
+            )
         self._accepted.clear()  # kept only while the runner may retry this batch
 
     def _send(self, requests: list[tuple[str, dict[str, Any]]]) -> None:
         """Send what DynamoDB has not accepted yet (puts before the deletes they follow)."""
-        todo = [(table, request, sig) for table, request in requests
-                if (sig := _signature(table, request)) not in self._accepted]
+        todo = [
+            (table, request, sig)
+            for table, request in requests
+            if (sig := _signature(table, request)) not in self._accepted
+        ]
         for chunk in _chunks(todo, _BATCH):
             self._batch_write(list(chunk))
 
@@ -237,9 +252,11 @@ class DynamoDBSink(Backend):
                 response = self.client.batch_write_item(RequestItems=request_items)
             except Exception as exc:  # noqa: BLE001 - translated at the edge
                 raise translate(exc, backend=self.name, action="BatchWriteItem") from exc
-            left = {_signature(table, request)
-                    for table, reqs in (response.get("UnprocessedItems") or {}).items()
-                    for request in reqs}
+            left = {
+                _signature(table, request)
+                for table, reqs in (response.get("UnprocessedItems") or {}).items()
+                for request in reqs
+            }
             self._accepted.update(sig for sig in pending if sig not in left)
             pending = {sig: pending[sig] for sig in left if sig in pending}
             if not pending:
@@ -250,7 +267,8 @@ class DynamoDBSink(Backend):
         raise TransientBackendError(
             f"{len(pending)} items still unprocessed after {self.max_attempts} BatchWriteItem "
             "attempts (table throttled: raise its capacity or use on-demand mode)",
-            backend=self.name)
+            backend=self.name,
+        )
 
     def _letter_key(self, letter: DeadLetter) -> str:
         """One dead letter per post for a post that failed on its way (the latest wins, and
@@ -266,10 +284,13 @@ class DynamoDBSink(Backend):
         found: set[str] = set()
         unique = list(dict.fromkeys(post_ids))
         for chunk in _chunks(unique, _GET_BATCH):
-            request: dict[str, Any] = {self.table: {
-                "Keys": [{self.key: {"S": pid}} for pid in chunk],
-                "ProjectionExpression": "#k", "ExpressionAttributeNames": {"#k": self.key},
-            }}
+            request: dict[str, Any] = {
+                self.table: {
+                    "Keys": [{self.key: {"S": pid}} for pid in chunk],
+                    "ProjectionExpression": "#k",
+                    "ExpressionAttributeNames": {"#k": self.key},
+                }
+            }
             found |= self._batch_get(request)
         return found
 
@@ -282,8 +303,9 @@ class DynamoDBSink(Backend):
                 response = self.client.batch_get_item(RequestItems=request)
             except Exception as exc:  # noqa: BLE001
                 raise translate(exc, backend=self.name, action="BatchGetItem") from exc
-            found.update(item[self.key]["S"]
-                         for item in response.get("Responses", {}).get(self.table, []))
+            found.update(
+                item[self.key]["S"] for item in response.get("Responses", {}).get(self.table, [])
+            )
             request = response.get("UnprocessedKeys") or {}
             if not request:
                 return found
@@ -292,12 +314,14 @@ class DynamoDBSink(Backend):
                 delay *= 2
         raise TransientBackendError(
             f"BatchGetItem left keys unprocessed after {self.max_attempts} attempts",
-            backend=self.name)
+            backend=self.name,
+        )
 
     def _scan(self, table: str, item_type: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {
-            "TableName": table, "FilterExpression": "item_type = :t",
+            "TableName": table,
+            "FilterExpression": "item_type = :t",
             "ExpressionAttributeValues": {":t": {"S": item_type}},
         }
         try:
@@ -309,8 +333,10 @@ class DynamoDBSink(Backend):
 
     def read_records(self) -> list[AdverseEventRecord]:
         """Every stored record (a full table scan: for tests and small tables)."""
-        return [AdverseEventRecord.from_row(_from_item(item))
-                for item in self._scan(self.table, "record")]
+        return [
+            AdverseEventRecord.from_row(_from_item(item))
+            for item in self._scan(self.table, "record")
+        ]
 
     def read_dead_letters(self) -> list[DeadLetter]:
         letters = []

@@ -45,8 +45,7 @@ class _JsonlFile:
             self._recover()
             self.handle = self.path.open("a", encoding="utf-8")
         except OSError as exc:
-            raise PermanentBackendError(f"cannot open {self.path}: {exc}", backend="jsonl") \
-                from exc
+            raise PermanentBackendError(f"cannot open {self.path}: {exc}", backend="jsonl") from exc
 
     def _recover(self) -> None:
         """Load the keys present and cut a torn last line left by a crash.
@@ -98,8 +97,9 @@ class _JsonlFile:
             os.fsync(self.handle.fileno())
         except (OSError, ValueError) as exc:  # disk full, unencodable text
             self._forget()
-            raise PermanentBackendError(f"cannot write {self.path}: {exc}", backend="jsonl") \
-                from exc
+            raise PermanentBackendError(
+                f"cannot write {self.path}: {exc}", backend="jsonl"
+            ) from exc
 
     def _forget(self) -> None:
         """After a failed append: drop the handle and the keys, so the next use re-reads the
@@ -138,8 +138,9 @@ class _JsonlFile:
             self._compact(without=doomed)
         except OSError as exc:
             self._forget()
-            raise PermanentBackendError(f"cannot rewrite {self.path}: {exc}",
-                                        backend="jsonl") from exc
+            raise PermanentBackendError(
+                f"cannot rewrite {self.path}: {exc}", backend="jsonl"
+            ) from exc
         self.keys -= doomed
         for value in values:
             self.groups.pop(value, None)
@@ -167,8 +168,9 @@ def _serialised(key: str, value: str, item: AdverseEventRecord | DeadLetter) -> 
     try:
         return value, _dumps({key: value, **item.model_dump(mode="json")})
     except (ValueError, RecursionError) as exc:
-        raise PermanentBackendError(f"cannot serialise {key} {value!r}: {exc}",
-                                    backend="jsonl") from exc
+        raise PermanentBackendError(
+            f"cannot serialise {key} {value!r}: {exc}", backend="jsonl"
+        ) from exc
 
 
 class JsonlSink(Backend):

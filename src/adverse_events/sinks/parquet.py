@@ -14,6 +14,7 @@ dead-letter id (a dead letter is stored once, however many batches carry it), an
 replaces its old dead letters: the dead-letter files that hold them are rewritten without them,
 after the records' file landed. A dead letter written after its post was stored is kept.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -55,8 +56,9 @@ class _Files:
     """The Parquet files under `root` matching `pattern`, indexed by their `key` column (and
     `group` column), so a key is kept in one file only."""
 
-    def __init__(self, root: Path, pattern: str, schema: pa.Schema, key: str,
-                 group: str | None = None):
+    def __init__(
+        self, root: Path, pattern: str, schema: pa.Schema, key: str, group: str | None = None
+    ):
         self.root, self.pattern, self.schema = root, pattern, schema
         self.key, self.group = key, group
         self._where: dict[str, Path] | None = None  # key -> file holding it
@@ -91,8 +93,7 @@ class _Files:
         values = table.column(self.group).to_pylist() if self.group else [None] * len(keys)
         self.add(file, keys, values)
 
-    def remove(self, keys: Sequence[str],
-               keep: frozenset[Path] | set[Path] = frozenset()) -> None:
+    def remove(self, keys: Sequence[str], keep: frozenset[Path] | set[Path] = frozenset()) -> None:
         """Rewrite the files that hold any of `keys` (but those in `keep`) without them."""
         index = self.index()
         stale: dict[Path, set[str]] = defaultdict(set)
@@ -129,8 +130,13 @@ class ParquetSink(Backend):
         self.records_dir = self.path / "adverse_events"
         self.letters_dir = self.path / "dead_letters"
         self._records = _Files(self.records_dir, "dt=*/part-*.parquet", RECORD_SCHEMA, "post_id")
-        self._letters = _Files(self.letters_dir, "part-*.parquet", DEAD_LETTER_SCHEMA,
-                               "dead_letter_id", group="post_id")
+        self._letters = _Files(
+            self.letters_dir,
+            "part-*.parquet",
+            DEAD_LETTER_SCHEMA,
+            "dead_letter_id",
+            group="post_id",
+        )
 
     def write(self, records: Sequence[AdverseEventRecord | DeadLetter]) -> None:
         try:
@@ -138,8 +144,9 @@ class ParquetSink(Backend):
         except OSError as exc:  # pyarrow's ArrowIOError is an OSError too
             self._records.forget()  # a failed rewrite: read the files again next time
             self._letters.forget()
-            raise PermanentBackendError(f"cannot write under {self.path}: {exc}",
-                                        backend=self.name) from exc
+            raise PermanentBackendError(
+                f"cannot write under {self.path}: {exc}", backend=self.name
+            ) from exc
 
     def _write(self, records: Sequence[AdverseEventRecord | DeadLetter]) -> None:
         good, letters = split_latest(records)
@@ -148,8 +155,9 @@ class ParquetSink(Backend):
             self._letters.remove_groups({r.post_id for r in good})
         if letters:
             ids = [d.dead_letter_id for d in letters]
-            self._letters.write(dead_letters_table(letters),
-                                self.letters_dir / f"part-{_digest(ids, '')}.parquet")
+            self._letters.write(
+                dead_letters_table(letters), self.letters_dir / f"part-{_digest(ids, '')}.parquet"
+            )
 
     def _write_records(self, records: list[AdverseEventRecord]) -> None:
         by_day: dict[str, list[AdverseEventRecord]] = defaultdict(list)
@@ -171,14 +179,20 @@ class ParquetSink(Backend):
 
     def read_records(self) -> list[AdverseEventRecord]:
         """Every stored record."""
-        rows = [row for f in self._records.files()
-                for row in pq.read_table(f, schema=RECORD_SCHEMA).to_pylist()]
+        rows = [
+            row
+            for f in self._records.files()
+            for row in pq.read_table(f, schema=RECORD_SCHEMA).to_pylist()
+        ]
         return [AdverseEventRecord.from_row(row) for row in rows]
 
     def read_dead_letters(self) -> list[DeadLetter]:
         """Every stored dead letter, as stored (a dead letter is stored once)."""
-        rows = [row for f in self._letters.files()
-                for row in pq.read_table(f, schema=DEAD_LETTER_SCHEMA).to_pylist()]
+        rows = [
+            row
+            for f in self._letters.files()
+            for row in pq.read_table(f, schema=DEAD_LETTER_SCHEMA).to_pylist()
+        ]
         return [DeadLetter.from_row(row) for row in rows]
 
     def close(self) -> None:

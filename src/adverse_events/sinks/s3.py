@@ -116,8 +116,10 @@ class S3Sink(Backend):
         self.prefix = _normalise_prefix(prefix, "prefix")
         self.dead_letter_prefix = _normalise_prefix(dead_letter_prefix, "dead_letter_prefix")
         if self.prefix == self.dead_letter_prefix:
-            raise ConfigError("prefix and dead_letter_prefix must differ, so the records table "
-                              "never reads dead letters")
+            raise ConfigError(
+                "prefix and dead_letter_prefix must differ, so the records table "
+                "never reads dead letters"
+            )
         self.region, self.endpoint_url = region, endpoint_url
         self.max_buffer_records = max_buffer_records
         if max_object_records < 1:
@@ -176,15 +178,15 @@ class S3Sink(Backend):
         """
         with self._lock:
             keys: list[str] = []
-            for day, group in _by_day(list(self._records.values()),
-                                      lambda r: r.processed_at).items():
+            for day, group in _by_day(
+                list(self._records.values()), lambda r: r.processed_at
+            ).items():
                 for part in _parts(group, self.max_object_records):
                     keys.append(self._put_records(day, part))
                     self.written_keys.append(keys[-1])
                     for record in part:
                         del self._records[record.post_id]
-            for day, group in _by_day(list(self._letters.values()),
-                                      lambda d: d.failed_at).items():
+            for day, group in _by_day(list(self._letters.values()), lambda d: d.failed_at).items():
                 for part in _parts(group, self.max_object_records):
                     keys.append(self._put_letters(day, part))
                     self.written_keys.append(keys[-1])
@@ -229,14 +231,13 @@ class S3Sink(Backend):
         return "parquet" if self.format == "parquet" else "jsonl"
 
     def _put(self, key: str, body: bytes) -> None:
-        content_type = ("application/vnd.apache.parquet" if self.format == "parquet"
-                        else "application/x-ndjson")
+        content_type = (
+            "application/vnd.apache.parquet" if self.format == "parquet" else "application/x-ndjson"
+        )
         try:
-            self.client.put_object(Bucket=self.bucket, Key=key, Body=body,
-                                   ContentType=content_type)
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
         except Exception as exc:  # noqa: BLE001 - translated at the edge
-            raise translate(exc, backend=self.name, action=f"put s3://{self.bucket}/{key}") \
-                from exc
+            raise translate(exc, backend=self.name, action=f"put s3://{self.bucket}/{key}") from exc
 
     # -- reading back (tests, small exports) ----------------------------------------------------
     def read_records(self) -> list[AdverseEventRecord]:
@@ -251,7 +252,8 @@ class S3Sink(Backend):
         keys: list[str] = []
         try:
             pages = self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=self.prefix if prefix is None else prefix)
+                Bucket=self.bucket, Prefix=self.prefix if prefix is None else prefix
+            )
             for page in pages:
                 keys.extend(obj["Key"] for obj in page.get("Contents", []))
         except Exception as exc:  # noqa: BLE001
@@ -270,8 +272,9 @@ class S3Sink(Backend):
 
                 rows.extend(pq.read_table(io.BytesIO(body)).to_pylist())
             else:
-                rows.extend(json.loads(line) for line in body.decode("utf-8").splitlines()
-                            if line.strip())
+                rows.extend(
+                    json.loads(line) for line in body.decode("utf-8").splitlines() if line.strip()
+                )
         return rows
 
     def close(self) -> None:
@@ -292,7 +295,7 @@ def _by_day(items: Iterable[Any], when: Any) -> dict[str, list[Any]]:
 
 
 def _parts(items: list[Any], size: int) -> list[list[Any]]:
-    return [items[start:start + size] for start in range(0, len(items), size)]
+    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 def _parquet(table: Any) -> bytes:

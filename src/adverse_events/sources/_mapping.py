@@ -48,8 +48,7 @@ def _as_tuple(value: Any, name: str | None) -> tuple[str, ...]:
         return tuple(v.strip() for v in value.split("|") if v.strip())
     if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
         return tuple(value)
-    raise InputError(f"field {name!r} must be text (a|b) or a list of texts, "
-                     f"got {_kind(value)}")
+    raise InputError(f"field {name!r} must be text (a|b) or a list of texts, got {_kind(value)}")
 
 
 def _kind(value: Any) -> str:
@@ -85,8 +84,15 @@ class FieldMap:
     mapped: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
-        names = (self.id_field, self.text_field, self.time_field, self.author_field,
-                 self.lang_field, self.url_field, self.drugs_field)  # fmt: skip
+        names = (
+            self.id_field,
+            self.text_field,
+            self.time_field,
+            self.author_field,
+            self.lang_field,
+            self.url_field,
+            self.drugs_field,
+        )
         object.__setattr__(self, "mapped", frozenset(n for n in names if n))
 
     @classmethod
@@ -101,15 +107,20 @@ class FieldMap:
             return f"{self.source}:{digest}"
         value = row.get(self.id_field)
         if value is None or (isinstance(value, str) and value.strip() == ""):
-            raise InputError(f"missing id field {self.id_field!r}; set id_field to the column "
-                             "that holds a unique post id (or id_field = \"\" to derive one)")
+            raise InputError(
+                f"missing id field {self.id_field!r}; set id_field to the column "
+                'that holds a unique post id (or id_field = "" to derive one)'
+            )
         if not _is_id(value):
-            raise InputError(f"id field {self.id_field!r} must be text or an integer, "
-                             f"got {_kind(value)}")
+            raise InputError(
+                f"id field {self.id_field!r} must be text or an integer, got {_kind(value)}"
+            )
         post_id = str(value).strip()
         if len(post_id) > MAX_ID_CHARS:
-            raise InputError(f"id field {self.id_field!r} is longer than {MAX_ID_CHARS} "
-                             f"characters ({len(post_id)})")
+            raise InputError(
+                f"id field {self.id_field!r} is longer than {MAX_ID_CHARS} "
+                f"characters ({len(post_id)})"
+            )
         return post_id
 
     def _text(self, row: Mapping[str, Any]) -> str:
@@ -131,8 +142,7 @@ class FieldMap:
                 f"bad timestamp in {self.time_field!r}: {_kind(value)} ({hint} expected: {exc})"
             ) from exc
 
-    def _optional(self, row: Mapping[str, Any], name: str | None, ids: bool = False
-                  ) -> str | None:
+    def _optional(self, row: Mapping[str, Any], name: str | None, ids: bool = False) -> str | None:
         """An optional text field (`ids`: integers allowed too); other types are refused."""
         value = row.get(name) if name else None
         if value is None or value == "":
@@ -140,8 +150,9 @@ class FieldMap:
         if isinstance(value, str) or (ids and _is_id(value)):
             return str(value)
         if ids:  # an author id: its value stays out of the reason (privacy)
-            raise InputError(f"field {name!r} must be text or an integer, "
-                             f"got {type(value).__name__}")
+            raise InputError(
+                f"field {name!r} must be text or an integer, got {type(value).__name__}"
+            )
         raise InputError(f"field {name!r} must be text, got {_kind(value)}")
 
     def scrub(self, payload: str) -> str:
@@ -162,11 +173,13 @@ class FieldMap:
                 text=self._text(row),
                 created_at=self._time(row),
                 author_id=self.pseudonymiser.author(
-                    self.source, self._optional(row, self.author_field, ids=True)),
+                    self.source, self._optional(row, self.author_field, ids=True)
+                ),
                 lang=self._optional(row, self.lang_field),
                 url=self._optional(row, self.url_field),
-                drug_mentions=_as_tuple(row.get(self.drugs_field) if self.drugs_field else None,
-                                        self.drugs_field),
+                drug_mentions=_as_tuple(
+                    row.get(self.drugs_field) if self.drugs_field else None, self.drugs_field
+                ),
                 metadata={k: v for k, v in row.items() if k not in self.mapped},
             )
         except InputError as exc:

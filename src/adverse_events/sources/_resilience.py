@@ -61,8 +61,9 @@ class Backoff:
         if reset_at is not None:
             self.failures += 1
             return self._wait(max(0.0, reset_at - self.clock()) + 1.0, count=False)
-        self._rate = min(self._rate * 2 if self._rate else self.rate_limit_initial,
-                         self.rate_limit_max)
+        self._rate = min(
+            self._rate * 2 if self._rate else self.rate_limit_initial, self.rate_limit_max
+        )
         return self._wait(self._rate)
 
     def _wait(self, seconds: float, count: bool = True) -> float:
@@ -90,8 +91,10 @@ class JsonCheckpoint:
             try:
                 self.state = json.loads(self.path.read_text(encoding="utf-8"))
             except (OSError, json.JSONDecodeError) as exc:
-                raise ConfigError(f"{what} file {str(self.path)!r} is unreadable ({exc}); "
-                                  "fix or delete it to start over") from exc
+                raise ConfigError(
+                    f"{what} file {str(self.path)!r} is unreadable ({exc}); "
+                    "fix or delete it to start over"
+                ) from exc
             if not isinstance(self.state, dict):
                 raise ConfigError(f"{what} file {str(self.path)!r} does not hold an object")
 

@@ -36,6 +36,7 @@ __all__ = [
     "build_queries",
 ]
 
+
 def _quote(term: str) -> str:
     """A term as an X query operand: exact phrase quotes when it is not one plain word."""
     plain = re.fullmatch(r"[\w]+", term) is not None
@@ -57,8 +58,10 @@ def build_queries(terms: Sequence[str], suffix: str, max_length: int) -> list[st
             chunk = candidate
             continue
         if not chunk:
-            raise ConfigError(f"drug term {term!r} with {suffix!r} is longer than the rule length "
-                              f"limit ({max_length}); raise rule_max_length or shorten the term")
+            raise ConfigError(
+                f"drug term {term!r} with {suffix!r} is longer than the rule length "
+                f"limit ({max_length}); raise rule_max_length or shorten the term"
+            )
         queries.append(f"({' OR '.join(chunk)}){tail}")
         chunk = [term]
     if chunk:
@@ -97,13 +100,15 @@ class XPostNormaliser:
     def __post_init__(self) -> None:
         for option in ("retweets", "quotes"):
             if getattr(self, option) not in ("keep", "drop"):
-                raise ConfigError(f"{option} must be 'keep' or 'drop', "
-                                  f"got {getattr(self, option)!r}")
+                raise ConfigError(
+                    f"{option} must be 'keep' or 'drop', got {getattr(self, option)!r}"
+                )
 
     def kind(self, tweet: Mapping[str, Any]) -> str:
         """``"retweet"``, ``"quote"``, ``"reply"`` or ``"original"``."""
-        refs = {ref.get("type") for ref in tweet.get("referenced_tweets") or []
-                if isinstance(ref, dict)}
+        refs = {
+            ref.get("type") for ref in tweet.get("referenced_tweets") or [] if isinstance(ref, dict)
+        }
         if "retweeted" in refs or str(tweet.get("text", "")).startswith("RT @"):
             return "retweet"
         if "quoted" in refs:

@@ -56,9 +56,14 @@ __all__ = ["DynamoDBPostStore", "DynamoDBStreamSource", "sequence_number_of"]
 
 log = logging.getLogger(__name__)
 
-_THROTTLED = {"ThrottlingException", "ProvisionedThroughputExceededException",
-              "LimitExceededException", "RequestLimitExceeded", "InternalServerError",
-              "ServiceUnavailable"}
+_THROTTLED = {
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "LimitExceededException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+}
 
 
 class _StreamDeserializer(TypeDeserializer):
@@ -196,14 +201,20 @@ class DynamoDBStreamSource(Backend):
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] | None = None,
     ):
-        given = [n for n, v in (("event", event), ("stream_arn", stream_arn),
-                                ("table_name", table_name)) if v is not None]
+        given = [
+            n
+            for n, v in (("event", event), ("stream_arn", stream_arn), ("table_name", table_name))
+            if v is not None
+        ]
         if len(given) != 1:
-            raise ConfigError("dynamodb-stream: give exactly one of event (Lambda), stream_arn "
-                              f"or table_name; got {given or 'none'}")
+            raise ConfigError(
+                "dynamodb-stream: give exactly one of event (Lambda), stream_arn "
+                f"or table_name; got {given or 'none'}"
+            )
         if iterator_type not in ("TRIM_HORIZON", "LATEST"):
             raise ConfigError(
-                f"iterator_type must be TRIM_HORIZON or LATEST, got {iterator_type!r}")
+                f"iterator_type must be TRIM_HORIZON or LATEST, got {iterator_type!r}"
+            )
         unknown = set(event_names) - {"INSERT", "MODIFY"}
         if unknown:
             raise ConfigError(f"event_names may hold INSERT and MODIFY only, got {sorted(unknown)}")
@@ -218,9 +229,13 @@ class DynamoDBStreamSource(Backend):
         self.batch_limit = batch_limit
         self.metadata_attribute, self.event_names = metadata_attribute, tuple(event_names)
         self.fields = FieldMap(
-            source=source_name or self.name, id_field=id_attribute, text_field=text_attribute,
-            time_field=time_attribute or None, author_field=author_attribute or None,
-            lang_field=lang_attribute or None, url_field=url_attribute or None,
+            source=source_name or self.name,
+            id_field=id_attribute,
+            text_field=text_attribute,
+            time_field=time_attribute or None,
+            author_field=author_attribute or None,
+            lang_field=lang_attribute or None,
+            url_field=url_attribute or None,
             drugs_field=drugs_attribute or None,
         )
         self._sleep, self._clock = sleep or time.sleep, clock or time.time
@@ -249,8 +264,10 @@ class DynamoDBStreamSource(Backend):
     def _event_records(event: Any) -> list[Any]:
         records = event.get("Records") if isinstance(event, Mapping) else event
         if not isinstance(records, Sequence) or isinstance(records, (str, bytes)):
-            raise ConfigError("event must be a Lambda DynamoDB Streams event ({'Records': [...]}) "
-                              "or its list of records")
+            raise ConfigError(
+                "event must be a Lambda DynamoDB Streams event ({'Records': [...]}) "
+                "or its list of records"
+            )
         return list(records)
 
     # -- records -> posts ---------------------------------------------------------------------
@@ -262,9 +279,14 @@ class DynamoDBStreamSource(Backend):
             reason, post_id = exc.reason, exc.post_id
         except RecursionError:
             reason, post_id = f"NewImage nested deeper than {MAX_NESTING_DEPTH} levels", None
-        return DeadLetter(stage="source", reason=reason,
-                          payload=self.fields.scrub(_record_text(record)),
-                          post_id=post_id, source=self.fields.source, line=index)
+        return DeadLetter(
+            stage="source",
+            reason=reason,
+            payload=self.fields.scrub(_record_text(record)),
+            post_id=post_id,
+            source=self.fields.source,
+            line=index,
+        )
 
     def _to_post(self, record: Any) -> Post | None:
         if not isinstance(record, Mapping) or not isinstance(record.get("dynamodb"), Mapping):
@@ -277,28 +299,36 @@ class DynamoDBStreamSource(Backend):
         change = record["dynamodb"]
         image = change.get("NewImage")
         if not isinstance(image, Mapping):
-            raise InputError(f"{event_name} record has no NewImage: set the stream view type to "
-                             "NEW_IMAGE or NEW_AND_OLD_IMAGES")
+            raise InputError(
+                f"{event_name} record has no NewImage: set the stream view type to "
+                "NEW_IMAGE or NEW_AND_OLD_IMAGES"
+            )
         try:
             row = {k: _plain(_DESERIALIZER.deserialize(v)) for k, v in image.items()}
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
             raise InputError(f"undecodable attribute value in NewImage: {exc}") from exc
         extra = row.pop(self.metadata_attribute, None) if self.metadata_attribute else None
         post = self.fields.to_post(row)
-        metadata = {**(extra if isinstance(extra, dict) else {}), **post.metadata,
-                    "event_id": _text_or_none(record.get("eventID")), "event_name": event_name,
-                    "sequence_number": _text_or_none(change.get("SequenceNumber"))}
+        metadata = {
+            **(extra if isinstance(extra, dict) else {}),
+            **post.metadata,
+            "event_id": _text_or_none(record.get("eventID")),
+            "event_name": event_name,
+            "sequence_number": _text_or_none(change.get("SequenceNumber")),
+        }
         try:  # validated again: the metadata attribute is input too (depth, unicode)
             return Post.model_validate({**dict(post), "metadata": metadata})
         except ValidationError as exc:
-            raise InputError(f"invalid post: {exc.errors()[0]['msg']}",
-                             post_id=post.post_id) from exc
+            raise InputError(
+                f"invalid post: {exc.errors()[0]['msg']}", post_id=post.post_id
+            ) from exc
 
     # -- reading --------------------------------------------------------------------------------
     def read(self) -> Iterator[Post | DeadLetter]:
         """Posts and dead letters: the event's records in order, or the stream's."""
-        reader = self._bounded(self._from_event() if self.records is not None
-                               else self._from_stream())
+        reader = self._bounded(
+            self._from_event() if self.records is not None else self._from_stream()
+        )
         self._readers.append(reader)
         return reader
 
@@ -327,8 +357,9 @@ class DynamoDBStreamSource(Backend):
 
     def _client(self, service: str) -> Any:
         if service not in self._clients:
-            self._clients[service] = boto3.client(service, region_name=self.region_name,
-                                                  endpoint_url=self.endpoint_url)
+            self._clients[service] = boto3.client(
+                service, region_name=self.region_name, endpoint_url=self.endpoint_url
+            )
         return self._clients[service]
 
     def _aws(self, backoff: Backoff, what: str, call: Callable[[], Any]) -> Any:
@@ -349,12 +380,17 @@ class DynamoDBStreamSource(Backend):
         if self.stream_arn:
             return self.stream_arn
         backoff = Backoff(sleep=self._sleep, clock=self._clock, http_initial=0.5, http_max=10)
-        table = self._aws(backoff, f"describe table {self.table_name}", lambda: self._client(
-            "dynamodb").describe_table(TableName=self.table_name))["Table"]
+        table = self._aws(
+            backoff,
+            f"describe table {self.table_name}",
+            lambda: self._client("dynamodb").describe_table(TableName=self.table_name),
+        )["Table"]
         arn = table.get("LatestStreamArn")
         if not arn or not table.get("StreamSpecification", {}).get("StreamEnabled", True):
-            raise ConfigError(f"table {self.table_name!r} has no stream; enable one with view "
-                              "type NEW_IMAGE or NEW_AND_OLD_IMAGES")
+            raise ConfigError(
+                f"table {self.table_name!r} has no stream; enable one with view "
+                "type NEW_IMAGE or NEW_AND_OLD_IMAGES"
+            )
         self.stream_arn = arn
         return arn
 
@@ -363,8 +399,9 @@ class DynamoDBStreamSource(Backend):
         client, shards, start = self._client("dynamodbstreams"), [], None
         while True:
             kwargs = {"StreamArn": arn, **({"ExclusiveStartShardId": start} if start else {})}
-            desc = self._aws(backoff, "describe stream",
-                             partial(client.describe_stream, **kwargs))["StreamDescription"]
+            desc = self._aws(backoff, "describe stream", partial(client.describe_stream, **kwargs))[
+                "StreamDescription"
+            ]
             shards += desc.get("Shards", [])
             start = desc.get("LastEvaluatedShardId")
             if not start:
@@ -387,15 +424,16 @@ class DynamoDBStreamSource(Backend):
         arn = self.resolve_stream_arn()
         checkpoint = JsonCheckpoint(self.checkpoint_path, "DynamoDB stream checkpoint")
         if checkpoint.get("stream_arn") not in (None, arn):
-            raise ConfigError(f"checkpoint {self.checkpoint_path} belongs to stream "
-                              f"{checkpoint.get('stream_arn')}, not {arn}; use another file")
+            raise ConfigError(
+                f"checkpoint {self.checkpoint_path} belongs to stream "
+                f"{checkpoint.get('stream_arn')}, not {arn}; use another file"
+            )
         checkpoint.set("stream_arn", arn)
         self._position = checkpoint
         iterators: dict[str, str | None] = {}
         while True:
             for shard in self._shards(arn, backoff):
-                yield from self._read_shard(shard["ShardId"], arn, checkpoint, iterators,
-                                            backoff)
+                yield from self._read_shard(shard["ShardId"], arn, checkpoint, iterators, backoff)
                 if self._expired():
                     return
             if not self.follow or self._expired():
@@ -405,8 +443,9 @@ class DynamoDBStreamSource(Backend):
     def _expired(self) -> bool:
         return self._deadline is not None and self._clock() >= self._deadline
 
-    def _iterator(self, shard_id: str, arn: str, checkpoint: JsonCheckpoint,
-                  backoff: Backoff) -> str:
+    def _iterator(
+        self, shard_id: str, arn: str, checkpoint: JsonCheckpoint, backoff: Backoff
+    ) -> str:
         client = self._client("dynamodbstreams")
         last = (checkpoint.get("shards") or {}).get(shard_id, {}).get("sequence_number")
         kwargs: dict[str, Any] = {"StreamArn": arn, "ShardId": shard_id}
@@ -418,17 +457,31 @@ class DynamoDBStreamSource(Backend):
             return str(client.get_shard_iterator(**kwargs)["ShardIterator"])
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "TrimmedDataAccessException":
-                return str(self._aws(backoff, "get shard iterator",
-                                     lambda: client.get_shard_iterator(**kwargs))["ShardIterator"])
-            log.warning("checkpoint of shard %s is older than the stream keeps (24 h); "
-                        "starting at its oldest record", shard_id)
+                return str(
+                    self._aws(
+                        backoff, "get shard iterator", lambda: client.get_shard_iterator(**kwargs)
+                    )["ShardIterator"]
+                )
+            log.warning(
+                "checkpoint of shard %s is older than the stream keeps (24 h); "
+                "starting at its oldest record",
+                shard_id,
+            )
             kwargs = {"StreamArn": arn, "ShardId": shard_id, "ShardIteratorType": "TRIM_HORIZON"}
-            return str(self._aws(backoff, "get shard iterator",
-                                 lambda: client.get_shard_iterator(**kwargs))["ShardIterator"])
+            return str(
+                self._aws(
+                    backoff, "get shard iterator", lambda: client.get_shard_iterator(**kwargs)
+                )["ShardIterator"]
+            )
 
-    def _read_shard(self, shard_id: str, arn: str, checkpoint: JsonCheckpoint,
-                    iterators: dict[str, str | None], backoff: Backoff
-                    ) -> Iterator[Post | DeadLetter]:
+    def _read_shard(
+        self,
+        shard_id: str,
+        arn: str,
+        checkpoint: JsonCheckpoint,
+        iterators: dict[str, str | None],
+        backoff: Backoff,
+    ) -> Iterator[Post | DeadLetter]:
         shards = dict(checkpoint.get("shards") or {})
         if shards.get(shard_id, {}).get("closed"):
             return
@@ -451,8 +504,10 @@ class DynamoDBStreamSource(Backend):
                 continue
             records = page.get("Records", [])
             for record in records:
-                state = {**shards.get(shard_id, {}),
-                         "sequence_number": record["dynamodb"]["SequenceNumber"]}
+                state = {
+                    **shards.get(shard_id, {}),
+                    "sequence_number": record["dynamodb"]["SequenceNumber"],
+                }
                 shards[shard_id] = state
                 checkpoint.set("shards", dict(shards))
                 item = self.to_item(record)
@@ -475,9 +530,13 @@ class DynamoDBStreamSource(Backend):
         self._clients.clear()
 
     def __repr__(self) -> str:
-        where = (f"{len(self.records)} event records" if self.records is not None
-                 else f"stream_arn={self.stream_arn!r}" if self.stream_arn
-                 else f"table_name={self.table_name!r}")
+        where = (
+            f"{len(self.records)} event records"
+            if self.records is not None
+            else f"stream_arn={self.stream_arn!r}"
+            if self.stream_arn
+            else f"table_name={self.table_name!r}"
+        )
         return f"DynamoDBStreamSource({where})"
 
 
@@ -504,8 +563,10 @@ class DynamoDBPostStore(Backend):
         if not table_name:
             raise ConfigError("dynamodb post store: table_name is required")
         if stream_view_type not in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES"):
-            raise ConfigError("stream_view_type must be NEW_IMAGE or NEW_AND_OLD_IMAGES (the "
-                              f"stream source reads new images), got {stream_view_type!r}")
+            raise ConfigError(
+                "stream_view_type must be NEW_IMAGE or NEW_AND_OLD_IMAGES (the "
+                f"stream source reads new images), got {stream_view_type!r}"
+            )
         self.table_name, self.region_name, self.endpoint_url = table_name, region_name, endpoint_url
         self.create_table, self.stream_view_type = create_table, stream_view_type
         self.id_attribute = id_attribute
@@ -514,8 +575,9 @@ class DynamoDBPostStore(Backend):
 
     def _table(self) -> Any:
         if self._resource is None:
-            self._resource = boto3.resource("dynamodb", region_name=self.region_name,
-                                            endpoint_url=self.endpoint_url)
+            self._resource = boto3.resource(
+                "dynamodb", region_name=self.region_name, endpoint_url=self.endpoint_url
+            )
         if not self._ready and self.create_table:
             self.ensure_table()
         self._ready = True
@@ -524,8 +586,9 @@ class DynamoDBPostStore(Backend):
     def ensure_table(self) -> str:
         """Create the table (on-demand, stream on) unless it exists; return its stream ARN."""
         if self._resource is None:
-            self._resource = boto3.resource("dynamodb", region_name=self.region_name,
-                                            endpoint_url=self.endpoint_url)
+            self._resource = boto3.resource(
+                "dynamodb", region_name=self.region_name, endpoint_url=self.endpoint_url
+            )
         client = self._resource.meta.client
         try:
             client.create_table(
@@ -533,11 +596,14 @@ class DynamoDBPostStore(Backend):
                 KeySchema=[{"AttributeName": self.id_attribute, "KeyType": "HASH"}],
                 AttributeDefinitions=[{"AttributeName": self.id_attribute, "AttributeType": "S"}],
                 BillingMode="PAY_PER_REQUEST",
-                StreamSpecification={"StreamEnabled": True,
-                                     "StreamViewType": self.stream_view_type},
+                StreamSpecification={
+                    "StreamEnabled": True,
+                    "StreamViewType": self.stream_view_type,
+                },
             )
-            client.get_waiter("table_exists").wait(TableName=self.table_name,
-                                                   WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+            client.get_waiter("table_exists").wait(
+                TableName=self.table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+            )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ResourceInUseException":
                 raise _translate(exc, f"create table {self.table_name}", self.name) from exc

@@ -97,12 +97,14 @@ class JsonlSource(_FileSource):
                 try:
                     row = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    yield self._letter(f"malformed JSON ({exc.msg} at column {exc.colno})",
-                                       line, line_no)
+                    yield self._letter(
+                        f"malformed JSON ({exc.msg} at column {exc.colno})", line, line_no
+                    )
                     continue
                 except RecursionError:
-                    yield self._letter(f"JSON nested deeper than {MAX_NESTING_DEPTH} levels",
-                                       line, line_no)
+                    yield self._letter(
+                        f"JSON nested deeper than {MAX_NESTING_DEPTH} levels", line, line_no
+                    )
                     continue
                 yield self._post_or_letter(row, line, line_no)
 

@@ -34,8 +34,14 @@ class MemorySource(Backend):
             try:
                 yield self.fields.to_post(item, index)
             except InputError as exc:
-                yield DeadLetter(stage="source", reason=exc.reason, payload=self._raw(item),
-                                 post_id=exc.post_id, source=self.name, line=index)
+                yield DeadLetter(
+                    stage="source",
+                    reason=exc.reason,
+                    payload=self._raw(item),
+                    post_id=exc.post_id,
+                    source=self.name,
+                    line=index,
+                )
 
     def _raw(self, item: Any) -> str:
         """The item as JSON with its author pseudonymised (a marker if JSON cannot hold it)."""

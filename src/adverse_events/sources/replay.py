@@ -35,8 +35,14 @@ from adverse_events.sources.files import CsvSource, JsonlSource
 
 __all__ = ["ReplaySource", "parse_speed"]
 
-_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv",
-            ".parquet": "parquet", ".pq": "parquet"}
+_FORMATS = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
 
 
 def parse_speed(speed: str | float | int) -> float | None:
@@ -47,8 +53,9 @@ def parse_speed(speed: str | float | int) -> float | None:
             return None
         match = re.fullmatch(r"(\d+(?:\.\d+)?)x?", text)
         if not match:
-            raise ConfigError(f"speed must be 'max' or a factor such as '1x' or '60x', "
-                              f"got {speed!r}")
+            raise ConfigError(
+                f"speed must be 'max' or a factor such as '1x' or '60x', got {speed!r}"
+            )
         factor = float(match.group(1))
     elif isinstance(speed, (int, float)) and not isinstance(speed, bool):
         factor = float(speed)
@@ -100,21 +107,31 @@ class ReplaySource(Backend):
             raise ConfigError(f"replay source: no such file {str(self.path)!r}")
         self.format = format or _FORMATS.get(self.path.suffix.lower())
         if self.format not in ("jsonl", "csv", "parquet"):
-            raise ConfigError(f"replay source: cannot tell the format of {self.path.name!r}; "
-                              "set format = 'jsonl', 'csv' or 'parquet'")
+            raise ConfigError(
+                f"replay source: cannot tell the format of {self.path.name!r}; "
+                "set format = 'jsonl', 'csv' or 'parquet'"
+            )
         if not time_field:
-            raise ConfigError("replay source: time_field is required (posts are replayed "
-                              "in timestamp order)")
+            raise ConfigError(
+                "replay source: time_field is required (posts are replayed in timestamp order)"
+            )
         self.factor = parse_speed(speed)
         self.speed = speed
         if max_posts is not None and max_posts < 0:
             raise ConfigError(f"max_posts must be 0 or more, got {max_posts}")
         self.max_posts = max_posts
         self.options: dict[str, Any] = dict(
-            id_field=id_field, text_field=text_field, time_field=time_field,
-            time_format=time_format, author_field=author_field, lang_field=lang_field,
-            url_field=url_field, drugs_field=drugs_field, source_name=source_name or self.name,
-            encoding=encoding)
+            id_field=id_field,
+            text_field=text_field,
+            time_field=time_field,
+            time_format=time_format,
+            author_field=author_field,
+            lang_field=lang_field,
+            url_field=url_field,
+            drugs_field=drugs_field,
+            source_name=source_name or self.name,
+            encoding=encoding,
+        )
         self.delimiter = delimiter
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
         self._offset: int | None = None  # items handed out by the current read()
@@ -133,11 +150,13 @@ class ReplaySource(Backend):
         try:
             import pyarrow.parquet as pq
         except ImportError as exc:
-            raise ConfigError("replaying Parquet needs: pip install 'adverse-events[parquet]'") \
-                from exc
-        fields = FieldMap.from_options(**{
-            k: v for k, v in self.options.items() if k not in ("source_name", "encoding")
-        }, source=self.options["source_name"])
+            raise ConfigError(
+                "replaying Parquet needs: pip install 'adverse-events[parquet]'"
+            ) from exc
+        fields = FieldMap.from_options(
+            **{k: v for k, v in self.options.items() if k not in ("source_name", "encoding")},
+            source=self.options["source_name"],
+        )
         row_number = 0
         for batch in pq.ParquetFile(self.path).iter_batches(batch_size=4096):
             for row in batch.to_pylist():
@@ -146,9 +165,13 @@ class ReplaySource(Backend):
                     yield fields.to_post(row, row_number)
                 except InputError as exc:
                     yield DeadLetter(
-                        stage="source", reason=f"{self.path.name} row {row_number}: {exc.reason}",
+                        stage="source",
+                        reason=f"{self.path.name} row {row_number}: {exc.reason}",
                         payload=fields.scrub(json.dumps(row, default=str, ensure_ascii=False)),
-                        post_id=exc.post_id, source=fields.source, line=row_number)
+                        post_id=exc.post_id,
+                        source=fields.source,
+                        line=row_number,
+                    )
 
     def _sorted(self) -> tuple[list[Post], list[DeadLetter]]:
         posts: list[Post] = []
@@ -157,11 +180,16 @@ class ReplaySource(Backend):
             if isinstance(item, DeadLetter):
                 letters.append(item)
             elif item.created_at is None:
-                letters.append(DeadLetter(
-                    stage="source", post_id=item.post_id, source=item.source,
-                    reason=f"no timestamp in {self.options['time_field']!r}: replay needs one "
-                           "to place the post in time",
-                    payload=item.model_dump_json()))
+                letters.append(
+                    DeadLetter(
+                        stage="source",
+                        post_id=item.post_id,
+                        source=item.source,
+                        reason=f"no timestamp in {self.options['time_field']!r}: replay needs one "
+                        "to place the post in time",
+                        payload=item.model_dump_json(),
+                    )
+                )
             else:
                 posts.append(item)
         posts.sort(key=lambda post: post.created_at)  # type: ignore[arg-type,return-value]
@@ -204,8 +232,10 @@ class ReplaySource(Backend):
             return 0
         state = JsonCheckpoint(self.checkpoint_path, "replay checkpoint").state
         if {k: state.get(k) for k in ("file", "size", "mtime_ns")} != self._fingerprint():
-            raise ConfigError(f"replay checkpoint {str(self.checkpoint_path)!r} belongs to "
-                              f"another version of {self.path.name!r}; delete it to start over")
+            raise ConfigError(
+                f"replay checkpoint {str(self.checkpoint_path)!r} belongs to "
+                f"another version of {self.path.name!r}; delete it to start over"
+            )
         return int(state.get("offset", 0))
 
     def snapshot(self) -> dict[str, Any] | None:

@@ -93,15 +93,26 @@ class _XAdapter(HTTPAdapter):
         self.base_url, self._token, self.timeout = base_url.rstrip("/"), token, timeout
 
     def send(  # type: ignore[override]
-        self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
-        verify: bool | str = True, cert: Any = None, proxies: Any = None,
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: bool | str = True,
+        cert: Any = None,
+        proxies: Any = None,
     ) -> requests.Response:
         url = request.url or ""
         if url.startswith(OFFICIAL_API) and self.base_url != OFFICIAL_API:
-            request.url = self.base_url + url[len(OFFICIAL_API):]
+            request.url = self.base_url + url[len(OFFICIAL_API) :]
         request.headers["Authorization"] = f"Bearer {self._token()}"
-        return super().send(request, stream=stream, timeout=timeout or self.timeout,
-                            verify=verify, cert=cert, proxies=proxies)
+        return super().send(
+            request,
+            stream=stream,
+            timeout=timeout or self.timeout,
+            verify=verify,
+            cert=cert,
+            proxies=proxies,
+        )
 
 
 def resolve_secret(reference: str) -> str:
@@ -110,8 +121,10 @@ def resolve_secret(reference: str) -> str:
     if scheme == "env":
         value = os.environ.get(target, "")
         if not value:
-            raise ConfigError(f"bearer token: environment variable {target} is not set; "
-                              f"export {target}=... (your X app's bearer token)")
+            raise ConfigError(
+                f"bearer token: environment variable {target} is not set; "
+                f"export {target}=... (your X app's bearer token)"
+            )
         return value.strip()
     if scheme == "file":
         try:
@@ -120,8 +133,10 @@ def resolve_secret(reference: str) -> str:
             raise ConfigError(f"bearer token: cannot read file {target!r}: {exc}") from exc
     if scheme == "aws-secretsmanager":
         return _aws_secret(target)
-    raise ConfigError(f"bearer token reference {scheme + ':' if target else reference!r}... "
-                      "must start with env:, file: or aws-secretsmanager:")
+    raise ConfigError(
+        f"bearer token reference {scheme + ':' if target else reference!r}... "
+        "must start with env:, file: or aws-secretsmanager:"
+    )
 
 
 def _aws_secret(target: str) -> str:
@@ -130,8 +145,9 @@ def _aws_secret(target: str) -> str:
         import boto3
         from botocore.exceptions import BotoCoreError, ClientError
     except ImportError as exc:
-        raise ConfigError("aws-secretsmanager: references need: "
-                          "pip install 'adverse-events[aws]'") from exc
+        raise ConfigError(
+            "aws-secretsmanager: references need: pip install 'adverse-events[aws]'"
+        ) from exc
     try:
         value = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
     except (BotoCoreError, ClientError) as exc:
@@ -140,8 +156,9 @@ def _aws_secret(target: str) -> str:
         try:
             return str(json.loads(value)[key])
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise ConfigError(f"bearer token: secret {secret_id!r} has no JSON key {key!r}") \
-                from exc
+            raise ConfigError(
+                f"bearer token: secret {secret_id!r} has no JSON key {key!r}"
+            ) from exc
     return value.strip()
 
 
@@ -262,32 +279,53 @@ class TwitterSource(Backend):
         if backfill_minutes is not None and not 1 <= backfill_minutes <= 5:
             raise ConfigError(f"backfill_minutes must be 1 to 5, got {backfill_minutes}")
         if not 0 < lookback_minutes <= 7 * 24 * 60:
-            raise ConfigError("lookback_minutes must be more than 0 and at most 10080 (recent "
-                              f"search covers 7 days), got {lookback_minutes}")
-        for option, value in (("stall_timeout", stall_timeout), ("poll_interval", poll_interval),
-                              ("max_buffered_posts", max_buffered_posts),
-                              ("rule_max_length", rule_max_length)):
+            raise ConfigError(
+                "lookback_minutes must be more than 0 and at most 10080 (recent "
+                f"search covers 7 days), got {lookback_minutes}"
+            )
+        for option, value in (
+            ("stall_timeout", stall_timeout),
+            ("poll_interval", poll_interval),
+            ("max_buffered_posts", max_buffered_posts),
+            ("rule_max_length", rule_max_length),
+        ):
             if value <= 0:
                 raise ConfigError(f"{option} must be positive, got {value}")
         self.mode, self.api_base_url = mode, api_base_url.rstrip("/")
         self._token = SecretStr(bearer_token) if isinstance(bearer_token, str) else bearer_token
         self.bearer_token_ref = bearer_token_ref
-        key = pseudonym_key.get_secret_value() if isinstance(pseudonym_key, SecretStr) \
+        key = (
+            pseudonym_key.get_secret_value()
+            if isinstance(pseudonym_key, SecretStr)
             else pseudonym_key
+        )
         self.vocabulary = DrugVocabulary.load(vocabulary, include_builtin_vocabulary)
         self.normaliser = XPostNormaliser(
-            self.vocabulary, lang=lang or None, retweets=retweets, quotes=quotes,
-            pseudonymiser=Pseudonymiser(key), location=location, source=self.name,
+            self.vocabulary,
+            lang=lang or None,
+            retweets=retweets,
+            quotes=quotes,
+            pseudonymiser=Pseudonymiser(key),
+            location=location,
+            source=self.name,
         )
-        suffix = " ".join(part for part in (
-            f"lang:{lang}" if lang else "",
-            "-is:retweet" if retweets == "drop" else "",
-            "-is:quote" if quotes == "drop" else "",
-        ) if part)
-        self.queries = list(rules) if rules else build_queries(
-            self.vocabulary.terms, suffix, rule_max_length)
-        self.rule_tag, self.sync_rules, self.keep_foreign_rules = rule_tag, sync_rules, \
-            keep_foreign_rules
+        suffix = " ".join(
+            part
+            for part in (
+                f"lang:{lang}" if lang else "",
+                "-is:retweet" if retweets == "drop" else "",
+                "-is:quote" if quotes == "drop" else "",
+            )
+            if part
+        )
+        self.queries = (
+            list(rules) if rules else build_queries(self.vocabulary.terms, suffix, rule_max_length)
+        )
+        self.rule_tag, self.sync_rules, self.keep_foreign_rules = (
+            rule_tag,
+            sync_rules,
+            keep_foreign_rules,
+        )
         self.location = location
         self.cursor_path = Path(cursor_path) if cursor_path else None
         self.poll_interval, self.lookback_minutes = poll_interval, lookback_minutes
@@ -334,8 +372,10 @@ class TwitterSource(Backend):
         self._clients.clear()
 
     def __repr__(self) -> str:
-        return (f"TwitterSource(mode={self.mode!r}, api_base_url={self.api_base_url!r}, "
-                f"queries={len(self.queries)}, bearer_token=<hidden>)")
+        return (
+            f"TwitterSource(mode={self.mode!r}, api_base_url={self.api_base_url!r}, "
+            f"queries={len(self.queries)}, bearer_token=<hidden>)"
+        )
 
     # -- checkpoints (`CheckpointingSource`) ----------------------------------------------------
     def snapshot(self) -> dict[str, Any] | None:
@@ -359,8 +399,13 @@ class TwitterSource(Backend):
         return reader
 
     def _bounded(self, items: Iterator[Post | DeadLetter]) -> Iterator[Post | DeadLetter]:
-        self.stats = {"posts": 0, "dead_letters": 0, "filtered": 0, "duplicates": 0,
-                      "reconnects": 0}
+        self.stats = {
+            "posts": 0,
+            "dead_letters": 0,
+            "filtered": 0,
+            "duplicates": 0,
+            "reconnects": 0,
+        }
         self._deadline = None if self.max_seconds is None else self._clock() + self.max_seconds
         try:
             if self.max_posts == 0:
@@ -380,9 +425,13 @@ class TwitterSource(Backend):
         return self._deadline is not None and self._clock() >= self._deadline
 
     def _letter(self, reason: str, payload: Any, post_id: str | None = None) -> DeadLetter:
-        return DeadLetter(stage="source", reason=reason, payload=self._scrub(payload),
-                          post_id=post_id,
-                          source=self.name)
+        return DeadLetter(
+            stage="source",
+            reason=reason,
+            payload=self._scrub(payload),
+            post_id=post_id,
+            source=self.name,
+        )
 
     def _scrub(self, payload: Any) -> str:
         """A dead letter's payload with no raw author id and no user data: ``includes`` (user
@@ -403,8 +452,9 @@ class TwitterSource(Backend):
                 text = json.dumps(parsed)
         except (ValueError, RecursionError):
             pass  # not JSON: scrubbed as text below
-        return self.normaliser.pseudonymiser.scrub(text, "x", ids=_USER_IDS, names=_USER_NAMES,
-                                                   cut=("includes",))
+        return self.normaliser.pseudonymiser.scrub(
+            text, "x", ids=_USER_IDS, names=_USER_NAMES, cut=("includes",)
+        )
 
     def _normalise(
         self, tweet: Any, includes: Mapping[str, Any] | None, rules: Sequence[Any], raw: Any
@@ -420,11 +470,13 @@ class TwitterSource(Backend):
     # -- failures ------------------------------------------------------------------------------
     def _give_up(self, backoff: Backoff, what: str) -> None:
         if self.max_retries is not None and backoff.failures > self.max_retries:
-            raise TransientBackendError(f"gave up after {backoff.failures} failed attempts: "
-                                        f"{what}", backend=self.name)
+            raise TransientBackendError(
+                f"gave up after {backoff.failures} failed attempts: {what}", backend=self.name
+            )
 
-    def _http_failure(self, status: int, headers: Mapping[str, str], body: str,
-                      backoff: Backoff) -> None:
+    def _http_failure(
+        self, status: int, headers: Mapping[str, str], body: str, backoff: Backoff
+    ) -> None:
         """Wait as X asks after an HTTP error status, or raise when retrying cannot help."""
         if status in (420, 429):
             reset = headers.get("x-rate-limit-reset")
@@ -435,11 +487,15 @@ class TwitterSource(Backend):
             waited = backoff.http_error()
             log.warning("X API HTTP %s; waited %.1f s before retrying", status, waited)
         else:
-            hint = {401: "check the bearer token", 403: "your X access tier may not include "
-                    "this endpoint (filtered stream needs Pro; recent search needs Basic)"}
+            hint = {
+                401: "check the bearer token",
+                403: "your X access tier may not include "
+                "this endpoint (filtered stream needs Pro; recent search needs Basic)",
+            }
             raise PermanentBackendError(
                 f"X API HTTP {status}: {body[:300]} ({hint.get(status, 'not retried')})",
-                backend=self.name)
+                backend=self.name,
+            )
         self._give_up(backoff, f"HTTP {status}")
 
     def _call(self, backoff: Backoff, what: str, fn: Callable[[], Any]) -> Any:
@@ -451,22 +507,29 @@ class TwitterSource(Backend):
                 return result
             except tweepy.HTTPException as exc:
                 response = exc.response
-                self._http_failure(response.status_code, response.headers,
-                                   getattr(response, "text", "") or str(exc), backoff)
+                self._http_failure(
+                    response.status_code,
+                    response.headers,
+                    getattr(response, "text", "") or str(exc),
+                    backoff,
+                )
             except _NETWORK_ERRORS as exc:
                 waited = backoff.network_error()
-                log.warning("%s: network error (%s); waited %.2f s", what, type(exc).__name__,
-                            waited)
+                log.warning(
+                    "%s: network error (%s); waited %.2f s", what, type(exc).__name__, waited
+                )
                 self._give_up(backoff, what)
             if self._expired():
-                raise TransientBackendError(f"{what}: max_seconds reached while retrying",
-                                            backend=self.name)
+                raise TransientBackendError(
+                    f"{what}: max_seconds reached while retrying", backend=self.name
+                )
 
     # -- stream mode: rules ---------------------------------------------------------------------
     def desired_rules(self) -> dict[str, str]:
         """rule value -> tag, for the rules this source wants on the stream."""
-        return {value: f"{self.rule_tag}:{index}" for index, value in
-                enumerate(self.queries, start=1)}
+        return {
+            value: f"{self.rule_tag}:{index}" for index, value in enumerate(self.queries, start=1)
+        }
 
     def sync_stream_rules(self, backoff: Backoff | None = None) -> dict[str, list[str]]:
         """Make the stream's rules match `desired_rules()`: add missing, delete stale.
@@ -477,23 +540,35 @@ class TwitterSource(Backend):
         client, backoff = self._client("rules"), backoff or self._new_backoff()
         current = self._call(backoff, "list rules", client.get_rules).get("data") or []
         desired = self.desired_rules()
-        stale = [rule for rule in current if rule.get("value") not in desired
-                 or rule.get("tag") != desired[rule.get("value")]]
+        stale = [
+            rule
+            for rule in current
+            if rule.get("value") not in desired or rule.get("tag") != desired[rule.get("value")]
+        ]
         if self.keep_foreign_rules:
             stale = [r for r in stale if str(r.get("tag", "")).startswith(self.rule_tag)]
         kept = {r["value"] for r in current if r not in stale}
         if stale:
             ids = [str(rule["id"]) for rule in stale]
-            self._check_rule_errors(self._call(backoff, "delete rules",
-                                               lambda: client.delete_rules(ids)))
+            self._check_rule_errors(
+                self._call(backoff, "delete rules", lambda: client.delete_rules(ids))
+            )
         missing = [tweepy.StreamRule(value=v, tag=t) for v, t in desired.items() if v not in kept]
         if missing:
-            self._check_rule_errors(self._call(backoff, "add rules",
-                                               lambda: client.add_rules(missing)))
-        summary = {"added": [r.value for r in missing], "deleted": [r["value"] for r in stale],
-                   "kept": sorted(kept)}
-        log.info("stream rules: %d added, %d deleted, %d kept", len(summary["added"]),
-                 len(summary["deleted"]), len(summary["kept"]))
+            self._check_rule_errors(
+                self._call(backoff, "add rules", lambda: client.add_rules(missing))
+            )
+        summary = {
+            "added": [r.value for r in missing],
+            "deleted": [r["value"] for r in stale],
+            "kept": sorted(kept),
+        }
+        log.info(
+            "stream rules: %d added, %d deleted, %d kept",
+            len(summary["added"]),
+            len(summary["deleted"]),
+            len(summary["kept"]),
+        )
         return summary
 
     def _check_rule_errors(self, response: Mapping[str, Any]) -> None:
@@ -509,8 +584,13 @@ class TwitterSource(Backend):
     def _stream_params(self) -> dict[str, str]:
         params = {"tweet.fields": _TWEET_FIELDS}
         if self.location:
-            params.update({"expansions": "author_id,geo.place_id", "user.fields": "location",
-                           "place.fields": "country_code,full_name"})
+            params.update(
+                {
+                    "expansions": "author_id,geo.place_id",
+                    "user.fields": "location",
+                    "place.fields": "country_code,full_name",
+                }
+            )
         if self.backfill_minutes:
             params["backfill_minutes"] = str(self.backfill_minutes)
         return params
@@ -524,8 +604,12 @@ class TwitterSource(Backend):
         seen, reader = RecentIds(self.dedupe_window), _LineReader(self.max_line_bytes)
         while not self._expired():
             try:
-                with session.get(url, params=self._stream_params(), stream=True,
-                                 timeout=(self.connect_timeout, self._read_timeout())) as resp:
+                with session.get(
+                    url,
+                    params=self._stream_params(),
+                    stream=True,
+                    timeout=(self.connect_timeout, self._read_timeout()),
+                ) as resp:
                     if resp.status_code != 200:
                         self._http_failure(resp.status_code, resp.headers, resp.text, backoff)
                         continue
@@ -541,13 +625,19 @@ class TwitterSource(Backend):
                 self._reconnect_wait(backoff, reader)
             except _NETWORK_ERRORS as exc:
                 stalled = "Read timed out" in str(exc)
-                log.warning("X stream %s; reconnecting", f"stalled (no data or keep-alive for "
-                            f"{self.stall_timeout:g} s)" if stalled else f"dropped ({exc})")
+                log.warning(
+                    "X stream %s; reconnecting",
+                    f"stalled (no data or keep-alive for {self.stall_timeout:g} s)"
+                    if stalled
+                    else f"dropped ({exc})",
+                )
                 partial = reader.take_partial()
                 if partial:
-                    yield self._letter(f"stream disconnected mid-record ({len(partial)} bytes "
-                                       "received); the post may be re-sent on reconnect",
-                                       partial)
+                    yield self._letter(
+                        f"stream disconnected mid-record ({len(partial)} bytes "
+                        "received); the post may be re-sent on reconnect",
+                        partial,
+                    )
                 self._reconnect_wait(backoff, reader)
 
     def _read_timeout(self) -> float:
@@ -564,8 +654,10 @@ class TwitterSource(Backend):
 
     def _stream_items(self, line: Any, seen: RecentIds) -> Iterator[Post | DeadLetter]:
         if isinstance(line, OverflowError):
-            yield self._letter(f"stream record longer than max_line_bytes "
-                               f"({self.max_line_bytes}); dropped", line.args[0])
+            yield self._letter(
+                f"stream record longer than max_line_bytes ({self.max_line_bytes}); dropped",
+                line.args[0],
+            )
             return
         try:
             message = json.loads(line)
@@ -573,8 +665,7 @@ class TwitterSource(Backend):
             yield self._letter(f"malformed JSON on the stream: {exc}", line)
             return
         except RecursionError:
-            yield self._letter(f"stream record nested deeper than {MAX_NESTING_DEPTH} levels",
-                               line)
+            yield self._letter(f"stream record nested deeper than {MAX_NESTING_DEPTH} levels", line)
             return
         if not isinstance(message, dict) or not ("data" in message or "errors" in message):
             yield self._letter("stream message has neither 'data' nor 'errors'", line)
@@ -587,8 +678,9 @@ class TwitterSource(Backend):
         if tweet_id and seen.seen(tweet_id):
             self.stats["duplicates"] += 1
             return
-        item = self._normalise(tweet, message.get("includes"),
-                               message.get("matching_rules") or [], line)
+        item = self._normalise(
+            tweet, message.get("includes"), message.get("matching_rules") or [], line
+        )
         if item is not None:
             yield item
 
@@ -661,11 +753,15 @@ class TwitterSource(Backend):
         """
         client = self._client("search")
         params: dict[str, Any] = {
-            "max_results": self.page_size, "tweet_fields": _TWEET_FIELDS.split(","),
+            "max_results": self.page_size,
+            "tweet_fields": _TWEET_FIELDS.split(","),
         }
         if self.location:
-            params.update(expansions=["author_id", "geo.place_id"], user_fields=["location"],
-                          place_fields=["country_code", "full_name"])
+            params.update(
+                expansions=["author_id", "geo.place_id"],
+                user_fields=["location"],
+                place_fields=["country_code", "full_name"],
+            )
         if since_id:
             params["since_id"] = since_id
         else:
@@ -676,8 +772,9 @@ class TwitterSource(Backend):
         complete, token = True, None
         while True:
             page_params = {**params, **({"next_token": token} if token else {})}
-            page = self._call(backoff, "recent search",
-                              partial(client.search_recent_tweets, query, **page_params))
+            page = self._call(
+                backoff, "recent search", partial(client.search_recent_tweets, query, **page_params)
+            )
             includes = page.get("includes") or {}
             for tweet in page.get("data") or []:
                 if isinstance(tweet, dict) and str(tweet.get("id", "")).isdigit():

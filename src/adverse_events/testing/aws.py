@@ -73,13 +73,18 @@ class MotoServer:
         """A boto3 client of `service` pointed at this server."""
         import boto3
 
-        return boto3.session.Session().client(service, region_name=self.region,
-                                              endpoint_url=self.url)
+        return boto3.session.Session().client(
+            service, region_name=self.region, endpoint_url=self.url
+        )
 
     def _post(self, path: str, payload: Any = None) -> None:
         data = json.dumps(payload).encode("utf-8") if payload is not None else b""
-        request = urllib.request.Request(f"{self.url}{path}", data=data, method="POST",
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{self.url}{path}",
+            data=data,
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
         # Straight to the local server: no proxy from the environment (nor the one urllib's
         # shared opener captured from it when first used).
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -99,8 +104,10 @@ class MotoServer:
         queued result, and repeats that answer for an identical request.
         """
         results = [{"Body": body, "ContentType": content_type} for body in bodies]
-        self._post("/moto-api/static/sagemaker/endpoint-results",
-                   {"region": self.region, "results": results})
+        self._post(
+            "/moto-api/static/sagemaker/endpoint-results",
+            {"region": self.region, "results": results},
+        )
 
     def queue_sagemaker_async_results(self, bodies: Sequence[str]) -> None:
         """Queue answers for the next distinct ``InvokeEndpointAsync`` requests, in order.
@@ -108,5 +115,7 @@ class MotoServer:
         moto writes each answer to a new S3 object and returns its location as the call's
         ``OutputLocation``; a request with the same ``InputLocation`` gets the same answer.
         """
-        self._post("/moto-api/static/sagemaker/async-endpoint-results",
-                   {"region": self.region, "results": [{"data": body} for body in bodies]})
+        self._post(
+            "/moto-api/static/sagemaker/async-endpoint-results",
+            {"region": self.region, "results": [{"data": body} for body in bodies]},
+        )

@@ -81,9 +81,7 @@ class ClassifierConformance:
             assert together.label == alone.label
             assert together.score == pytest.approx(alone.score, abs=1e-3)
 
-    def test_predictions_are_consistent(
-        self, classifier: Classifier, texts: Sequence[str]
-    ) -> None:
+    def test_predictions_are_consistent(self, classifier: Classifier, texts: Sequence[str]) -> None:
         for prediction in classifier.classify(list(texts)):
             assert 0.0 <= prediction.score <= 1.0
             assert prediction.label in classifier.labels
@@ -114,7 +112,7 @@ class ExtractorConformance:
         for text, mentions in zip(texts, found, strict=True):
             for mention in mentions:
                 assert 0 <= mention.start <= mention.end <= len(text)
-                assert text[mention.start:mention.end] == mention.text
+                assert text[mention.start : mention.end] == mention.text
 
     def test_batch_equals_singles(self, extractor: Extractor, texts: Sequence[str]) -> None:
         together = extractor.extract(list(texts))
@@ -130,8 +128,13 @@ class ExtractorConformance:
 
 def _post_letter(post_id: str, stage: str = "classify") -> DeadLetter:
     post = make_record(post_id).post
-    return DeadLetter(stage=stage, reason="injected", payload=post.model_dump_json(),
-                      post_id=post_id, source=post.source)
+    return DeadLetter(
+        stage=stage,
+        reason="injected",
+        payload=post.model_dump_json(),
+        post_id=post_id,
+        source=post.source,
+    )
 
 
 class SinkConformance:
@@ -217,8 +220,13 @@ class SinkConformance:
     def test_a_stored_post_replaces_its_dead_letter_of_an_earlier_run(self, sink: Sink) -> None:
         if not self.dead_letters_replaced_across_runs:
             pytest.skip("this sink replaces only the dead letters of the current run")
-        sink.write([_post_letter("a", stage="classify"), _post_letter("a", stage="sink"),
-                    _post_letter("b")])
+        sink.write(
+            [
+                _post_letter("a", stage="classify"),
+                _post_letter("a", stage="sink"),
+                _post_letter("b"),
+            ]
+        )
         sink.close()
         sink = self.reopen(sink)
         sink.write([make_record("a")])

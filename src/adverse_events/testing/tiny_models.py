@@ -93,9 +93,19 @@ def make_tiny_transformer(
     The tokenizer's vocabulary is learnt from `texts`; `hidden_dim` defaults to ``4 * dim`` and
     the position embeddings to `max_length` (the tokenizer's maximum).
     """
-    _save_base(directory, texts, labels, seed, vocab_size=vocab_size, dim=dim,
-               n_layers=n_layers, n_heads=n_heads, hidden_dim=hidden_dim or 4 * dim,
-               max_length=max_length, max_positions=max_positions or max_length)  # fmt: skip
+    _save_base(
+        directory,
+        texts,
+        labels,
+        seed,
+        vocab_size=vocab_size,
+        dim=dim,
+        n_layers=n_layers,
+        n_heads=n_heads,
+        hidden_dim=hidden_dim or 4 * dim,
+        max_length=max_length,
+        max_positions=max_positions or max_length,
+    )
     return Path(directory)
 
 
@@ -111,8 +121,7 @@ def _save_base(
     from transformers import DistilBertConfig, DistilBertForSequenceClassification
 
     torch.manual_seed(seed)
-    tokenizer = build_tokenizer(texts, vocab_size=size["vocab_size"],
-                                max_length=size["max_length"])  # fmt: skip
+    tokenizer = build_tokenizer(texts, vocab_size=size["vocab_size"], max_length=size["max_length"])
     config = DistilBertConfig(
         vocab_size=max(size["vocab_size"], len(tokenizer)),
         dim=size["dim"],
@@ -156,9 +165,19 @@ def build_classifier_dir(
     if steps and labels is None:
         raise ValueError("training steps need labels")
     out = Path(out)
-    model, tokenizer = _save_base(out, texts, LABELS, seed, vocab_size=vocab_size, dim=dim,
-                                  n_layers=n_layers, n_heads=n_heads, hidden_dim=hidden_dim,
-                                  max_length=512, max_positions=512)  # fmt: skip
+    model, tokenizer = _save_base(
+        out,
+        texts,
+        LABELS,
+        seed,
+        vocab_size=vocab_size,
+        dim=dim,
+        n_layers=n_layers,
+        n_heads=n_heads,
+        hidden_dim=hidden_dim,
+        max_length=512,
+        max_positions=512,
+    )
     if steps and labels is not None:
         _train(model, tokenizer, texts, labels, steps, batch_size, lr, max_length, seed, progress)
         model.eval().save_pretrained(out)
@@ -200,8 +219,13 @@ def _train(
             order = list(range(len(texts)))
             rng.shuffle(order)
         rows, order = order[:batch_size], order[batch_size:]
-        enc = tokenizer([texts[i] for i in rows], padding=True, truncation=True,
-                        max_length=max_length, return_tensors="pt")  # fmt: skip
+        enc = tokenizer(
+            [texts[i] for i in rows],
+            padding=True,
+            truncation=True,
+            max_length=max_length,
+            return_tensors="pt",
+        )
         target = torch.tensor([labels[i] for i in rows])
         loss = model(**enc, labels=target).loss
         loss.backward()

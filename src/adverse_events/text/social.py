@@ -36,19 +36,32 @@ _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _MENTION = re.compile(r"(?<![\w@])@\w{1,30}")
 _HASHTAG = re.compile(r"(?<![\w#])#(\w+)")
 _CAMEL = re.compile(
-    r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])")
+    r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])"
+)
 _ELONGATED = re.compile(r"([^\W\d_])\1{2,}")
 _SPACES = re.compile(r"\s+")
 _ABBREVIATIONS = {
-    "w/": "with", "b/c": "because", "bc": "because", "idk": "i don't know",
-    "rn": "right now", "smh": "shaking my head", "u": "you", "ur": "your", "pls": "please",
-    "plz": "please", "thx": "thanks", "2day": "today", "2nite": "tonight", "w/o": "without",
-}  # fmt: skip
+    "w/": "with",
+    "b/c": "because",
+    "bc": "because",
+    "idk": "i don't know",
+    "rn": "right now",
+    "smh": "shaking my head",
+    "u": "you",
+    "ur": "your",
+    "pls": "please",
+    "plz": "please",
+    "thx": "thanks",
+    "2day": "today",
+    "2nite": "tonight",
+    "w/o": "without",
+}
 _ABBREVIATION = re.compile(
-    r"(?<![\w/])(" + "|".join(re.escape(k) for k in sorted(_ABBREVIATIONS, key=len,
-                                                           reverse=True)) + r")(?![\w/])",
+    r"(?<![\w/])("
+    + "|".join(re.escape(k) for k in sorted(_ABBREVIATIONS, key=len, reverse=True))
+    + r")(?![\w/])",
     re.IGNORECASE,
-)  # fmt: skip
+)
 #: Unicode categories of emoji and pictographs (So: other symbol) named in the output.
 _SYMBOL_CATEGORIES = {"So"}
 _JOINERS = {"\u200d", "\ufe0f", "\ufe0e"}
@@ -96,8 +109,9 @@ def get_preprocessor(name: str | None) -> Callable[[Sequence[str]], list[str]] |
     try:
         one = PREPROCESSORS[name]
     except KeyError:
-        raise ConfigError(f"unknown preprocess {name!r}; known: "
-                          f"{', '.join(sorted(PREPROCESSORS))}") from None  # fmt: skip
+        raise ConfigError(
+            f"unknown preprocess {name!r}; known: {', '.join(sorted(PREPROCESSORS))}"
+        ) from None
 
     def batch(texts: Sequence[str]) -> list[str]:
         return [one(t) for t in texts]

@@ -42,8 +42,18 @@ __all__ = [
 
 POSITIVE, NEGATIVE = "adverse_event", "not_adverse_event"
 _POSITIVE_VALUES = {"1", "1.0", "true", "yes", "y", "related", "ade", "adr", "positive", POSITIVE}
-_NEGATIVE_VALUES = {"0", "0.0", "false", "no", "n", "not-related", "not_related", "none",
-                    "negative", NEGATIVE}  # fmt: skip
+_NEGATIVE_VALUES = {
+    "0",
+    "0.0",
+    "false",
+    "no",
+    "n",
+    "not-related",
+    "not_related",
+    "none",
+    "negative",
+    NEGATIVE,
+}
 #: Columns taken as the document a text came from when ``group_column="auto"``.
 GROUP_COLUMNS = ("group", "document_id", "doc_id", "post_id", "review_id", "pmid", "PMID")
 _FILE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".ndjson", ".parquet")
@@ -77,8 +87,12 @@ class LoadReport:
             kept.append(str(row)[:200])
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "read": self.read, "kept": self.kept,
-                "rejected": dict(self.rejected)}  # fmt: skip
+        return {
+            "source": self.source,
+            "read": self.read,
+            "kept": self.kept,
+            "rejected": dict(self.rejected),
+        }
 
     def __str__(self) -> str:
         bad = ", ".join(f"{n} {reason}" for reason, n in self.rejected.most_common()) or "none"
@@ -96,8 +110,10 @@ class Dataset:
 
     def __post_init__(self) -> None:
         if self.positive_label not in self.labels:
-            raise ConfigError(f"positive_label {self.positive_label!r} is not one of the "
-                              f"labels {self.labels}; pass --positive-label")
+            raise ConfigError(
+                f"positive_label {self.positive_label!r} is not one of the "
+                f"labels {self.labels}; pass --positive-label"
+            )
 
     def __len__(self) -> int:
         return len(self.examples)
@@ -118,8 +134,9 @@ class Dataset:
         return [int(e.label == self.positive_label) for e in self.examples]
 
     def subset(self, indices: Iterable[int]) -> Dataset:
-        return Dataset([self.examples[i] for i in indices], self.labels, self.positive_label,
-                       self.reports)  # fmt: skip
+        return Dataset(
+            [self.examples[i] for i in indices], self.labels, self.positive_label, self.reports
+        )
 
     def describe(self) -> dict[str, Any]:
         """Counts per source and label, and the load reports (goes into adverse_events.json)."""
@@ -223,8 +240,9 @@ def load_ade_corpus(
         if not text.strip():
             report.reject("empty text", line)
             continue
-        examples.append(Example(text.strip(), NEGATIVE, f"pmid:{pmid}", source,
-                                f"ade:neg:{line_no}"))  # fmt: skip
+        examples.append(
+            Example(text.strip(), NEGATIVE, f"pmid:{pmid}", source, f"ade:neg:{line_no}")
+        )
     report.kept = len(examples)
     return examples, report
 
@@ -285,8 +303,10 @@ def examples_from_rows(
 def _check_columns(row: Mapping[str, Any], source: str, *columns: str | None) -> None:
     missing = [c for c in columns if c and c not in row]
     if missing:
-        raise ConfigError(f"{source}: column(s) {missing} not found; columns are {sorted(row)}; "
-                          "set --text-column / --label-column to the right names")
+        raise ConfigError(
+            f"{source}: column(s) {missing} not found; columns are {sorted(row)}; "
+            "set --text-column / --label-column to the right names"
+        )
 
 
 # --------------------------------------------------------------------------- files
@@ -308,9 +328,15 @@ def load_file(
         raise ConfigError(f"data file {str(file)!r} not found")
     source = source or file.stem
     rows = _read_rows(file)
-    return examples_from_rows(rows, source=source, text_column=text_column,
-                              label_column=label_column, group_column=group_column,
-                              id_column=id_column, label_map=label_map)  # fmt: skip
+    return examples_from_rows(
+        rows,
+        source=source,
+        text_column=text_column,
+        label_column=label_column,
+        group_column=group_column,
+        id_column=id_column,
+        label_map=label_map,
+    )
 
 
 def _read_rows(file: Path) -> Iterator[dict[str, Any]]:
@@ -374,8 +400,9 @@ def load_hub(
     try:
         import datasets
     except ImportError as exc:
-        raise PluginError("loading from the hub needs: pip install 'adverse-events[train]'") \
-            from exc
+        raise PluginError(
+            "loading from the hub needs: pip install 'adverse-events[train]'"
+        ) from exc
     try:
         saved = ("dataset_info.json", "state.json", "dataset_dict.json")
         if any((Path(dataset) / name).is_file() for name in saved):
@@ -393,10 +420,15 @@ def load_hub(
     names = _class_names(loaded, label_column)
     rows = ({**row, label_column: _class_name(row.get(label_column), names)} for row in loaded)
     name = source or (dataset if config is None else f"{dataset}/{config}")
-    return examples_from_rows(rows, source=Path(name).name if Path(name).exists() else name,
-                              text_column=text_column, label_column=label_column,
-                              group_column=group_column, id_column=id_column,
-                              label_map=label_map)  # fmt: skip
+    return examples_from_rows(
+        rows,
+        source=Path(name).name if Path(name).exists() else name,
+        text_column=text_column,
+        label_column=label_column,
+        group_column=group_column,
+        id_column=id_column,
+        label_map=label_map,
+    )
 
 
 def _class_names(dataset: Any, column: str) -> list[str] | None:
@@ -433,8 +465,9 @@ def load(
         name, _, hub_config = text[3:].partition(":")
         return load_hub(name, hub_config or config, **options)
     if path.is_dir() and (path / "DRUG-AE.rel").is_file():
-        return load_ade_corpus(path, relations=relations, source=options.get("source") or
-                               "ade_corpus_v2")  # fmt: skip
+        return load_ade_corpus(
+            path, relations=relations, source=options.get("source") or "ade_corpus_v2"
+        )
     if path.suffix.lower() in _FILE_SUFFIXES:
         options.pop("split", None)  # a hub option
         return load_file(path, **options)  # a missing file is reported as such
@@ -454,14 +487,17 @@ def combine(
     reports = [report for _, report in parts]
     if not examples:
         detail = "; ".join(str(r) for r in reports)
-        raise ConfigError(f"no usable examples ({detail}); check --text-column, --label-column "
-                          "and the label names")
+        raise ConfigError(
+            f"no usable examples ({detail}); check --text-column, --label-column "
+            "and the label names"
+        )
     seen = [e.label for e in examples]
     labels = (label_map or LabelMap()).labels(seen)
     labels += sorted(set(seen) - set(labels))  # e.g. the ADE corpus's binary labels
     if positive_label is None:
         if POSITIVE not in labels:
-            raise ConfigError(f"which label is the adverse event? pass positive_label (one of "
-                              f"{labels})")
+            raise ConfigError(
+                f"which label is the adverse event? pass positive_label (one of {labels})"
+            )
         positive_label = POSITIVE
     return Dataset(examples, labels, positive_label, reports)

@@ -22,13 +22,24 @@ __all__ = [
     "text_features",
 ]
 
-FEATURE_NAMES = ("ae_count", "ae_max", "ae_mean", "ae_sum", "ae_asserted", "ae_asserted_max",
-                 "ae_negated", "ae_hypothetical", "drug_count", "drug_present")  # fmt: skip
+FEATURE_NAMES = (
+    "ae_count",
+    "ae_max",
+    "ae_mean",
+    "ae_sum",
+    "ae_asserted",
+    "ae_asserted_max",
+    "ae_negated",
+    "ae_hypothetical",
+    "drug_count",
+    "drug_present",
+)
 TEXT_FEATURE_NAMES = ("first_person", "past_tense", "length", "negation_word")
 
 _FIRST = re.compile(r"\b(i|i'm|i've|i'd|me|my|myself)\b", re.IGNORECASE)
-_PAST = re.compile(r"\b(\w{3,}ed|was|were|had|got|felt|became|gave|made|took|began)\b",
-                   re.IGNORECASE)  # fmt: skip
+_PAST = re.compile(
+    r"\b(\w{3,}ed|was|were|had|got|felt|became|gave|made|took|began)\b", re.IGNORECASE
+)
 _NEG = re.compile(r"\b(no|not|never|without|none|n't|nothing)\b|n't\b", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
 
@@ -45,8 +56,9 @@ def span_examples_for(
     that also occur in another group)."""
     keys = {_group_key(g) for g in groups}
     banned = {t.strip().lower() for t in exclude_texts}
-    return [e for e in examples
-            if _group_key(e.group) in keys and e.text.strip().lower() not in banned]  # fmt: skip
+    return [
+        e for e in examples if _group_key(e.group) in keys and e.text.strip().lower() not in banned
+    ]
 
 
 def mention_features(model: Any, texts: Sequence[str]) -> np.ndarray:
@@ -67,11 +79,18 @@ def mention_features(model: Any, texts: Sequence[str]) -> np.ndarray:
             hypothetical += "HYPOTHETICAL" in traits
             if "NEGATION" not in traits and "HYPOTHETICAL" not in traits:
                 asserted.append(score)
-        rows[i] = (np.log1p(len(ae)), max(scores, default=0.0),
-                   float(np.mean(scores)) if scores else 0.0, sum(scores),
-                   np.log1p(len(asserted)), max(asserted, default=0.0),
-                   np.log1p(negated), np.log1p(hypothetical), np.log1p(drugs),
-                   float(drugs > 0))  # fmt: skip
+        rows[i] = (
+            np.log1p(len(ae)),
+            max(scores, default=0.0),
+            float(np.mean(scores)) if scores else 0.0,
+            sum(scores),
+            np.log1p(len(asserted)),
+            max(asserted, default=0.0),
+            np.log1p(negated),
+            np.log1p(hypothetical),
+            np.log1p(drugs),
+            float(drugs > 0),
+        )
     return rows
 
 
@@ -81,6 +100,10 @@ def text_features(texts: Sequence[str]) -> np.ndarray:
     rows = np.zeros((len(texts), len(TEXT_FEATURE_NAMES)))
     for i, text in enumerate(texts):
         words = max(1, len(_WORD.findall(text)))
-        rows[i] = (np.log1p(len(_FIRST.findall(text))), np.log1p(len(_PAST.findall(text))),
-                   np.log(words), float(bool(_NEG.search(text))))  # fmt: skip
+        rows[i] = (
+            np.log1p(len(_FIRST.findall(text))),
+            np.log1p(len(_PAST.findall(text))),
+            np.log(words),
+            float(bool(_NEG.search(text))),
+        )
     return rows

@@ -59,9 +59,7 @@ def choose_threshold(
     return float(thresholds[int(np.argmax(f1))])
 
 
-def reliability_table(
-    y_true: Labels, scores: Scores, bins: int = 10
-) -> dict[str, Any]:
+def reliability_table(y_true: Labels, scores: Scores, bins: int = 10) -> dict[str, Any]:
     """Calibration: per score bin, how many texts, mean score and observed positive rate,
     plus the expected calibration error (ECE, weighted mean |score - rate|)."""
     y, s = _arrays(y_true, scores)
@@ -75,8 +73,15 @@ def reliability_table(
         rate = float(y[mask].mean()) if n else None
         if n:
             ece += n / len(y) * abs(mean - rate)  # type: ignore[operator]
-        rows.append({"low": round(float(edges[b]), 3), "high": round(float(edges[b + 1]), 3),
-                     "count": n, "mean_score": mean, "positive_rate": rate})  # fmt: skip
+        rows.append(
+            {
+                "low": round(float(edges[b]), 3),
+                "high": round(float(edges[b + 1]), 3),
+                "count": n,
+                "mean_score": mean,
+                "positive_rate": rate,
+            }
+        )
     return {"bins": rows, "ece": ece}
 
 
@@ -138,8 +143,12 @@ def write_metrics(metrics: dict[str, Any], path: str | os.PathLike[str]) -> Path
 
 
 def write_pr_curve(
-    y_true: Labels, scores: Scores, path: str | os.PathLike[str], *,
-    threshold: float | None = None, title: str = "precision-recall",
+    y_true: Labels,
+    scores: Scores,
+    path: str | os.PathLike[str],
+    *,
+    threshold: float | None = None,
+    title: str = "precision-recall",
 ) -> Path:
     """A precision-recall curve PNG, marking the operating threshold (needs matplotlib)."""
     try:
@@ -157,8 +166,13 @@ def write_pr_curve(
     ax.plot(recall, precision, label=f"AP = {average_precision_score(y, s):.3f}")
     if threshold is not None:
         point = _at(y, s, threshold)
-        ax.scatter([point["recall"]], [point["precision"]], color="red", zorder=3,
-                   label=f"threshold {threshold:.3f}: F1 {point['f1']:.3f}")  # fmt: skip
+        ax.scatter(
+            [point["recall"]],
+            [point["precision"]],
+            color="red",
+            zorder=3,
+            label=f"threshold {threshold:.3f}: F1 {point['f1']:.3f}",
+        )
     ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02), title=title)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower left")

@@ -33,8 +33,13 @@ from adverse_events.training.splits import Split, make_split
 from adverse_events.training.transformers import TransformerOptions
 from adverse_events.training.workflow import TrainResult, train
 
-__all__ = ["DEFAULT_BASE_MODEL", "DEFAULT_ENCODER_RECIPE", "EncoderRecipe", "all_data_split",
-           "train_default_encoder"]  # fmt: skip
+__all__ = [
+    "DEFAULT_BASE_MODEL",
+    "DEFAULT_ENCODER_RECIPE",
+    "EncoderRecipe",
+    "all_data_split",
+    "train_default_encoder",
+]
 
 #: The encoder the recipe was tuned for (a hub id; any local copy of it works the same).
 DEFAULT_BASE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -56,8 +61,9 @@ class EncoderRecipe:
     threshold: str = "best-f1"
     preprocess: str | None = None
 
-    def transformer_options(self, seed: int, *, progress: bool = False,
-                            device: str = "auto") -> dict[str, Any]:  # fmt: skip
+    def transformer_options(
+        self, seed: int, *, progress: bool = False, device: str = "auto"
+    ) -> dict[str, Any]:
         """The options as `workflow.train` takes them."""
         return {**asdict(self.options), "seed": seed, "progress": progress, "device": device}
 
@@ -66,8 +72,13 @@ class EncoderRecipe:
         options = asdict(self.options)
         for key in ("seed", "progress", "device"):
             options.pop(key)
-        return {"name": self.name, "options": options, "validation_size": self.validation_size,
-                "threshold": self.threshold, "preprocess": self.preprocess}  # fmt: skip
+        return {
+            "name": self.name,
+            "options": options,
+            "validation_size": self.validation_size,
+            "threshold": self.threshold,
+            "preprocess": self.preprocess,
+        }
 
 
 #: The recipe of the shipped default encoder classifier (docs/benchmarks.md has the search):
@@ -94,8 +105,7 @@ DEFAULT_ENCODER_RECIPE = EncoderRecipe(
 def all_data_split(data: Dataset, validation_size: float, seed: int) -> Split:
     """Every (deduplicated) example in train except a grouped, stratified validation part;
     the test part is empty."""
-    inner = make_split(data, "grouped", seed=seed, test_size=validation_size,
-                       validation_size=0.0)  # fmt: skip
+    inner = make_split(data, "grouped", seed=seed, test_size=validation_size, validation_size=0.0)
     return Split("grouped-all", seed, data, inner.train, inner.test, [], removed=inner.removed)
 
 
@@ -112,9 +122,16 @@ def train_default_encoder(
     """Fine-tune `base_model` (hub id or local path) on all of `data` with `recipe` and write a
     model directory to `output` that `TransformersClassifier` loads."""
     parts = all_data_split(data, recipe.validation_size, seed)
-    result = train(data, base_model, output, split="grouped", seed=seed, parts=parts,
-                   options=recipe.transformer_options(seed, progress=progress, device=device),
-                   preprocess=recipe.preprocess)  # fmt: skip
+    result = train(
+        data,
+        base_model,
+        output,
+        split="grouped",
+        seed=seed,
+        parts=parts,
+        options=recipe.transformer_options(seed, progress=progress, device=device),
+        preprocess=recipe.preprocess,
+    )
     info = result.info.model_copy(update={"recipe": recipe.describe()})
     write_model_info(Path(output), info)
     return TrainResult(result.output, info, result.split)

@@ -136,8 +136,9 @@ def deduplicate(
         union(first.setdefault(key, i), i)
     exact_roots = {find(i) for i in range(len(keys))}
     if near:
-        for i, j in _near_pairs([keys[r] for r in sorted(exact_roots)], sorted(exact_roots),
-                                threshold, seed):  # fmt: skip
+        for i, j in _near_pairs(
+            [keys[r] for r in sorted(exact_roots)], sorted(exact_roots), threshold, seed
+        ):
             union(i, j)
     clusters: dict[int, list[int]] = {}
     for i in range(len(keys)):
@@ -167,15 +168,19 @@ def _shingles(text: str, n: int = 5) -> np.ndarray:
     grams = np.zeros(len(raw) - n + 1, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for j in range(n):
-            grams = grams * np.uint64(1_000_003) + raw[j:len(raw) - n + 1 + j]
+            grams = grams * np.uint64(1_000_003) + raw[j : len(raw) - n + 1 + j]
         grams ^= grams >> np.uint64(29)
         grams *= np.uint64(0xBF58476D1CE4E5B9)
     return np.unique(grams)
 
 
 def _near_pairs(
-    keys: Sequence[str], ids: Sequence[int], threshold: float, seed: int,
-    perms: int = 64, bands: int = 16,
+    keys: Sequence[str],
+    ids: Sequence[int],
+    threshold: float,
+    seed: int,
+    perms: int = 64,
+    bands: int = 16,
 ) -> Iterator[tuple[int, int]]:
     """Pairs with character 5-gram Jaccard >= threshold: MinHash LSH candidates, then checked."""
     rng = np.random.default_rng(seed)
@@ -188,7 +193,7 @@ def _near_pairs(
         with np.errstate(over="ignore"):
             signature = (np.outer(hashes, a) + b).min(axis=0)
         for band in range(bands):
-            key = (band, signature[band * rows:(band + 1) * rows].tobytes())
+            key = (band, signature[band * rows : (band + 1) * rows].tobytes())
             buckets.setdefault(key, []).append(n)
     checked: set[tuple[int, int]] = set()
     for members in buckets.values():
@@ -213,8 +218,9 @@ def _folds(k: int) -> int:
     return k
 
 
-def _stratified(indices: np.ndarray, y: np.ndarray, groups: np.ndarray | None, k: int,
-                seed: int) -> list[np.ndarray]:
+def _stratified(
+    indices: np.ndarray, y: np.ndarray, groups: np.ndarray | None, k: int, seed: int
+) -> list[np.ndarray]:
     """k disjoint test folds of `indices` (positions into y/groups), stratified, grouped."""
     from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
@@ -222,8 +228,10 @@ def _stratified(indices: np.ndarray, y: np.ndarray, groups: np.ndarray | None, k
     if min(Counter(labels.tolist()).values()) < k:
         raise ConfigError(f"too few examples of a label for {k} folds: {Counter(labels.tolist())}")
     if groups is not None and len(set(groups[indices].tolist())) < k:
-        raise ConfigError(f"{len(set(groups[indices].tolist()))} groups cannot make {k} folds; "
-                          "use more data, a larger test/validation fraction or fewer folds")
+        raise ConfigError(
+            f"{len(set(groups[indices].tolist()))} groups cannot make {k} folds; "
+            "use more data, a larger test/validation fraction or fewer folds"
+        )
     if groups is None:
         splitter: Any = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
         parts = splitter.split(indices, labels)
@@ -233,9 +241,18 @@ def _stratified(indices: np.ndarray, y: np.ndarray, groups: np.ndarray | None, k
     return [indices[test] for _, test in parts]
 
 
-def _make(protocol: str, data: Dataset, keep: list[int], removed: dict[str, int], seed: int,
-          test_fold: np.ndarray, rest: np.ndarray, validation_size: float,
-          fold: int | None = None, folds: int | None = None) -> Split:
+def _make(
+    protocol: str,
+    data: Dataset,
+    keep: list[int],
+    removed: dict[str, int],
+    seed: int,
+    test_fold: np.ndarray,
+    rest: np.ndarray,
+    validation_size: float,
+    fold: int | None = None,
+    folds: int | None = None,
+) -> Split:
     y = np.asarray(data.y)
     groups = np.asarray([e.group for e in data.examples]) if protocol == "grouped" else None
     if validation_size > 0:
@@ -244,8 +261,17 @@ def _make(protocol: str, data: Dataset, keep: list[int], removed: dict[str, int]
     else:
         validation = np.asarray([], dtype=int)
     train = np.setdiff1d(rest, validation)
-    return Split(protocol, seed, data, sorted(train.tolist()), sorted(validation.tolist()),
-                 sorted(test_fold.tolist()), fold, folds, removed)  # fmt: skip
+    return Split(
+        protocol,
+        seed,
+        data,
+        sorted(train.tolist()),
+        sorted(validation.tolist()),
+        sorted(test_fold.tolist()),
+        fold,
+        folds,
+        removed,
+    )
 
 
 def _prepared(data: Dataset, protocol: str, seed: int) -> tuple[list[int], dict[str, int]]:
@@ -257,21 +283,25 @@ def _prepared(data: Dataset, protocol: str, seed: int) -> tuple[list[int], dict[
 
 
 def make_split(
-    data: Dataset, protocol: str = "grouped", *, seed: int = 42, test_size: float = 0.2,
+    data: Dataset,
+    protocol: str = "grouped",
+    *,
+    seed: int = 42,
+    test_size: float = 0.2,
     validation_size: float = 0.1,
 ) -> Split:
     """One train/validation/test split; sizes are fractions of the whole (after dedup)."""
     if not 0 < test_size < 1 or not 0 <= validation_size < 1 - test_size:
-        raise ConfigError("test_size and validation_size must be fractions that leave training "
-                          "data")
+        raise ConfigError(
+            "test_size and validation_size must be fractions that leave training data"
+        )
     keep, removed = _prepared(data, protocol, seed)
     y = np.asarray(data.y)
     groups = np.asarray([e.group for e in data.examples]) if protocol == "grouped" else None
     indices = np.asarray(keep)
     test = _stratified(indices, y, groups, max(2, round(1 / test_size)), seed)[0]
     rest = np.setdiff1d(indices, test)
-    return _make(protocol, data, keep, removed, seed, test, rest,
-                 validation_size / (1 - test_size))  # fmt: skip
+    return _make(protocol, data, keep, removed, seed, test, rest, validation_size / (1 - test_size))
 
 
 def random_split(data: Dataset, **options: Any) -> Split:
@@ -285,7 +315,11 @@ def grouped_split(data: Dataset, **options: Any) -> Split:
 
 
 def kfold(
-    data: Dataset, k: int = 5, protocol: str = "grouped", *, seed: int = 42,
+    data: Dataset,
+    k: int = 5,
+    protocol: str = "grouped",
+    *,
+    seed: int = 42,
     validation_size: float = 0.1,
 ) -> Iterator[Split]:
     """k splits whose test parts cover the (deduplicated) data once each."""
@@ -295,8 +329,9 @@ def kfold(
     indices = np.asarray(keep)
     for fold, test in enumerate(_stratified(indices, y, groups, _folds(k), seed)):
         rest = np.setdiff1d(indices, test)
-        yield _make(protocol, data, keep, removed, seed, test, rest,
-                    validation_size / (1 - 1 / k), fold, k)  # fmt: skip
+        yield _make(
+            protocol, data, keep, removed, seed, test, rest, validation_size / (1 - 1 / k), fold, k
+        )
 
 
 def write_split(split: Split, directory: str | os.PathLike[str]) -> Path:
@@ -307,8 +342,18 @@ def write_split(split: Split, directory: str | os.PathLike[str]) -> Path:
         with (out / f"{name}.jsonl").open("w", encoding="utf-8") as handle:
             for i in getattr(split, name):
                 e = split.data.examples[i]
-                handle.write(json.dumps({"id": e.id, "text": e.text, "label": e.label,
-                                         "group": e.group, "source": e.source}) + "\n")
+                handle.write(
+                    json.dumps(
+                        {
+                            "id": e.id,
+                            "text": e.text,
+                            "label": e.label,
+                            "group": e.group,
+                            "source": e.source,
+                        }
+                    )
+                    + "\n"
+                )
     manifest = out / "manifest.json"
     manifest.write_text(json.dumps(split.manifest(), indent=2) + "\n", encoding="utf-8")
     return manifest

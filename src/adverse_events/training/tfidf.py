@@ -36,8 +36,17 @@ __all__ = ["TfidfModel", "TfidfOptions", "fit_tfidf"]
 MODEL_FILE, ARRAYS_FILE = "tfidf.json", "tfidf.npz"
 FORMAT_VERSION = 1
 _ANALYZERS = ("word", "char", "char_wb")
-_SETTINGS = {"analyzer", "ngram_range", "lowercase", "sublinear_tf", "binary", "norm",
-             "use_idf", "smooth_idf", "strip_accents"}  # fmt: skip
+_SETTINGS = {
+    "analyzer",
+    "ngram_range",
+    "lowercase",
+    "sublinear_tf",
+    "binary",
+    "norm",
+    "use_idf",
+    "smooth_idf",
+    "strip_accents",
+}
 
 
 @dataclass(frozen=True)
@@ -56,8 +65,15 @@ class TfidfOptions:
 
 
 def _vectorizer_settings(options: TfidfOptions) -> list[dict[str, Any]]:
-    base = {"lowercase": True, "sublinear_tf": True, "norm": "l2", "use_idf": True,
-            "smooth_idf": True, "strip_accents": "unicode", "binary": False}  # fmt: skip
+    base = {
+        "lowercase": True,
+        "sublinear_tf": True,
+        "norm": "l2",
+        "use_idf": True,
+        "smooth_idf": True,
+        "strip_accents": "unicode",
+        "binary": False,
+    }
     settings = [{**base, "analyzer": "word", "ngram_range": list(options.word_ngrams)}]
     if options.char_ngrams:
         settings.append({**base, "analyzer": "char_wb", "ngram_range": list(options.char_ngrams)})
@@ -67,10 +83,15 @@ def _vectorizer_settings(options: TfidfOptions) -> list[dict[str, Any]]:
 def _check_settings(settings: dict[str, Any]) -> dict[str, Any]:
     unknown = set(settings) - _SETTINGS
     low, high = settings.get("ngram_range", (None, None))
-    ok = (not unknown and settings.get("analyzer") in _ANALYZERS
-          and isinstance(low, int) and isinstance(high, int) and 1 <= low <= high <= 10
-          and settings.get("norm") in ("l1", "l2", None)
-          and settings.get("strip_accents") in ("ascii", "unicode", None))  # fmt: skip
+    ok = (
+        not unknown
+        and settings.get("analyzer") in _ANALYZERS
+        and isinstance(low, int)
+        and isinstance(high, int)
+        and 1 <= low <= high <= 10
+        and settings.get("norm") in ("l1", "l2", None)
+        and settings.get("strip_accents") in ("ascii", "unicode", None)
+    )
     if not ok:
         raise ConfigError(f"{MODEL_FILE}: vectorizer settings not allowed: {settings}")
     return {**settings, "ngram_range": (low, high)}
@@ -103,12 +124,14 @@ class TfidfModel:
             "format_version": FORMAT_VERSION,
             "labels": self.labels,
             "vectorizers": [
-                {"settings": _saved_settings(v),
-                 "vocabulary": sorted(v.vocabulary_, key=v.vocabulary_.get)}
+                {
+                    "settings": _saved_settings(v),
+                    "vocabulary": sorted(v.vocabulary_, key=v.vocabulary_.get),
+                }
                 for v in self.vectorizers
             ],
             "members": [{"name": m["name"], "weight": m["weight"]} for m in self.members],
-        }  # fmt: skip
+        }
         (out / MODEL_FILE).write_text(json.dumps(described, ensure_ascii=False), encoding="utf-8")
         arrays = {f"idf_{i}": v.idf_ for i, v in enumerate(self.vectorizers)}
         for i, m in enumerate(self.members):
@@ -125,32 +148,41 @@ class TfidfModel:
             described = json.loads((root / MODEL_FILE).read_text(encoding="utf-8"))
             arrays = dict(np.load(root / ARRAYS_FILE, allow_pickle=False))
         except FileNotFoundError as exc:
-            raise ConfigError(f"{root} is not a TF-IDF model directory: {exc.filename} "
-                              "is missing") from exc  # fmt: skip
+            raise ConfigError(
+                f"{root} is not a TF-IDF model directory: {exc.filename} is missing"
+            ) from exc
         except (OSError, ValueError) as exc:
             raise ConfigError(f"{root}: cannot read the TF-IDF model: {exc}") from exc
         if described.get("format_version") != FORMAT_VERSION:
-            raise ConfigError(f"{root}: TF-IDF format {described.get('format_version')} is not "
-                              f"supported (expected {FORMAT_VERSION})")
+            raise ConfigError(
+                f"{root}: TF-IDF format {described.get('format_version')} is not "
+                f"supported (expected {FORMAT_VERSION})"
+            )
         vectorizers = []
         for i, spec in enumerate(described["vectorizers"]):
             terms = [str(t) for t in spec["vocabulary"]]
-            vec = TfidfVectorizer(**_check_settings(spec["settings"]),
-                                  vocabulary={t: n for n, t in enumerate(terms)})
+            vec = TfidfVectorizer(
+                **_check_settings(spec["settings"]), vocabulary={t: n for n, t in enumerate(terms)}
+            )
             vec.idf_ = arrays[f"idf_{i}"]
             vectorizers.append(vec)
         members = [
-            {"name": str(m["name"]), "weight": float(m["weight"]),
-             "coef": arrays[f"coef_{i}"], "intercept": arrays[f"intercept_{i}"]}
+            {
+                "name": str(m["name"]),
+                "weight": float(m["weight"]),
+                "coef": arrays[f"coef_{i}"],
+                "intercept": arrays[f"intercept_{i}"],
+            }
             for i, m in enumerate(described["members"])
-        ]  # fmt: skip
+        ]
         return cls(vectorizers, members, [str(label) for label in described["labels"]])
 
 
 def _saved_settings(vectorizer: Any) -> dict[str, Any]:
     params = vectorizer.get_params()
-    return {key: list(params[key]) if key == "ngram_range" else params[key]
-            for key in sorted(_SETTINGS)}  # fmt: skip
+    return {
+        key: list(params[key]) if key == "ngram_range" else params[key] for key in sorted(_SETTINGS)
+    }
 
 
 def _proba(logits: np.ndarray) -> np.ndarray:
@@ -180,23 +212,32 @@ def fit_tfidf(
     if len(present) < 2:
         raise ConfigError(f"training data hold only one label ({[labels[i] for i in present]})")
     vectorizers = [
-        TfidfVectorizer(**_check_settings(s), min_df=options.min_df,
-                        max_features=options.max_features, dtype=np.float32)
+        TfidfVectorizer(
+            **_check_settings(s),
+            min_df=options.min_df,
+            max_features=options.max_features,
+            dtype=np.float32,
+        )
         for s in _vectorizer_settings(options)
-    ]  # fmt: skip
+    ]
     from scipy.sparse import hstack
 
     x = hstack([v.fit_transform(texts) for v in vectorizers], format="csr")
     binary = len(labels) == 2
     solver = "liblinear" if binary else "lbfgs"
-    lr = LogisticRegression(C=options.C, class_weight=options.class_weight,
-                            max_iter=options.max_iter, solver=solver)  # fmt: skip
+    lr = LogisticRegression(
+        C=options.C, class_weight=options.class_weight, max_iter=options.max_iter, solver=solver
+    )
     lr.fit(x, target)
     members = [_member("logistic_regression", lr, labels, present)]
     if options.nbsvm and binary:
         ratio = _nb_ratio(x, target)
-        nb = LogisticRegression(C=options.nbsvm_C, class_weight=options.class_weight,
-                                max_iter=options.max_iter, solver="liblinear")  # fmt: skip
+        nb = LogisticRegression(
+            C=options.nbsvm_C,
+            class_weight=options.class_weight,
+            max_iter=options.max_iter,
+            solver="liblinear",
+        )
         nb.fit(x @ diags(ratio), target)
         member = _member("nbsvm", nb, labels, present)
         member["coef"] = member["coef"] * ratio[None, :]
@@ -219,8 +260,12 @@ def _member(name: str, model: Any, labels: Sequence[str], present: list[int]) ->
         full_int = np.full(len(labels), -1e4)
         full_coef[present], full_int[present] = coef, intercept
         coef, intercept = full_coef, full_int
-    return {"name": name, "weight": 1.0, "coef": coef.astype(np.float32),
-            "intercept": intercept.astype(np.float64)}  # fmt: skip
+    return {
+        "name": name,
+        "weight": 1.0,
+        "coef": coef.astype(np.float32),
+        "intercept": intercept.astype(np.float64),
+    }
 
 
 def options_dict(options: TfidfOptions) -> dict[str, Any]:

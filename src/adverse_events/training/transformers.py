@@ -71,8 +71,9 @@ def _precision(option: str, torch: Any) -> dict[str, bool]:
 class _Encoded:
     """Tokenised texts (+ labels) as a map-style dataset; padding happens per batch."""
 
-    def __init__(self, tokenizer: Any, texts: Sequence[str], labels: Sequence[int] | None,
-                 max_length: int):  # fmt: skip
+    def __init__(
+        self, tokenizer: Any, texts: Sequence[str], labels: Sequence[int] | None, max_length: int
+    ):
         self.encoded = tokenizer(list(texts), truncation=True, max_length=max_length)
         self.labels = labels
 
@@ -87,7 +88,10 @@ class _Encoded:
 
 
 def fine_tune(
-    model_name: str, train: Dataset, validation: Dataset, output: str | Path,
+    model_name: str,
+    train: Dataset,
+    validation: Dataset,
+    output: str | Path,
     options: TransformerOptions | None = None,
 ) -> Callable[[Sequence[str]], np.ndarray]:
     """Fine-tune `model_name` on `train`, keep the epoch with the best validation F1, save it
@@ -109,29 +113,37 @@ def fine_tune(
     try:
         tokenizer = tf.AutoTokenizer.from_pretrained(model_name)
         model = tf.AutoModelForSequenceClassification.from_pretrained(
-            model_name, num_labels=len(labels), id2label=dict(enumerate(labels)),
+            model_name,
+            num_labels=len(labels),
+            id2label=dict(enumerate(labels)),
             label2id={label: i for i, label in enumerate(labels)},
             ignore_mismatched_sizes=True,
         )
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot load model {model_name!r} (a hub id or a directory with "
-                          f"save_pretrained files): {exc}") from exc
+        raise ConfigError(
+            f"cannot load model {model_name!r} (a hub id or a directory with "
+            f"save_pretrained files): {exc}"
+        ) from exc
     set_pooling(model.config, options.pooling)
     hf_model, model = model, wrap(model)
     if options.freeze_embeddings:
         for name, parameter in model.named_parameters():
             if ".embeddings." in f".{name}":
                 parameter.requires_grad_(False)
-    optimizer = (_layerwise_optimizer(model, options, torch)
-                 if options.layer_lr_decay is not None else None)  # fmt: skip
+    optimizer = (
+        _layerwise_optimizer(model, options, torch) if options.layer_lr_decay is not None else None
+    )
     train_set = _Encoded(tokenizer, train.texts, train.y, options.max_seq_length)
     validation_set = _Encoded(tokenizer, validation.texts, validation.y, options.max_seq_length)
-    steps_per_epoch = math.ceil(len(train_set) / (options.batch_size *
-                                                  options.gradient_accumulation_steps))
-    total = options.max_steps if options.max_steps > 0 else math.ceil(steps_per_epoch *
-                                                                       options.epochs)
+    steps_per_epoch = math.ceil(
+        len(train_set) / (options.batch_size * options.gradient_accumulation_steps)
+    )
+    total = (
+        options.max_steps if options.max_steps > 0 else math.ceil(steps_per_epoch * options.epochs)
+    )
     precision: dict[str, Any] = _precision(
-        options.precision if options.device != "cpu" else "fp32", torch)
+        options.precision if options.device != "cpu" else "fp32", torch
+    )
     args = tf.TrainingArguments(
         output_dir=str(out / _CHECKPOINTS),
         num_train_epochs=options.epochs,
@@ -161,11 +173,18 @@ def fine_tune(
     if options.early_stopping_patience:
         callbacks.append(tf.EarlyStoppingCallback(options.early_stopping_patience))
     trainer = tf.Trainer(
-        model=model, args=args, train_dataset=train_set, eval_dataset=validation_set,
-        data_collator=tf.DataCollatorWithPadding(tokenizer), processing_class=tokenizer,
-        compute_metrics=_f1_of(positive), callbacks=callbacks,
+        model=model,
+        args=args,
+        train_dataset=train_set,
+        eval_dataset=validation_set,
+        data_collator=tf.DataCollatorWithPadding(tokenizer),
+        processing_class=tokenizer,
+        compute_metrics=_f1_of(positive),
+        callbacks=callbacks,
         compute_loss_func=_weighted_loss(train.y, len(labels), torch)
-        if options.class_weighting else None, optimizers=(optimizer, None),
+        if options.class_weighting
+        else None,
+        optimizers=(optimizer, None),
     )
     trainer.train()
     hf_model.save_pretrained(str(out))  # the best epoch's weights (shared with the wrapper)
@@ -209,10 +228,13 @@ def _layerwise_optimizer(model: Any, options: TransformerOptions, torch: Any) ->
             groups.setdefault((_depth(name, layers), no_decay), []).append(parameter)
     decay = float(options.layer_lr_decay or 1.0)
     param_groups = [
-        {"params": params, "weight_decay": 0.0 if no_decay else options.weight_decay,
-         "lr": options.learning_rate * decay ** (layers + 1 - depth)}
+        {
+            "params": params,
+            "weight_decay": 0.0 if no_decay else options.weight_decay,
+            "lr": options.learning_rate * decay ** (layers + 1 - depth),
+        }
         for (depth, no_decay), params in sorted(groups.items())
-    ]  # fmt: skip
+    ]
     return torch.optim.AdamW(param_groups, lr=options.learning_rate)
 
 

@@ -64,9 +64,13 @@ def load_data(
     label_map = ds.LabelMap(names=label_names, allowed=labels)
     parts = []
     for location in locations:
-        options: dict[str, Any] = {"text_column": text_column, "label_column": label_column,
-                                   "group_column": group_column, "id_column": id_column,
-                                   "label_map": label_map}  # fmt: skip
+        options: dict[str, Any] = {
+            "text_column": text_column,
+            "label_column": label_column,
+            "group_column": group_column,
+            "id_column": id_column,
+            "label_map": label_map,
+        }
         if str(location).startswith("hf:") or not Path(location).exists():
             options["split"] = split
         parts.append(ds.load(location, relations=relations, config=config, **options))
@@ -106,14 +110,20 @@ def train(
     """
     out = Path(output)
     if parts is None:
-        parts = make_split(data, split, seed=seed, test_size=test_size,
-                           validation_size=validation_size)  # fmt: skip
+        parts = make_split(
+            data, split, seed=seed, test_size=test_size, validation_size=validation_size
+        )
     if preprocess is not None:
         parts = _preprocessed(parts, preprocess)
         data = parts.data
     train_part, validation, test = (parts.part(p) for p in ("train", "validation", "test"))
-    log.info("split %s: train %d, validation %d, test %d", split, len(train_part),
-             len(validation), len(test))  # fmt: skip
+    log.info(
+        "split %s: train %d, validation %d, test %d",
+        split,
+        len(train_part),
+        len(validation),
+        len(test),
+    )
     rule = f"recall >= {target_recall}" if target_recall else "best F1"
     oof = None
     if model == "tfidf" and cross_fit:
@@ -128,8 +138,10 @@ def train(
         kind, scorer, settings = "tfidf", *_fit_tfidf(train_part, out, options or {})
         val_scores = scorer(validation.texts)
     else:
-        kind, scorer, settings = "transformers", *_fit_transformer(
-            model, train_part, validation, out, seed, options or {})
+        kind, scorer, settings = (
+            "transformers",
+            *_fit_transformer(model, train_part, validation, out, seed, options or {}),
+        )
         val_scores = scorer(validation.texts)
     threshold = choose_threshold(validation.binary, val_scores, target_recall=target_recall)
     metrics: dict[str, Any] = {
@@ -138,21 +150,37 @@ def train(
     }
     if len(test):
         test_scores = scorer(test.texts)
-        metrics["test"] = evaluate(test.binary, test_scores, threshold,
-                                   sources=[e.source for e in test.examples])  # fmt: skip
-        write_pr_curve(test.binary, test_scores, out / "pr_curve.png", threshold=threshold,
-                       title=f"{split} split, test part")  # fmt: skip
+        metrics["test"] = evaluate(
+            test.binary, test_scores, threshold, sources=[e.source for e in test.examples]
+        )
+        write_pr_curve(
+            test.binary,
+            test_scores,
+            out / "pr_curve.png",
+            threshold=threshold,
+            title=f"{split} split, test part",
+        )
     else:  # every example trains (e.g. a shipped model): the validation part is all there is
-        write_pr_curve(validation.binary, val_scores, out / "pr_curve.png",
-                       threshold=threshold, title=f"{parts.protocol}, validation part")
+        write_pr_curve(
+            validation.binary,
+            val_scores,
+            out / "pr_curve.png",
+            threshold=threshold,
+            title=f"{parts.protocol}, validation part",
+        )
     write_metrics(metrics, out / "metrics.json")
     write_split(parts, out / "split")
     info = ModelInfo(
-        kind=kind, labels=data.labels, positive_label=data.positive_label, threshold=threshold,
-        metrics={part: _headline(metrics[part]) for part in ("test", "validation")
-                 if part in metrics},  # fmt: skip
+        kind=kind,
+        labels=data.labels,
+        positive_label=data.positive_label,
+        threshold=threshold,
+        metrics={
+            part: _headline(metrics[part]) for part in ("test", "validation") if part in metrics
+        },
         data={**data.describe(), "model": model, "settings": settings},
-        split=parts.manifest(), preprocess=preprocess,
+        split=parts.manifest(),
+        preprocess=preprocess,
     )
     write_model_info(out, info)
     return TrainResult(out, info, parts)
@@ -189,20 +217,33 @@ def cross_validate(
 
     rows = []
     splits = list(kfold(data, folds, split, seed=seed, validation_size=validation_size))
-    with tempfile.TemporaryDirectory() as tmp, progress(f"{folds}-fold {split} cross-validation",
-                                                        total=folds) as advance:  # fmt: skip
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        progress(f"{folds}-fold {split} cross-validation", total=folds) as advance,
+    ):
         for i, parts in enumerate(splits):
-            result = train(data, model, Path(tmp) / f"fold_{i}", split=split, seed=seed,
-                           parts=parts, **train_options)  # fmt: skip
-            rows.append({k: result.info.metrics["test"][k] for k in (*CV_METRICS, "examples",
-                                                                     "positives")})  # fmt: skip
+            result = train(
+                data,
+                model,
+                Path(tmp) / f"fold_{i}",
+                split=split,
+                seed=seed,
+                parts=parts,
+                **train_options,
+            )
+            rows.append(
+                {k: result.info.metrics["test"][k] for k in (*CV_METRICS, "examples", "positives")}
+            )
             advance(1)
     summary = {
-        "model": model, "protocol": split, "folds": folds, "seed": seed,
+        "model": model,
+        "protocol": split,
+        "folds": folds,
+        "seed": seed,
         "mean": {k: float(np.nanmean([r[k] for r in rows])) for k in CV_METRICS},
         "sd": {k: statistics.pstdev([r[k] for r in rows]) for k in CV_METRICS},
         "per_fold": rows,
-    }  # fmt: skip
+    }
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     (out / "cv.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
@@ -224,8 +265,12 @@ def _preprocessed(parts: Split, name: str) -> Split:
 
 
 def _union(*parts: ds.Dataset) -> ds.Dataset:
-    return ds.Dataset([e for p in parts for e in p.examples], parts[0].labels,
-                      parts[0].positive_label, parts[0].reports)
+    return ds.Dataset(
+        [e for p in parts for e in p.examples],
+        parts[0].labels,
+        parts[0].positive_label,
+        parts[0].reports,
+    )
 
 
 def _out_of_fold(
@@ -284,7 +329,11 @@ def _fit_tfidf(
 
 
 def _fit_transformer(
-    model: str, train_part: ds.Dataset, validation: ds.Dataset, out: Path, seed: int,
+    model: str,
+    train_part: ds.Dataset,
+    validation: ds.Dataset,
+    out: Path,
+    seed: int,
     options: Mapping[str, Any],
 ) -> tuple[Scorer, dict[str, Any]]:
     from dataclasses import asdict
@@ -316,8 +365,10 @@ def evaluate_model(
 
     info = read_model_info(model_dir)
     if data.positive_label != info.positive_label:
-        raise ConfigError(f"the data's positive label {data.positive_label!r} is not the "
-                          f"model's {info.positive_label!r}; pass --positive-label")
+        raise ConfigError(
+            f"the data's positive label {data.positive_label!r} is not the "
+            f"model's {info.positive_label!r}; pass --positive-label"
+        )
     cls = get_registry().resolve("classifier", info.kind)
     used = info.threshold if threshold is None else threshold
     with cls(str(model_dir), threshold=used, batch_size=batch_size) as classifier:
@@ -328,8 +379,13 @@ def evaluate_model(
     if output is not None:
         out = Path(output)
         write_metrics(metrics, out / "metrics.json")
-        write_pr_curve(data.binary, scores, out / "pr_curve.png", threshold=used,
-                       title=f"{Path(model_dir).name} on {', '.join(metrics['by_source'])}")
+        write_pr_curve(
+            data.binary,
+            scores,
+            out / "pr_curve.png",
+            threshold=used,
+            title=f"{Path(model_dir).name} on {', '.join(metrics['by_source'])}",
+        )
     return metrics
 
 
@@ -339,7 +395,7 @@ def _scores(classifier: Any, texts: Sequence[str], batch_size: int) -> np.ndarra
     scores: list[float] = []
     with progress("scoring", total=len(texts)) as advance:
         for start in range(0, len(texts), batch_size):
-            batch = texts[start:start + batch_size]
+            batch = texts[start : start + batch_size]
             scores.extend(p.score for p in classifier.classify(batch))
             advance(len(batch))
     return np.asarray(scores)

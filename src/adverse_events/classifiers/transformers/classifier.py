@@ -417,9 +417,7 @@ def _read_labels(model: str, threshold: float | None) -> _Labels:
         info = read_model_info(path)
         version = f"{path.name}@{info.created_at}"
         chosen = info.threshold if threshold is None else threshold
-        return _Labels(
-            tuple(info.labels), info.positive_label, chosen, version, info.preprocess
-        )
+        return _Labels(tuple(info.labels), info.positive_label, chosen, version, info.preprocess)
     config = load_config(model)
     id2label = {int(k): v for k, v in (config.id2label or {}).items()}
     labels = tuple(id2label[i] for i in sorted(id2label))

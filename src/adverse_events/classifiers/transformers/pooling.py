@@ -62,8 +62,14 @@ class MeanPooled(torch.nn.Module):
     def config(self) -> Any:
         return self.inner.config
 
-    def forward(self, input_ids: Any = None, attention_mask: Any = None,
-                token_type_ids: Any = None, labels: Any = None, **_: Any) -> _Output:  # fmt: skip
+    def forward(
+        self,
+        input_ids: Any = None,
+        attention_mask: Any = None,
+        token_type_ids: Any = None,
+        labels: Any = None,
+        **_: Any,
+    ) -> _Output:
         inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
         if token_type_ids is not None:
             inputs["token_type_ids"] = token_type_ids
@@ -77,7 +83,8 @@ class MeanPooled(torch.nn.Module):
         out = _Output(logits=logits)
         if labels is not None:
             out["loss"] = torch.nn.functional.cross_entropy(
-                logits.view(-1, logits.shape[-1]), labels.view(-1))
+                logits.view(-1, logits.shape[-1]), labels.view(-1)
+            )
         return out
 
 
