@@ -160,7 +160,12 @@ def main() -> None:
     import ray
 
     load = os.getloadavg()
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
+    ray.init(
+        num_cpus=2,
+        _node_ip_address="127.0.0.1",  # loopback only
+        include_dashboard=False,
+        logging_level="WARNING",
+    )
     runs: dict[str, dict[str, object]] = {}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)

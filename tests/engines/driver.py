@@ -13,7 +13,12 @@ from tests.engines.ray_backends import RayTestBackends
 if __name__ == "__main__":
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
+    ray.init(
+        num_cpus=2,
+        _node_ip_address="127.0.0.1",  # loopback only
+        include_dashboard=False,
+        logging_level="WARNING",
+    )
     report = RayEngine(load_config(sys.argv[1]), plugins=[RayTestBackends()], progress=False).run()
     print(json.dumps(report.to_dict()))
     sys.exit(1 if report.failed else 0)

@@ -43,6 +43,7 @@ def ray_session():
     path = os.pathsep.join([str(REPO), str(REPO / "src")])
     ray.init(
         num_cpus=2,
+        _node_ip_address="127.0.0.1",  # a local Ray talks over loopback only
         include_dashboard=False,
         logging_level="WARNING",
         runtime_env={"env_vars": {"PYTHONPATH": path, **FAKE_AWS}},
