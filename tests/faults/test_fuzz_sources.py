@@ -155,6 +155,13 @@ def test_csv_any_bytes_give_posts_or_dead_letters(tmp_path_factory, lines):
         _check_storable(item)
 
 
+def _maps_and_lists(inner: st.SearchStrategy) -> st.SearchStrategy:
+    """DynamoDB's M and L values holding `inner` (a named function: hypothesis reads its
+    source to check that the recursion uses its argument)."""
+    maps = st.builds(lambda m: {"M": m}, st.dictionaries(_text, inner, max_size=3))
+    return maps | st.builds(lambda items: {"L": items}, st.lists(inner, max_size=3))
+
+
 _typed = st.recursive(
     st.one_of(
         st.builds(lambda t: {"S": t}, _text),
@@ -166,10 +173,7 @@ _typed = st.recursive(
         st.builds(lambda s: {"SS": s}, st.lists(_text, max_size=3)),
         _json_values,
     ),
-    lambda inner: (
-        st.builds(lambda m: {"M": m}, st.dictionaries(_text, inner, max_size=3))
-        | st.builds(lambda items: {"L": items}, st.lists(inner, max_size=3))
-    ),
+    _maps_and_lists,
     max_leaves=8,
 )
 _images = (
