@@ -305,27 +305,9 @@ class ShardProcessor:
         adverse = [r for r in records if r.prediction.is_adverse_event]
         if not adverse or self.extractor is None:
             return records, letters, counts
-        from adverse_events.pipeline import Pipeline
-        from adverse_events.sinks.memory import MemorySink
-        from adverse_events.sources.memory import MemorySource
 
-        options, sink = self.config.pipeline, MemorySink()
         known = _KnownPredictions({r.post.text: r.prediction for r in adverse})
-        report = Pipeline(
-            MemorySource([r.post for r in adverse]),
-            known,
-            self.extractor,
-            sink,
-            batch_size=options.batch_size,
-            max_retries=options.max_retries,
-            backoff_initial=options.backoff_initial,
-            backoff_max=options.backoff_max,
-            progress=False,
-            plugins=self.plugins,
-            close=False,
-        ).run()
-        if report.failed:
-            raise ShardFailed(report.error or "the pipeline failed on a shard")
+        report, sink = self._in_memory([r.post for r in adverse], known)
         kept = [r for r in records if not r.prediction.is_adverse_event]
         counts = {
             **counts,
@@ -338,20 +320,17 @@ class ShardProcessor:
             counts,
         )
 
-    def run_pipeline(
-        self,
-        items: list[Post | DeadLetter],
-    ) -> tuple[list[AdverseEventRecord], list[DeadLetter], dict[str, int]]:
-        """The local runner over one shard, into memory (no write there can fail)."""
+    def _in_memory(self, items: list[Any], classifier: Any) -> tuple[Any, Any]:
+        """The local runner (its retries, bisection, extract-only-for-AEs) over `items`, into a
+        `MemorySink`; a failed run is a `ShardFailed`."""
         from adverse_events.pipeline import Pipeline
         from adverse_events.sinks.memory import MemorySink
         from adverse_events.sources.memory import MemorySource
 
-        options = self.config.pipeline
-        sink = MemorySink()
+        options, sink = self.config.pipeline, MemorySink()
         report = Pipeline(
             MemorySource(items),
-            self.classifier,
+            classifier,
             self.extractor,
             sink,
             batch_size=options.batch_size,
@@ -364,6 +343,14 @@ class ShardProcessor:
         ).run()
         if report.failed:
             raise ShardFailed(report.error or "the pipeline failed on a shard")
+        return report, sink
+
+    def run_pipeline(
+        self,
+        items: list[Post | DeadLetter],
+    ) -> tuple[list[AdverseEventRecord], list[DeadLetter], dict[str, int]]:
+        """The local runner over one shard, into memory (no write there can fail)."""
+        report, sink = self._in_memory(items, self.classifier)
         records, letters = list(sink.records.values()), list(sink.dead_letters.values())
         counts = {name: int(getattr(report, name, 0)) for name in COUNTS}
         counts.update(read=len(items), written=len(records), dead_lettered=len(letters))
