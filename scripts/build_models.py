@@ -2,6 +2,7 @@
 
     python scripts/build_models.py                      # all three into src/adverse_events/models
     python scripts/build_models.py --only tfidf lexicon # just these
+    python scripts/build_models.py --only               # refresh the manifest's transfer figures
     python scripts/build_models.py --data-dir DATA --encoder PATH_OR_HUB_ID --out DIR
 
 What it builds (see ``adverse_events.models`` and ``docs/models.md``):
@@ -285,26 +286,30 @@ def write_manifest(out: Path, models: dict[str, Any], args: argparse.Namespace) 
 
     old = out / "manifest.json"
     manifest = json.loads(old.read_text(encoding="utf-8")) if old.is_file() else {}
-    manifest.update(
-        {
-            "library_version": adverse_events.__version__,
-            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "builder": "scripts/build_models.py",
-            "arguments": {
-                "seed": args.seed,
-                "limit": args.limit,
-                "encoder": ENCODER_HUB_ID if not args.limit else str(args.encoder),
-            },
-            "python": platform.python_version(),
-            "inputs": _inputs(args.data_dir),
-            "licences": {
-                "shipped weights": f"derived from {PSYTAR['name']} ({PSYTAR['licence']}) and "
-                f"{ENCODER_HUB_ID} ({ENCODER_LICENCE})",
-                "attribution": PSYTAR["attribution"],
-                "not used in shipped weights": ADE_NOTE,
-            },
-        }
-    )
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    if not models:  # a bare --only: the models and their build facts stay as they were
+        manifest["transfer_refreshed_at"] = now
+    else:
+        manifest.update(
+            {
+                "library_version": adverse_events.__version__,
+                "built_at": now,
+                "builder": "scripts/build_models.py",
+                "arguments": {
+                    "seed": args.seed,
+                    "limit": args.limit,
+                    "encoder": ENCODER_HUB_ID if not args.limit else str(args.encoder),
+                },
+                "python": platform.python_version(),
+                "inputs": _inputs(args.data_dir),
+                "licences": {
+                    "shipped weights": f"derived from {PSYTAR['name']} ({PSYTAR['licence']}) and "
+                    f"{ENCODER_HUB_ID} ({ENCODER_LICENCE})",
+                    "attribution": PSYTAR["attribution"],
+                    "not used in shipped weights": ADE_NOTE,
+                },
+            }
+        )
     manifest.setdefault("models", {})
     for kind, entry in models.items():
         entry["files"] = describe_files(out / kind)
@@ -327,9 +332,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument(
         "--only",
-        nargs="+",
+        nargs="*",
         choices=("encoder", "tfidf", "lexicon"),
         default=["encoder", "tfidf", "lexicon"],
+        help="models to build; none (a bare --only) refreshes the manifest's transfer figures",
     )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
