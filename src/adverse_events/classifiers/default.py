@@ -8,11 +8,11 @@ that made them (``Prediction.model``), so stored records show which one ran.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from collections.abc import Sequence
 from typing import Any
 
+from adverse_events.classifiers.transformers.engines import has_module
 from adverse_events.errors import ConfigError
 from adverse_events.protocols import Backend
 from adverse_events.records import Prediction
@@ -24,14 +24,7 @@ log = logging.getLogger(__name__)
 
 def encoder_available() -> bool:
     """True when the runtime the shipped encoder needs is installed."""
-    return all(_importable(m) for m in ("onnxruntime", "tokenizers"))
-
-
-def _importable(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):  # a broken or half-installed package counts as absent
-        return False
+    return all(has_module(m) for m in ("onnxruntime", "tokenizers"))
 
 
 class DefaultClassifier(Backend):

@@ -176,10 +176,14 @@ def cpu_flags() -> set[str]:
 
 
 def has_module(name: str) -> bool:
-    """True when `name` can be imported (without importing it)."""
+    """True when `name` can be imported (without importing it); a broken or half-installed
+    package counts as absent."""
     import importlib.util
 
-    return importlib.util.find_spec(name) is not None
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def has_onnxruntime() -> bool:
