@@ -57,8 +57,6 @@ PSYTAR = {
 }
 ENCODER_LICENCE = "Apache-2.0"
 ADE_NOTE = "the ADE corpus (Gurulingappa et al. 2012) states no licence: evaluation only"
-#: Files of a model directory that the encoder needs at inference (besides the ONNX export).
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 TFIDF_FILES = ("adverse_events.json", "tfidf.json", "tfidf.npz", "metrics.json")
 
 
@@ -146,12 +144,9 @@ def build_encoder(
     fp32_from: Path | None = None,
 ) -> dict[str, Any]:
     """Fine-tune `encoder` with the default recipe, export ONNX int8, check agreement with fp32."""
-    import torch
-
     from adverse_events.classifiers._model_dir import read_model_info
     from adverse_events.classifiers.transformers import TransformersClassifier
     from adverse_events.classifiers.transformers import onnx as ort_export
-    from adverse_events.classifiers.transformers.loading import load_model
     from adverse_events.training import recipes
 
     recipe = recipes.DEFAULT_ENCODER_RECIPE
@@ -166,17 +161,7 @@ def build_encoder(
             info = recipes.train_default_encoder(
                 data, trained, encoder, seed=seed, recipe=recipe
             ).info
-        model = load_model(str(trained), torch, eager=True)
-        inputs = [
-            i
-            for i in ("input_ids", "attention_mask", "token_type_ids")
-            if i in _tokenizer_inputs(trained)
-        ]
-        staged = Path(tmp) / "encoder"
-        ort_export.export(model, inputs, "int8", staged / ort_export.PREBUILT_FILE)
-        for name in (*TOKENIZER_FILES, "config.json", "adverse_events.json"):
-            if (trained / name).is_file():
-                shutil.copy2(trained / name, staged / name)
+        staged = ort_export.prebuild(trained, Path(tmp) / "encoder")
         agreement = _agreement(
             TransformersClassifier(str(trained), precision="fp32", runtime="torch"),
             TransformersClassifier(str(staged)),
@@ -201,12 +186,6 @@ def build_encoder(
             "re_exported_from_kept_weights": bool(fp32_from),
         },
     }
-
-
-def _tokenizer_inputs(folder: Path) -> list[str]:
-    from transformers import AutoTokenizer
-
-    return list(AutoTokenizer.from_pretrained(str(folder)).model_input_names)
 
 
 def _agreement(reference: Any, candidate: Any, texts: list[str]) -> dict[str, float]:

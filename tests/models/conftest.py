@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -24,15 +23,6 @@ def tiny_trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def prebuilt_dir(tiny_trained: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`tiny_trained` as the shipped encoder is laid out: int8 ONNX + tokenizer + metadata."""
-    import torch
-
     from adverse_events.classifiers.transformers import onnx
-    from adverse_events.classifiers.transformers.loading import load_model
 
-    out = tmp_path_factory.mktemp("prebuilt") / "encoder"
-    model = load_model(str(tiny_trained), torch, eager=True)
-    onnx.export(model, ["input_ids", "attention_mask"], "int8", out / onnx.PREBUILT_FILE)
-    for name in ("tokenizer.json", "tokenizer_config.json", "config.json", "adverse_events.json"):
-        if (tiny_trained / name).is_file():
-            shutil.copy2(tiny_trained / name, out / name)
-    return out
+    return onnx.prebuild(tiny_trained, tmp_path_factory.mktemp("prebuilt") / "encoder")

@@ -20,10 +20,18 @@ from typing import Any
 
 from adverse_events.errors import BackendError
 
-__all__ = ["PREBUILT_FILE", "cached_export", "export", "open_session"]
+__all__ = ["PREBUILT_FILE", "cached_export", "export", "open_session", "prebuild"]
 
 #: The file name of a prebuilt int8 export inside a model directory.
 PREBUILT_FILE = "model.int8.onnx"
+#: What a prebuilt directory carries beside the export: tokenizer, config, model description.
+PREBUILT_COMPANIONS = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "config.json",
+    "adverse_events.json",
+)
 #: Architectures whose attention / layer-norm / GELU ONNX Runtime's BERT optimizer fuses.
 ORT_BERT_FAMILY = {"bert", "distilbert", "roberta", "xlm-roberta", "camembert", "electra"}
 
@@ -41,6 +49,23 @@ def open_session(path: Path, threads: int) -> Any:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:
         raise BackendError(f"cannot load ONNX model {path}: {exc}", backend="transformers") from exc
+
+
+def prebuild(source: Path, target: Path) -> Path:
+    """Turn the torch model directory `source` into a prebuilt one at `target`: the int8 export
+    (``PREBUILT_FILE``) and the files `TransformersClassifier` reads beside it."""
+    from transformers import AutoTokenizer
+
+    from adverse_events.classifiers.transformers.loading import import_torch, load_model
+
+    model = load_model(str(source), import_torch(), eager=True)
+    names = AutoTokenizer.from_pretrained(str(source)).model_input_names
+    inputs: list[str] = [i for i in ("input_ids", "attention_mask", "token_type_ids") if i in names]
+    export(model, inputs, "int8", target / PREBUILT_FILE)
+    for name in PREBUILT_COMPANIONS:
+        if (source / name).is_file():
+            shutil.copy2(source / name, target / name)
+    return target
 
 
 def cached_export(model: Any, inputs: list[str], precision: str, cache: Path) -> Path:
