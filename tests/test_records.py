@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from adverse_events import AdverseEventRecord, Concept, DeadLetter, Mention, Post, Prediction
-from adverse_events.records import ROW_COLUMNS
+from adverse_events.schema import RECORDS
 
 text = st.text(min_size=1, max_size=40)
 score = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
@@ -77,7 +77,7 @@ def test_json_round_trip(record):
 @settings(max_examples=60)
 def test_flat_row_round_trip(record):
     row = record.to_row()
-    assert tuple(row) == ROW_COLUMNS
+    assert tuple(row) == RECORDS.names
     assert AdverseEventRecord.from_row(row) == record
 
 

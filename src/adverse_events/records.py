@@ -16,6 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from adverse_events.schema import dead_letter_row, record_row
+
 __all__ = [
     "ADVERSE_EVENT_CATEGORIES",
     "EXCLUDING_TRAITS",
@@ -27,8 +29,6 @@ __all__ = [
     "Mention",
     "Post",
     "Prediction",
-    "ROW_COLUMNS",
-    "DEAD_LETTER_COLUMNS",
     "MAX_ID_CHARS",
     "MAX_NESTING_DEPTH",
     "MAX_PAYLOAD_BYTES",
@@ -304,41 +304,9 @@ class AdverseEventRecord(_Frozen):
         return _best_codes(self.event_mentions, system)
 
     def to_row(self) -> dict[str, Any]:
-        """The flat row stored by tabular sinks; `from_row` reverses it exactly."""
-        post, pred = self.post, self.prediction
-        events = self.event_mentions
-        icd = _best_codes(events, "ICD-10-CM")
-        pts = _best_codes(events, "MedDRA-PT")
-        return {
-            "post_id": post.post_id,
-            "source": post.source,
-            "text": post.text,
-            "created_at": post.created_at,
-            "author_id": post.author_id,
-            "lang": post.lang,
-            "url": post.url,
-            "drug_mentions": list(post.drug_mentions),
-            "metadata_json": _json(post.metadata, "{}"),
-            "label": pred.label,
-            "score": pred.score,
-            "is_adverse_event": pred.is_adverse_event,
-            "probabilities_json": _json(pred.probabilities, "{}"),
-            "model": pred.model,
-            "ae_type": events[0].text if events else None,
-            "ae_type_score": events[0].score if events else None,
-            "drugs": list(self.drugs),
-            "events": [m.text for m in events],
-            "icd10_codes": [c.code for c in icd],
-            "icd10_descriptions": [c.description for c in icd],
-            "meddra_pt_codes": [c.code for c in pts],
-            "meddra_pt_names": [c.description for c in pts],
-            "mentions_json": _json([m.model_dump(mode="json") for m in self.mentions], "[]"),
-            "extractor": self.extractor,
-            "library_version": self.library_version,
-            "processed_at": self.processed_at,
-            "ingredients": list(self.ingredients),
-            "drug_ingredients": list(self.drug_ingredients),
-        }
+        """The flat row stored by tabular sinks (`adverse_events.schema.RECORDS`); `from_row`
+        reverses it exactly."""
+        return record_row(self)
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> AdverseEventRecord:
@@ -372,14 +340,6 @@ class AdverseEventRecord(_Frozen):
         )
 
 
-# One encoder: json.dumps builds a new JSONEncoder per call when given options (slow in bulk).
-_ENCODE = json.JSONEncoder(sort_keys=True, default=str).encode
-
-
-def _json(value: Any, empty: str) -> str:
-    return _ENCODE(value) if value else empty
-
-
 def _best_codes(events: tuple[Mention, ...], system: str) -> tuple[Concept, ...]:
     best: dict[str, Concept] = {}
     for mention in events:
@@ -390,39 +350,6 @@ def _best_codes(events: tuple[Mention, ...], system: str) -> tuple[Concept, ...]
     return tuple(best.values())
 
 
-#: Column order of `AdverseEventRecord.to_row()`.
-ROW_COLUMNS: tuple[str, ...] = (
-    "post_id",
-    "source",
-    "text",
-    "created_at",
-    "author_id",
-    "lang",
-    "url",
-    "drug_mentions",
-    "metadata_json",
-    "label",
-    "score",
-    "is_adverse_event",
-    "probabilities_json",
-    "model",
-    "ae_type",
-    "ae_type_score",
-    "drugs",
-    "events",
-    "icd10_codes",
-    "icd10_descriptions",
-    "meddra_pt_codes",
-    "meddra_pt_names",
-    "mentions_json",
-    "extractor",
-    "library_version",
-    "processed_at",
-    "ingredients",
-    "drug_ingredients",
-)
-
-
 class DeadLetter(_Frozen):
     """Input that could not be processed, kept with the reason so it can be fixed and replayed.
 
@@ -431,7 +358,9 @@ class DeadLetter(_Frozen):
     replaced by U+FFFD and cut to `MAX_PAYLOAD_BYTES` (a trailer then names the original's size
     and SHA-256); `reason` is cut to `MAX_REASON_CHARS`, `post_id`, `source` and `stage` to
     `MAX_ID_CHARS` (ending in a digest of the whole), and every text field is storable UTF-8,
-    so any sink can store any dead letter.
+    so any sink can store any dead letter. `transient` says whether replaying it later may
+    succeed (the cause was throttling or a timeout that outlasted the runner's retries): the
+    Lambda handler hands exactly those back to Lambda for a retry.
     """
 
     stage: str
@@ -441,6 +370,11 @@ class DeadLetter(_Frozen):
     source: str | None = None
     line: int | None = Field(default=None, ge=1, description="1-based line number in a file")
     failed_at: datetime = Field(default_factory=_now)
+    transient: bool = Field(
+        default=False,
+        description="the cause was transient (throttling, a timeout that outlasted the retries): "
+        "replaying the input later may succeed; False for bad input and permanent failures",
+    )
 
     @field_validator("payload", mode="before")
     @classmethod
@@ -488,11 +422,14 @@ class DeadLetter(_Frozen):
         return hashlib.sha1(key.encode("utf-8")).hexdigest()
 
     def to_row(self) -> dict[str, Any]:
-        return {"dead_letter_id": self.dead_letter_id, **self.model_dump()}
+        """The flat row stored by tabular sinks (`adverse_events.schema.DEAD_LETTERS`)."""
+        return dead_letter_row(self)
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> DeadLetter:
-        return cls(**{k: v for k, v in row.items() if k != "dead_letter_id"})
+        fields = {k: v for k, v in row.items() if k != "dead_letter_id"}
+        fields["transient"] = bool(fields.get("transient"))  # NULL in rows stored before it
+        return cls(**fields)
 
 
 def _dumps_any(value: Any) -> str:
@@ -501,16 +438,3 @@ def _dumps_any(value: Any) -> str:
         return json.dumps(value, sort_keys=True, default=str)
     except (ValueError, TypeError, RecursionError):
         return f"<{type(value).__name__} that JSON cannot hold (nested too deeply?)>"
-
-
-#: Column order of `DeadLetter.to_row()`.
-DEAD_LETTER_COLUMNS: tuple[str, ...] = (
-    "dead_letter_id",
-    "stage",
-    "reason",
-    "payload",
-    "post_id",
-    "source",
-    "line",
-    "failed_at",
-)

@@ -26,10 +26,11 @@ _HIVE = {
 
 
 def test_columns_match_the_arrow_schemas_the_sink_writes():
-    from adverse_events.sinks._arrow import DEAD_LETTER_SCHEMA, RECORD_SCHEMA
+    from adverse_events.schema import DEAD_LETTERS, RECORDS
 
-    assert [(f.name, _HIVE[f.type]) for f in RECORD_SCHEMA] == list(RECORD_COLUMNS)
-    assert [(f.name, _HIVE[f.type]) for f in DEAD_LETTER_SCHEMA] == list(DEAD_LETTER_COLUMNS)
+    records, letters = RECORDS.arrow_schema(), DEAD_LETTERS.arrow_schema()
+    assert [(f.name, _HIVE[f.type]) for f in records] == list(RECORD_COLUMNS)
+    assert [(f.name, _HIVE[f.type]) for f in letters] == list(DEAD_LETTER_COLUMNS)
 
 
 def test_ddl_projects_dt_partitions_under_the_prefix():
@@ -54,7 +55,7 @@ def test_latest_view_query_runs_on_the_written_layout(tmp_path):
     duckdb = pytest.importorskip("duckdb")
     import pyarrow.parquet as pq
 
-    from adverse_events.sinks._arrow import records_table
+    from adverse_events.schema import records_table
     from adverse_events.testing import make_record
 
     for day, score in (("2024-05-01", 0.9), ("2024-05-02", 0.3)):

@@ -12,7 +12,7 @@ pytest.importorskip("moto.server")
 pa_parquet = pytest.importorskip("pyarrow.parquet")
 
 from adverse_events.errors import ConfigError, PermanentBackendError  # noqa: E402
-from adverse_events.sinks._arrow import RECORD_SCHEMA  # noqa: E402
+from adverse_events.schema import RECORDS  # noqa: E402
 from adverse_events.sinks.s3 import S3Sink  # noqa: E402
 from adverse_events.testing import SinkConformance, make_dead_letter, make_record  # noqa: E402
 from adverse_events.testing.aws import MotoServer  # noqa: E402
@@ -74,7 +74,7 @@ def test_few_large_objects_partitioned_by_processing_date(s3, moto_server):
     assert {k.split("/")[1] for k in keys} == {"dt=2024-05-01", "dt=2024-05-02"}
     assert all(k.startswith("lambda_predictions/") and k.endswith(".parquet") for k in keys)
     body = s3.get_object(Bucket=BUCKET, Key=keys[0])["Body"].read()
-    assert pa_parquet.read_table(io.BytesIO(body)).schema.equals(RECORD_SCHEMA)
+    assert pa_parquet.read_table(io.BytesIO(body)).schema.equals(RECORDS.arrow_schema())
     assert len(sink.read_records()) == 1000
 
 

@@ -192,13 +192,13 @@ def test_jsonl_failed_append_leaves_no_torn_line_and_no_phantom_ids(tmp_path):
 def test_duckdb_file_from_before_the_ingredient_columns_gets_them(tmp_path):
     import duckdb
 
-    from adverse_events.sinks import duckdb as module
+    from adverse_events.schema import RECORDS, Table
 
     path = tmp_path / "old.duckdb"
-    old = module._SCHEMA.replace(",\n    ingredients VARCHAR[], drug_ingredients VARCHAR[]", "")
-    assert "ingredients" not in old.split("CREATE TABLE IF NOT EXISTS mentions")[0]
+    old = Table(RECORDS.name, RECORDS.columns[:-2], key=RECORDS.key)
+    assert "ingredients" not in old.names
     conn = duckdb.connect(str(path))
-    conn.execute(old)
+    conn.execute(old.duckdb_ddl())
     conn.close()
     from adverse_events.records import Mention
 

@@ -1,7 +1,7 @@
 """The questions users ask of stored records, as SQL for DuckDB and Athena.
 
 The SQL is written in the subset DuckDB and Athena (Trino) share, over the flat record row
-(`adverse_events.sinks._arrow.RECORD_SCHEMA`): ``CROSS JOIN UNNEST(...) WITH ORDINALITY``,
+(`adverse_events.schema.RECORDS`): ``CROSS JOIN UNNEST(...) WITH ORDINALITY``,
 ``arr[i]`` (1-based in both), ``cardinality``, ``date_trunc``, window functions. The same query
 therefore runs on
 

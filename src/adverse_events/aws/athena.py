@@ -1,8 +1,8 @@
 """Athena / Glue DDL for what `S3Sink` writes: one source of truth for the table's columns.
 
-`RECORD_COLUMNS` and `DEAD_LETTER_COLUMNS` are the Hive types of the flat rows (a test checks
-them against the Arrow schemas the sink writes), so the CDK app, ``adverse-events athena-ddl``
-and the Parquet files never disagree. Partitions are found by *partition projection* on
+`RECORD_COLUMNS` and `DEAD_LETTER_COLUMNS` are the Hive types of the flat rows, generated from
+`adverse_events.schema` like the Arrow schemas the sink writes, so the CDK app,
+``adverse-events athena-ddl`` and the Parquet files never disagree. Partitions are found by *partition projection* on
 ``dt`` (no crawler, no ``MSCK REPAIR TABLE``).
 """
 
@@ -12,54 +12,14 @@ import re
 from datetime import date
 
 from adverse_events.errors import ConfigError
+from adverse_events.schema import DEAD_LETTERS, RECORDS
 
 __all__ = ["DEAD_LETTER_COLUMNS", "RECORD_COLUMNS", "athena_ddl", "projection_properties"]
 
-_S, _TS, _ARR = "string", "timestamp", "array<string>"
-
-#: (column, Hive type) of `AdverseEventRecord.to_row()`, in order.
-RECORD_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("post_id", _S),
-    ("source", _S),
-    ("text", _S),
-    ("created_at", _TS),
-    ("author_id", _S),
-    ("lang", _S),
-    ("url", _S),
-    ("drug_mentions", _ARR),
-    ("metadata_json", _S),
-    ("label", _S),
-    ("score", "double"),
-    ("is_adverse_event", "boolean"),
-    ("probabilities_json", _S),
-    ("model", _S),
-    ("ae_type", _S),
-    ("ae_type_score", "double"),
-    ("drugs", _ARR),
-    ("events", _ARR),
-    ("icd10_codes", _ARR),
-    ("icd10_descriptions", _ARR),
-    ("meddra_pt_codes", _ARR),
-    ("meddra_pt_names", _ARR),
-    ("mentions_json", _S),
-    ("extractor", _S),
-    ("library_version", _S),
-    ("processed_at", _TS),
-    ("ingredients", _ARR),
-    ("drug_ingredients", _ARR),
-)
-
-#: (column, Hive type) of `DeadLetter.to_row()`, in order.
-DEAD_LETTER_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("dead_letter_id", _S),
-    ("stage", _S),
-    ("reason", _S),
-    ("payload", _S),
-    ("post_id", _S),
-    ("source", _S),
-    ("line", "bigint"),
-    ("failed_at", _TS),
-)
+#: (column, Hive type) of the records table, in order (generated from `adverse_events.schema`).
+RECORD_COLUMNS: tuple[tuple[str, str], ...] = RECORDS.hive_columns()
+#: (column, Hive type) of the dead-letter table, in order.
+DEAD_LETTER_COLUMNS: tuple[tuple[str, str], ...] = DEAD_LETTERS.hive_columns()
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
@@ -86,7 +46,7 @@ def _table(
     name: str, columns: tuple[tuple[str, str], ...], location: str, format: str, start: date
 ) -> str:
     if format == "jsonl":  # the JSON SerDe reads ISO-8601 text, not timestamps with offsets
-        columns = tuple((c, "string" if t == _TS else t) for c, t in columns)
+        columns = tuple((c, "string" if t == "timestamp" else t) for c, t in columns)
         storage = "ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'"
     else:
         storage = "STORED AS PARQUET"

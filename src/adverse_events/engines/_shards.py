@@ -3,7 +3,7 @@
 Ray-free, so every rule here is tested without a cluster:
 
 * `Layout` says where outputs go, in the layout the S3 and Parquet sinks write (``dt=``
-  partitions, `RECORD_SCHEMA` / `DEAD_LETTER_SCHEMA` columns). A shard's two objects are named
+  partitions, `adverse_events.schema` columns). A shard's two objects are named
   from its input and item range, ``part-<input id>-<start>-<stop>.parquet``: a retried task or a
   re-run rewrites the same keys instead of adding rows.
 * `Manifest` is one small JSON object per input, written ``started`` before its first shard and
@@ -35,6 +35,7 @@ from adverse_events.config import PipelineConfig, StageConfig, build_backend
 from adverse_events.engines._store import LocalStore, S3Store, Store, split_s3_uri
 from adverse_events.errors import AdverseEventsError, ConfigError, TransientBackendError
 from adverse_events.records import AdverseEventRecord, DeadLetter, Post
+from adverse_events.schema import dead_letters_table, records_table
 
 __all__ = [
     "Layout",
@@ -389,18 +390,6 @@ class _KnownPredictions:
 class ShardFailed(AdverseEventsError):
     """A shard could not be processed at all (a backend could not open, a bug): the run fails,
     and a re-run redoes that input."""
-
-
-def records_table(records: Sequence[AdverseEventRecord]) -> Any:
-    from adverse_events.sinks._arrow import records_table as table
-
-    return table(records)
-
-
-def dead_letters_table(letters: Sequence[DeadLetter]) -> Any:
-    from adverse_events.sinks._arrow import dead_letters_table as table
-
-    return table(letters)
 
 
 def _parquet(table: Any) -> bytes:

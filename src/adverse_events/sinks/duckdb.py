@@ -1,6 +1,6 @@
 """`DuckDBSink`: one DuckDB file that analytics and the dashboard query directly.
 
-Tables:
+Tables (their columns are `adverse_events.schema`'s, the DDL generated from it):
 
 * ``adverse_events``: one row per post (the flat record row), ``post_id`` primary key, upserted.
 * ``mentions``: one row per mention (post_id, mention_index, text, start, end, category, score,
@@ -18,7 +18,6 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -26,101 +25,25 @@ import pyarrow as pa
 from adverse_events.errors import PermanentBackendError, TransientBackendError
 from adverse_events.protocols import Backend
 from adverse_events.records import AdverseEventRecord, DeadLetter
-from adverse_events.sinks._arrow import dead_letters_table, records_table
+from adverse_events.schema import (
+    CONCEPTS,
+    DEAD_LETTERS,
+    MENTIONS,
+    RECORDS,
+    concept_rows,
+    dead_letters_table,
+    mention_rows,
+    records_table,
+)
 from adverse_events.sinks.base import split_latest
 
 __all__ = ["DuckDBSink"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS adverse_events (
-    post_id VARCHAR PRIMARY KEY, source VARCHAR, text VARCHAR, created_at TIMESTAMPTZ,
-    author_id VARCHAR, lang VARCHAR, url VARCHAR, drug_mentions VARCHAR[],
-    metadata_json VARCHAR, label VARCHAR, score DOUBLE, is_adverse_event BOOLEAN,
-    probabilities_json VARCHAR, model VARCHAR, ae_type VARCHAR, ae_type_score DOUBLE,
-    drugs VARCHAR[], events VARCHAR[], icd10_codes VARCHAR[], icd10_descriptions VARCHAR[],
-    meddra_pt_codes VARCHAR[], meddra_pt_names VARCHAR[], mentions_json VARCHAR,
-    extractor VARCHAR, library_version VARCHAR, processed_at TIMESTAMPTZ,
-    ingredients VARCHAR[], drug_ingredients VARCHAR[]
-);
-CREATE TABLE IF NOT EXISTS mentions (
-    post_id VARCHAR, mention_index INTEGER, text VARCHAR, start INTEGER, "end" INTEGER,
-    category VARCHAR, score DOUBLE, traits VARCHAR[], asserted BOOLEAN
-);
-CREATE TABLE IF NOT EXISTS concepts (
-    post_id VARCHAR, mention_index INTEGER, system VARCHAR, code VARCHAR,
-    description VARCHAR, score DOUBLE
-);
-CREATE TABLE IF NOT EXISTS dead_letters (
-    dead_letter_id VARCHAR PRIMARY KEY, stage VARCHAR, reason VARCHAR, payload VARCHAR,
-    post_id VARCHAR, source VARCHAR, line BIGINT, failed_at TIMESTAMPTZ
-);
-"""
-
-#: Columns appended to the record table since its first release: a file written by an older
-#: version gets them (NULL in old rows) when it is opened, so new rows fit.
-_ADDED_COLUMNS = """
-ALTER TABLE adverse_events ADD COLUMN IF NOT EXISTS ingredients VARCHAR[];
-ALTER TABLE adverse_events ADD COLUMN IF NOT EXISTS drug_ingredients VARCHAR[];
-"""
-
-_MENTIONS = pa.schema(
-    [
-        ("post_id", pa.string()),
-        ("mention_index", pa.int32()),
-        ("text", pa.string()),
-        ("start", pa.int32()),
-        ("end", pa.int32()),
-        ("category", pa.string()),
-        ("score", pa.float64()),
-        ("traits", pa.list_(pa.string())),
-        ("asserted", pa.bool_()),
-    ]
-)
-_CONCEPTS = pa.schema(
-    [
-        ("post_id", pa.string()),
-        ("mention_index", pa.int32()),
-        ("system", pa.string()),
-        ("code", pa.string()),
-        ("description", pa.string()),
-        ("score", pa.float64()),
-    ]
-)
-
-
-def _child_tables(records: Sequence[AdverseEventRecord]) -> tuple[pa.Table, pa.Table]:
-    mentions: list[dict[str, Any]] = []
-    concepts: list[dict[str, Any]] = []
-    for record in records:
-        for index, m in enumerate(record.mentions):
-            mentions.append(
-                {
-                    "post_id": record.post_id,
-                    "mention_index": index,
-                    "text": m.text,
-                    "start": m.start,
-                    "end": m.end,
-                    "category": m.category,
-                    "score": m.score,
-                    "traits": list(m.traits),
-                    "asserted": m.asserted,
-                }
-            )
-            concepts.extend(
-                {
-                    "post_id": record.post_id,
-                    "mention_index": index,
-                    "system": c.system,
-                    "code": c.code,
-                    "description": c.description,
-                    "score": c.score,
-                }
-                for c in m.concepts
-            )
-    return (
-        pa.Table.from_pylist(mentions, schema=_MENTIONS),
-        pa.Table.from_pylist(concepts, schema=_CONCEPTS),
-    )
+_TABLES = (RECORDS, MENTIONS, CONCEPTS, DEAD_LETTERS)
+_SCHEMA = "\n".join(t.duckdb_ddl() for t in _TABLES)
+#: Columns appended since a table's first release: a file written by an older version gets them
+#: (NULL in old rows) when it is opened, so new rows fit; inserts go by name, not position.
+_MIGRATION = "\n".join(t.duckdb_migration() for t in _TABLES)
 
 
 def _arrow(relation: duckdb.DuckDBPyRelation) -> pa.Table:
@@ -157,7 +80,7 @@ class DuckDBSink(Backend):
                     backend=self.name,
                 ) from exc
             conn.execute(_SCHEMA)
-            conn.execute(_ADDED_COLUMNS)
+            conn.execute(_MIGRATION)
             self._conn = conn
         return self._conn
 
@@ -174,7 +97,7 @@ class DuckDBSink(Backend):
                     self._upsert_records(conn, good)
                 if letters:
                     batch = dead_letters_table(letters)  # noqa: F841 (read by DuckDB)
-                    conn.execute("INSERT OR REPLACE INTO dead_letters SELECT * FROM batch")
+                    conn.execute("INSERT OR REPLACE INTO dead_letters BY NAME SELECT * FROM batch")
                 conn.execute("COMMIT")
             except duckdb.Error as exc:
                 conn.execute("ROLLBACK")
@@ -185,12 +108,13 @@ class DuckDBSink(Backend):
         conn: duckdb.DuckDBPyConnection, records: Sequence[AdverseEventRecord]
     ) -> None:
         batch = records_table(records)  # noqa: F841 (read by DuckDB by name)
-        batch_mentions, batch_concepts = _child_tables(records)  # noqa: F841
-        conn.execute("INSERT OR REPLACE INTO adverse_events SELECT * FROM batch")
+        batch_mentions = MENTIONS.arrow_table(mention_rows(records))  # noqa: F841
+        batch_concepts = CONCEPTS.arrow_table(concept_rows(records))  # noqa: F841
+        conn.execute("INSERT OR REPLACE INTO adverse_events BY NAME SELECT * FROM batch")
         for table in ("mentions", "concepts"):
             conn.execute(f"DELETE FROM {table} WHERE post_id IN (SELECT post_id FROM batch)")
-        conn.execute("INSERT INTO mentions SELECT * FROM batch_mentions")
-        conn.execute("INSERT INTO concepts SELECT * FROM batch_concepts")
+        conn.execute("INSERT INTO mentions BY NAME SELECT * FROM batch_mentions")
+        conn.execute("INSERT INTO concepts BY NAME SELECT * FROM batch_concepts")
         conn.execute("DELETE FROM dead_letters WHERE post_id IN (SELECT post_id FROM batch)")
 
     def existing_ids(self, post_ids: Sequence[str]) -> set[str]:

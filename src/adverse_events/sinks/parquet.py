@@ -30,12 +30,7 @@ import pyarrow.parquet as pq
 from adverse_events.errors import PermanentBackendError
 from adverse_events.protocols import Backend
 from adverse_events.records import AdverseEventRecord, DeadLetter
-from adverse_events.sinks._arrow import (
-    DEAD_LETTER_SCHEMA,
-    RECORD_SCHEMA,
-    dead_letters_table,
-    records_table,
-)
+from adverse_events.schema import DEAD_LETTERS, RECORDS, dead_letters_table, records_table
 from adverse_events.sinks.base import split_latest
 
 __all__ = ["ParquetSink"]
@@ -129,11 +124,13 @@ class ParquetSink(Backend):
         self.path = Path(path)
         self.records_dir = self.path / "adverse_events"
         self.letters_dir = self.path / "dead_letters"
-        self._records = _Files(self.records_dir, "dt=*/part-*.parquet", RECORD_SCHEMA, "post_id")
+        self._records = _Files(
+            self.records_dir, "dt=*/part-*.parquet", RECORDS.arrow_schema(), "post_id"
+        )
         self._letters = _Files(
             self.letters_dir,
             "part-*.parquet",
-            DEAD_LETTER_SCHEMA,
+            DEAD_LETTERS.arrow_schema(),
             "dead_letter_id",
             group="post_id",
         )
@@ -182,7 +179,7 @@ class ParquetSink(Backend):
         rows = [
             row
             for f in self._records.files()
-            for row in pq.read_table(f, schema=RECORD_SCHEMA).to_pylist()
+            for row in pq.read_table(f, schema=RECORDS.arrow_schema()).to_pylist()
         ]
         return [AdverseEventRecord.from_row(row) for row in rows]
 
@@ -191,7 +188,7 @@ class ParquetSink(Backend):
         rows = [
             row
             for f in self._letters.files()
-            for row in pq.read_table(f, schema=DEAD_LETTER_SCHEMA).to_pylist()
+            for row in pq.read_table(f, schema=DEAD_LETTERS.arrow_schema()).to_pylist()
         ]
         return [DeadLetter.from_row(row) for row in rows]
 

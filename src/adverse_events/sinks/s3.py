@@ -21,7 +21,7 @@ again; objects a failed flush did store are not rewritten (their posts come agai
 objects with a later ``processed_at``), so queries over the records prefix should keep the
 latest row per ``post_id``. Nothing is lost.
 
-The columns are `adverse_events.sinks._arrow.RECORD_SCHEMA` in every object, so a Glue table
+The columns are `adverse_events.schema.RECORDS` in every object, so a Glue table
 over the prefix never sees a schema drift.
 
 Idempotent: an object's key is a digest of the sorted post ids and the *input* posts it holds
@@ -206,7 +206,7 @@ class S3Sink(Backend):
         digest = batch_digest((r.post_id, r.post.model_dump_json()) for r in records)
         key = f"{self.prefix}dt={day}/part-{digest}.{self._extension}"
         if self.format == "parquet":
-            from adverse_events.sinks._arrow import records_table
+            from adverse_events.schema import records_table
 
             body = _parquet(records_table(records))
         else:
@@ -218,7 +218,7 @@ class S3Sink(Backend):
         digest = batch_digest((d.dead_letter_id, d.payload) for d in letters)
         key = f"{self.dead_letter_prefix}dt={day}/part-{digest}.{self._extension}"
         if self.format == "parquet":
-            from adverse_events.sinks._arrow import dead_letters_table
+            from adverse_events.schema import dead_letters_table
 
             body = _parquet(dead_letters_table(letters))
         else:
