@@ -42,12 +42,12 @@ from adverse_events.extractors._span_filter import (
     is_content_word,
     span_features,
 )
-from adverse_events.extractors._text import Token, normalize, sentence_spans, tokenize
 from adverse_events.extractors.assertion import apply_traits, filter_mentions
 from adverse_events.extractors.corpora import SpanExample, _is_test, load_corpus
 from adverse_events.models import resolve_model
 from adverse_events.protocols import Backend
 from adverse_events.records import EXCLUDING_TRAITS, Concept, Mention
+from adverse_events.text.tokens import Token, normalize, sentence_spans, tokenize
 from adverse_events.vocabulary import DrugVocabulary
 
 __all__ = ["LexiconExtractor", "LexiconModel", "train_lexicon"]
@@ -105,7 +105,7 @@ class _PhraseSet:
 
 
 def _builtin_phrases() -> list[str]:
-    from adverse_events.coding._lay_terms import LAY_TERMS
+    from adverse_events.coding.lay_terms import LAY_TERMS
 
     return list(LAY_TERMS)
 
