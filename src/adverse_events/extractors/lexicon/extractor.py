@@ -28,9 +28,9 @@ class LexiconExtractor(Backend):
     """Local extractor: CRF + vocabularies -> DRUG and ADVERSE_EVENT mentions, ICD-10-CM coded.
 
     Args:
-        model_dir: a trained model directory (see module docstring), or ``"builtin"`` for the
-            shipped model (`adverse_events.models`, trained on PsyTAR); created when
-            ``train_data`` is given and it does not exist yet.
+        model_dir: a trained model directory (see `adverse_events.extractors.lexicon`), or
+            ``"builtin"`` for the shipped model (`adverse_events.models`, trained on PsyTAR);
+            created when ``train_data`` is given and it does not exist yet.
         train_data: data folder or spans JSONL file to train from on first use.
         corpora: which corpora of a data folder to train on (``"psytar"``, ``"ade"``).
         code_icd10: link event mentions to ICD-10-CM codes (local, full code set).
