@@ -31,10 +31,13 @@ def test_file_reference(tmp_path) -> None:
         resolve_secret(f"file:{tmp_path / 'missing'}")
 
 
-@pytest.mark.parametrize("reference", ["vault:x/y", ""])
-def test_unknown_scheme_is_refused(reference) -> None:
-    with pytest.raises(ConfigError, match="must start with env:, file: or aws-secretsmanager:"):
+@pytest.mark.parametrize("reference", ["vault:x/y", "", "AAAAbearer-token-pasted-here"])
+def test_unknown_scheme_is_refused_without_echoing_the_value(reference) -> None:
+    with pytest.raises(
+        ConfigError, match="must start with env:, file: or aws-secretsmanager:"
+    ) as e:
         resolve_secret(reference)
+    assert "bearer-token" not in str(e.value) and "x/y" not in str(e.value)
 
 
 def test_aws_secrets_manager_reference(monkeypatch) -> None:

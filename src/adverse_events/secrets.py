@@ -34,7 +34,7 @@ def resolve_secret(reference: str, *, what: str = "secret", hint: str | None = N
     environment variable is unset, what to put in it. Raises `ConfigError` when the secret
     cannot be read.
     """
-    scheme, _, target = reference.partition(":")
+    scheme, colon, target = reference.partition(":")
     if scheme == "env":
         value = os.environ.get(target, "")
         if not value:
@@ -50,9 +50,11 @@ def resolve_secret(reference: str, *, what: str = "secret", hint: str | None = N
             raise ConfigError(f"{what}: cannot read file {target!r}: {exc}") from exc
     if scheme == "aws-secretsmanager":
         return _aws_secret(target, what)
+    # never echo a reference without a scheme: it is most likely the secret itself
+    shown = f"{scheme + colon!r}..." if colon else "without a scheme"
     raise ConfigError(
-        f"{what} reference {scheme + ':' if target else reference!r}... "
-        "must start with env:, file: or aws-secretsmanager:"
+        f"{what} reference {shown} must start with env:, file: or aws-secretsmanager: "
+        "(a reference names where the secret is, not the secret)"
     )
 
 
