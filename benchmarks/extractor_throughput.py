@@ -26,9 +26,9 @@ import time
 from pathlib import Path
 
 from adverse_events.coding.ingredients import dictionary_available
-from adverse_events.extractors._text import sentence_spans
 from adverse_events.extractors.corpora import data_dir, load_ade, load_psytar, split
 from adverse_events.extractors.lexicon import LexiconExtractor, train_lexicon
+from adverse_events.text.tokens import sentence_spans
 
 RESULTS = Path(__file__).resolve().parent / "results" / "extractor_throughput.json"
 

@@ -21,10 +21,10 @@ from typing import Any
 
 from icd10_coding import RESULTS, half, mentions  # benchmarks/ is sys.path[0] as a script
 
-from adverse_events.coding._lay_terms import LAY_TERMS
 from adverse_events.coding.icd10cm import ICD10CMCoder, _clean
-from adverse_events.extractors._text import normalize
+from adverse_events.coding.lay_terms import LAY_TERMS
 from adverse_events.extractors.corpora import data_dir
+from adverse_events.text.tokens import normalize
 
 DEFAULT_ENCODER = (
     Path(__file__).resolve().parents[1] / ".." / "shared" / "models" / "all-MiniLM-L6-v2"

@@ -50,3 +50,17 @@ def test_role_packages_pin_their_public_names():
         "TransformersClassifier",
     ]
     assert extractors.__all__ == ["ComprehendMedicalExtractor", "Extractor", "LexiconExtractor"]
+
+
+def test_sources_pin_their_public_names():
+    from adverse_events import sources
+
+    assert sources.__all__ == [
+        "CsvSource",
+        "JsonlSource",
+        "MemorySource",
+        "Source",
+        "TwitterSource",
+        "XSource",
+    ]
+    assert sources.TwitterSource is sources.XSource  # the old name, the same class

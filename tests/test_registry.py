@@ -16,9 +16,28 @@ def test_every_builtin_resolves_or_names_its_extra():
     for info in get_registry().entries():
         if info.installed:
             cls = get_registry().resolve(info.role, info.name)
-            assert cls.name == info.name, (
-                f"{cls} has name {cls.name!r}, registered as {info.name!r}"
-            )
+            names = (cls.name, *getattr(cls, "aliases", ()))
+            assert info.name in names, f"{cls} has names {names!r}, registered as {info.name!r}"
+
+
+def test_aliases_are_registered_as_the_same_class():
+    registry = get_registry()
+    for info in registry.entries():
+        if not info.installed:
+            continue
+        cls = registry.resolve(info.role, info.name)
+        for alias in getattr(cls, "aliases", ()):
+            assert registry.resolve(info.role, alias) is cls
+
+
+def test_x_source_keeps_its_old_name():
+    pytest.importorskip("tweepy")
+    from adverse_events.sources.twitter import TwitterSource
+    from adverse_events.sources.x import XSource
+
+    registry = get_registry()
+    assert registry.resolve("source", "x") is registry.resolve("source", "twitter") is XSource
+    assert TwitterSource is XSource and XSource.name == "x"
 
 
 def test_unknown_name_lists_valid_ones():

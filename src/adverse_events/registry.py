@@ -60,7 +60,8 @@ BUILTIN_BACKENDS: dict[str, dict[str, tuple[str, str | None]]] = {
         "memory": ("adverse_events.sources.memory:MemorySource", None),
         "parquet": ("adverse_events.sources.parquet:ParquetSource", "parquet"),
         "replay": ("adverse_events.sources.replay:ReplaySource", None),
-        "twitter": ("adverse_events.sources.twitter:TwitterSource", "twitter"),
+        "twitter": ("adverse_events.sources.x:XSource", "twitter"),  # alias of "x" (old name)
+        "x": ("adverse_events.sources.x:XSource", "twitter"),
     },
 }
 

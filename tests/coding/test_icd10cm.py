@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from adverse_events.coding._lay_terms import LAY_TERMS
 from adverse_events.coding.icd10cm import ICD10CMCoder, can_be_adverse_event, is_valid_code
+from adverse_events.coding.lay_terms import LAY_TERMS
 
 
 @pytest.mark.unit

@@ -286,3 +286,32 @@ def test_spans_without_content_words_or_about_feeling_well_are_not_events() -> N
     assert _plausible_event(["dry", "mouth"])
     assert not _plausible_event(["could"])
     assert not _plausible_event(["feeling", "ok"])
+
+
+@pytest.mark.unit
+def test_serving_never_imports_training_code(tmp_path: Path) -> None:
+    """The registry entry loads the package, the shipped model decodes, and `lexicon.train` stays
+    unimported until `train_lexicon` is asked for (it is the old single-module's name too)."""
+    from tests.helpers import run_without
+
+    result = run_without(
+        set(),
+        """
+        import sys
+        from adverse_events.registry import get_registry
+        cls = get_registry().resolve("extractor", "lexicon")
+        with cls(model_dir="builtin", code_icd10=False, normalize_drugs=False) as extractor:
+            [mentions] = extractor.extract(["Zoloft gave me terrible headaches."])
+        served = "adverse_events.extractors.lexicon.train" in sys.modules
+        from adverse_events.extractors.lexicon import train_lexicon
+        print(cls.__module__, served, train_lexicon.__module__, len(mentions) > 0)
+        """,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "adverse_events.extractors.lexicon.extractor",
+        "False",
+        "adverse_events.extractors.lexicon.train",
+        "True",
+    ]

@@ -1,4 +1,4 @@
-"""`TwitterSource` over real HTTP against the local X API stand-in."""
+"""`XSource` (old name `TwitterSource`) over real HTTP against the local X API stand-in."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 from adverse_events.config import StageConfig, build_backend
 from adverse_events.errors import ConfigError, PermanentBackendError, TransientBackendError
 from adverse_events.records import DeadLetter, Post
-from adverse_events.sources.twitter import TwitterSource
+from adverse_events.sources.twitter import TwitterSource  # the old name (shim) still works
+from adverse_events.sources.x import XSource
 from adverse_events.testing import SourceConformance
 from tests.sources.conftest import TOKEN
 from tests.sources.x_api_standin import XApiStandIn, make_tweet
@@ -277,15 +278,24 @@ def test_bad_options_are_config_errors(options) -> None:
         TwitterSource(**options)
 
 
-def test_built_from_config(x_api: XApiStandIn) -> None:
+@pytest.mark.parametrize("name", ["x", "twitter"])  # twitter: the old name, an alias
+def test_built_from_config(x_api: XApiStandIn, name: str) -> None:
     stage = StageConfig(
-        type="twitter",
+        type=name,
         options={"mode": "search", "api_base_url": x_api.url, "max_polls": 1, "lang": "en"},
     )
     source = build_backend("source", stage)
-    assert isinstance(source, TwitterSource) and source.mode == "search"
+    assert isinstance(source, XSource) and source.mode == "search"
     with pytest.raises(ConfigError, match="unknown option"):
-        build_backend("source", StageConfig(type="twitter", options={"bearer": "x"}))
+        build_backend("source", StageConfig(type=name, options={"bearer": "x"}))
+
+
+def test_records_keep_the_source_name_they_had(x_api: XApiStandIn, waits) -> None:
+    """Posts and dead letters say ``twitter`` as before the rename: stored tables stay one."""
+    x_api.stream_scripts = [[("raw", "{oops\r\n"), ("tweet", make_tweet(1, "prozac"))]]
+    items = list(_stream(x_api, waits, max_posts=1, sync_rules=False).read())
+    assert {item.source for item in items} == {"twitter"}
+    assert TwitterSource is XSource and TwitterSource.name == "x"
 
 
 # -- the shared contract ---------------------------------------------------------------------

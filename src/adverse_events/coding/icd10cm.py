@@ -7,7 +7,7 @@ external causes (V-Y), encounters and histories (Z), injuries and poisonings (S-
 perinatal or congenital codes (O-Q), abnormal findings of other body fluids, imaging or
 function studies (R80-R99). A mention is coded in these steps, first hit wins:
 
-1. lay-language synonyms (``coding/_lay_terms.py``: "can't sleep" -> G47.00 Insomnia, "brain
+1. lay-language synonyms (``coding/lay_terms.py``: "can't sleep" -> G47.00 Insomnia, "brain
    zaps" -> R20.2) matched exactly after normalisation: score 0.95;
 2. an exact match of a code description (case-insensitive), or of the description with its
    ", unspecified" tail removed: score 0.9;
@@ -36,10 +36,10 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from adverse_events.coding._lay_terms import LAY_TERMS
+from adverse_events.coding.lay_terms import LAY_TERMS
 from adverse_events.errors import PluginError
-from adverse_events.extractors._text import normalize
 from adverse_events.records import Concept
+from adverse_events.text.tokens import normalize
 
 __all__ = [
     "FUZZY_MIN",

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from adverse_events.coding._lay_terms import LAY_TERMS
+from adverse_events.coding.lay_terms import LAY_TERMS
 from adverse_events.errors import ConfigError
-from adverse_events.extractors._text import normalize
 from adverse_events.records import Concept
+from adverse_events.text.tokens import normalize
 
 __all__ = ["MedDRACoder", "MedDRARelease", "load_release"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from adverse_events.extractors._text import normalize
+from adverse_events.text.tokens import normalize
 from adverse_events.vocabulary import DrugVocabulary
 
 __all__ = ["DrugMatcher"]

@@ -44,10 +44,10 @@ from adverse_events.errors import (
     PluginError,
     TransientBackendError,
 )
-from adverse_events.extractors._text import sentence_spans
 from adverse_events.extractors.assertion import apply_traits, filter_mentions
 from adverse_events.protocols import Backend
 from adverse_events.records import EXCLUDING_TRAITS, Concept, Mention
+from adverse_events.text.tokens import sentence_spans
 
 __all__ = ["ComprehendMedicalExtractor", "RateLimiter", "split_text"]
 

@@ -3,4 +3,6 @@
 * `social`: normalisation of informal posts (hashtags, @mentions, URLs, emojis, elongated
   words, common abbreviations). A model trained with ``preprocess="social"`` records it in its
   ``adverse_events.json`` and its classifier applies it to every text it scores.
+* `tokens`: tokens and sentences with character offsets, and the normal form of a phrase for
+  lookups (shared by the extractors and the terminology coders).
 """

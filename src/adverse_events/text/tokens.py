@@ -1,4 +1,9 @@
-"""Text helpers shared by the extractors: tokens and sentences with character offsets."""
+"""Tokens and sentences with character offsets, and the normal form used for lookups.
+
+Shared by the extractors (the lexicon CRF, Comprehend Medical's sentence splitting, drug-name
+matching) and the coders (ICD-10-CM, MedDRA), so a phrase is normalised and tokenised the same
+way wherever it is matched.
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,9 @@
 Hand-written from how patients describe side effects in forum posts. The medical term is what
 the MedDRA coder looks up among LLT names; the code is checked against the full ICD-10-CM code
 set by the tests. Keys are normalised (lower case, straight apostrophes).
+
+A data module shared by the ICD-10-CM and MedDRA coders and the lexicon extractor (whose
+adverse-event gazetteer starts from these phrases).
 """
 
 from __future__ import annotations
