@@ -4,10 +4,13 @@ Semantics (see docs/concepts.md):
 
 * The source is read in batches of `batch_size`. Bad input never crashes a run: it becomes a
   `DeadLetter` (stage, reason, raw payload) written to the dead-letter sink.
-* `TransientBackendError`s are retried with exponential backoff and jitter (tenacity). What
-  still fails (transient after the retries, permanent, `InputError`, or a classifier's or
-  extractor's own bug) is narrowed down by bisection, so only the offending items are
-  dead-lettered: one stuck post costs one dead letter, not its batch.
+* The runner is the one retry owner: `TransientBackendError`s are retried with exponential
+  backoff and jitter (tenacity), at most `max_retries` times, and backends do not retry on
+  their own, so a throttled backend is called at most ``max_retries + 1`` times per batch.
+  A transient failure that outlasts the retries dead-letters the batch with
+  ``DeadLetter.transient`` set (replayable; the Lambda handler hands those back to Lambda).
+  What fails otherwise (permanent, `InputError`, or a classifier's or extractor's own bug) is
+  narrowed down by bisection, so only the offending items are dead-lettered.
 * Only posts the classifier calls adverse events go to the extractor (what makes a paid
   extractor affordable).
 * Writing batch N overlaps classifying batch N+1 (one writer thread, at most one batch in
@@ -27,6 +30,7 @@ Semantics (see docs/concepts.md):
 from __future__ import annotations
 
 import logging
+import random
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -71,6 +75,7 @@ __all__ = ["Pipeline", "RunReport"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+Item = TypeVar("Item")
 #: How many stored post ids a run remembers to count re-sent posts as duplicates.
 _DEDUPE_WINDOW = 1_000_000
 
@@ -395,26 +400,60 @@ class Pipeline:
         call: Callable[[Sequence[Post]], list[T]],
         report: RunReport,
     ) -> tuple[list[tuple[Post, T]], list[DeadLetter]]:
-        """Run `call` on `posts` with retries; bisect what still fails down to single posts.
+        """Run `call` on `posts`; retry and bisect what fails down to the posts that cause it."""
 
-        A transient failure that outlasts the retries is bisected like a permanent one, so one
-        stuck post costs one dead letter, not its batch.
+        def letter(post: Post, reason: str, transient: bool) -> DeadLetter:
+            return _letter(stage, post, reason, transient)
+
+        budget = _Budget(self.max_retries + 1)
+        return self._bisect(posts, call, letter, (Exception,), report, budget)
+
+    def _bisect(
+        self,
+        items: Sequence[Item],
+        call: Callable[[Sequence[Item]], list[T]],
+        letter: Callable[[Item, str, bool], DeadLetter],
+        catch: tuple[type[BaseException], ...],
+        report: RunReport,
+        budget: _Budget,
+    ) -> tuple[list[tuple[Item, T]], list[DeadLetter]]:
+        """Call `call` on `items`; split what fails in halves until the culprits are single items.
+
+        Retrying is bisecting: after a transient failure (and a backoff) the halves are called,
+        so a throttled moment costs a split while one stuck post still ends as one dead letter.
+        All of a batch's calls share one budget of ``max_retries + 1`` transient failures: once
+        it is spent, the items not yet processed are dead-lettered as transient (replayable)
+        without another call, so a throttled backend is called at most ``max_retries + 1``
+        times per batch. Permanent failures and `InputError` do not use the budget; exceptions
+        outside `catch` propagate (a sink's own bug fails the run).
         """
+        if budget.left <= 0:
+            reason = f"not tried: {budget.reason}"
+            return [], [letter(item, reason, True) for item in items]
         try:
-            results = self._retrying(report)(call, posts)
-            return list(zip(posts, results, strict=True)), []
-        except Exception as exc:  # noqa: BLE001 - transient, permanent, input, or a bug
-            if len(posts) == 1:
-                return [], [_letter(stage, posts[0], self._reason(exc))]
-        middle = len(posts) // 2
-        left_ok, left_bad = self._guarded(stage, posts[:middle], call, report)
-        right_ok, right_bad = self._guarded(stage, posts[middle:], call, report)
+            results = call(items)
+            return list(zip(items, results, strict=True)), []
+        except TransientBackendError as exc:
+            budget.left -= 1
+            budget.reason = f"still failing after {self.max_retries} retries: {exc}"
+            if budget.left <= 0:
+                return [], [letter(item, budget.reason, True) for item in items]
+            report.retries += 1
+            self._backoff(self.max_retries + 1 - budget.left)
+            if len(items) == 1:
+                return self._bisect(items, call, letter, catch, report, budget)
+        except catch as exc:
+            if len(items) == 1:
+                return [], [letter(items[0], _describe(exc), False)]
+        middle = len(items) // 2
+        left_ok, left_bad = self._bisect(items[:middle], call, letter, catch, report, budget)
+        right_ok, right_bad = self._bisect(items[middle:], call, letter, catch, report, budget)
         return left_ok + right_ok, left_bad + right_bad
 
-    def _reason(self, exc: BaseException) -> str:
-        if isinstance(exc, TransientBackendError):
-            return f"still failing after {self.max_retries} retries: {exc}"
-        return _describe(exc)
+    def _backoff(self, failures: int) -> None:
+        """Wait before the next try: exponential in the failures so far, plus jitter."""
+        delay = min(self.backoff_max, self.backoff_initial * 2 ** (failures - 1))
+        time.sleep(delay + random.uniform(0, self.backoff_initial))
 
     def _write(
         self, records: list[AdverseEventRecord], letters: list[DeadLetter], report: RunReport
@@ -435,21 +474,21 @@ class Pipeline:
     def _write_records(
         self, records: list[AdverseEventRecord], report: RunReport
     ) -> list[DeadLetter]:
-        """Write records; a record the sink still rejects after retries becomes a dead letter.
+        """Write records; a record the sink still rejects becomes a dead letter (`_bisect`).
 
-        Failures are bisected down to the records that cause them. Anything but a
-        `BackendError` or `InputError` is a sink's bug and fails the run.
+        Anything but a `BackendError` or `InputError` is a sink's bug and fails the run.
         """
-        try:
-            self._retrying(report)(self.sink.write, records)
-            return []
-        except (BackendError, InputError) as exc:
-            if len(records) == 1:
-                return [_letter("sink", records[0].post, self._reason(exc))]
-        middle = len(records) // 2
-        return self._write_records(records[:middle], report) + self._write_records(
-            records[middle:], report
-        )
+
+        def write(batch: Sequence[AdverseEventRecord]) -> list[None]:
+            self.sink.write(batch)
+            return [None] * len(batch)
+
+        def letter(record: AdverseEventRecord, reason: str, transient: bool) -> DeadLetter:
+            return _letter("sink", record.post, reason, transient)
+
+        budget = _Budget(self.max_retries + 1)
+        catch = (BackendError, InputError)
+        return self._bisect(records, write, letter, catch, report, budget)[1]
 
     def _count_written(self, post_ids: list[str], report: RunReport) -> None:
         """Count stored posts; an id already stored in this run counts as a duplicate."""
@@ -458,6 +497,14 @@ class Pipeline:
                 report.duplicates_in_input += 1
             else:
                 report.written += 1
+
+
+@dataclass
+class _Budget:
+    """Transient failures one batch may still have (shared by its retries and bisection)."""
+
+    left: int
+    reason: str = ""
 
 
 @dataclass
@@ -485,11 +532,12 @@ def _describe(exc: BaseException) -> str:
     return f"unexpected {type(exc).__name__}: {exc}"
 
 
-def _letter(stage: str, post: Post, reason: str) -> DeadLetter:
+def _letter(stage: str, post: Post, reason: str, transient: bool = False) -> DeadLetter:
     return DeadLetter(
         stage=stage,
         reason=reason,
         payload=post.model_dump_json(),
         post_id=post.post_id,
         source=post.source,
+        transient=transient,
     )

@@ -172,25 +172,51 @@ def _ok(texts):
     return 200, {}, json.dumps(fake_model(texts)).encode()
 
 
-def test_throttling_and_5xx_are_retried(scripted):
+def _pipeline(clf, texts, max_retries):
+    from adverse_events import Pipeline
+    from adverse_events.sinks import MemorySink
+    from adverse_events.sources import MemorySource
+    from adverse_events.testing import make_post
+
+    sink = MemorySink()
+    posts = [make_post(f"p{i}", text) for i, text in enumerate(texts)]
+    pipeline = Pipeline(
+        MemorySource(posts), clf, sink=sink, max_retries=max_retries, backoff_initial=0.001
+    )
+    return pipeline.run(), sink
+
+
+def test_throttling_and_5xx_are_retried_by_the_runner(scripted):
     url, handler = scripted
     handler.script = [
         _error(429, "ThrottlingException"),
         _error(503, "ServiceUnavailable"),
         _ok(["a headache"]),
     ]
-    clf = SageMakerClassifier(ENDPOINT, endpoint_url=url, backoff_initial=0.001)
-    assert clf.classify(["a headache"])[0].is_adverse_event
+    clf = SageMakerClassifier(ENDPOINT, endpoint_url=url)
+    report, sink = _pipeline(clf, ["a headache"], max_retries=5)
+    assert report.written == 1 and report.retries == 2
     assert len(handler.requests) == 3
     assert handler.requests[0][0] == f"/endpoints/{ENDPOINT}/invocations"
 
 
-def test_persistent_throttling_is_transient(scripted):
+def test_a_throttled_endpoint_is_called_at_most_max_retries_plus_one_times(scripted):
+    url, handler = scripted
+    handler.script = [_error(429, "ThrottlingException")] * 50
+    clf = SageMakerClassifier(ENDPOINT, endpoint_url=url)
+    report, sink = _pipeline(clf, [f"text {i}" for i in range(8)], max_retries=2)
+    assert len(handler.requests) == 3  # one batch: 1 call + 2 retries, no bisection, no loops
+    assert report.dead_lettered == 8
+    assert all(d.transient for d in sink.dead_letters.values())
+
+
+def test_each_invocation_is_made_once(scripted):
     url, handler = scripted
     handler.script = [_error(429, "ThrottlingException")] * 3
-    clf = SageMakerClassifier(ENDPOINT, endpoint_url=url, backoff_initial=0.001, max_attempts=3)
+    clf = SageMakerClassifier(ENDPOINT, endpoint_url=url)
     with pytest.raises(TransientBackendError, match="ThrottlingException"):
         clf.classify(["x"])
+    assert len(handler.requests) == 1
 
 
 @pytest.mark.parametrize(
@@ -204,15 +230,13 @@ def test_persistent_throttling_is_transient(scripted):
 def test_error_mapping(scripted, error, kind):
     url, handler = scripted
     handler.script = [error]
-    clf = SageMakerClassifier(ENDPOINT, endpoint_url=url, max_attempts=1)
+    clf = SageMakerClassifier(ENDPOINT, endpoint_url=url)
     with pytest.raises(kind):
         clf.classify(["x"])
 
 
 def test_unreachable_endpoint_is_transient(moto_server):
-    clf = SageMakerClassifier(
-        ENDPOINT, endpoint_url="http://127.0.0.1:9", max_attempts=2, backoff_initial=0.001
-    )
+    clf = SageMakerClassifier(ENDPOINT, endpoint_url="http://127.0.0.1:9")
     with pytest.raises(TransientBackendError):
         clf.classify(["x"])
 
@@ -225,9 +249,13 @@ def test_unreachable_endpoint_is_transient(moto_server):
         {"max_payload_bytes": 7 * 1024 * 1024},
         {"threshold": 1.5},
         {"labels": ("a", "b")},
-        {"max_attempts": 0},
     ],
 )
 def test_bad_options(kwargs):
     with pytest.raises(ConfigError):
         SageMakerClassifier(**{"endpoint_name": ENDPOINT, **kwargs})
+
+
+def test_old_retry_options_load_with_a_warning():
+    with pytest.warns(DeprecationWarning, match="retries are the runner's"):
+        SageMakerClassifier(ENDPOINT, max_attempts=3, backoff_initial=0.1)

@@ -334,19 +334,30 @@ def test_text_size_limit_exceeded_resplits(client: Any) -> None:
 
 
 @pytest.mark.unit
-def test_throttling_is_retried_then_succeeds(client: Any) -> None:
+def test_throttling_is_retried_by_the_runner_then_succeeds(client: Any) -> None:
+    from adverse_events import Pipeline
+    from adverse_events.sinks import MemorySink
+    from adverse_events.sources import MemorySource
+    from adverse_events.testing import MockClassifier, make_post
+
+    empty = {"Entities": [], "ModelVersion": "2.4.0"}
     stubber = Stubber(client)
     stubber.add_client_error("detect_entities_v2", "TooManyRequestsException", "slow down", 400)
     stubber.add_client_error("detect_entities_v2", "ThrottlingException", "slow down", 400)
-    stubber.add_response("detect_entities_v2", {"Entities": [], "ModelVersion": "2.4.0"})
+    stubber.add_response("detect_entities_v2", empty)
     stubber.add_client_error("infer_icd10_cm", "InternalServerException", "oops", 500)
-    stubber.add_response("infer_icd10_cm", {"Entities": [], "ModelVersion": "2.4.0"})
+    stubber.add_response("detect_entities_v2", empty)  # the runner retries the whole text
+    stubber.add_response("infer_icd10_cm", empty)
     stubber.activate()
     extractor = ComprehendMedicalExtractor(client=client, include_rxnorm=False)
-    slept: list[float] = []
-    extractor.sleep = slept.append
-    assert extractor.extract(["a headache"]) == [[]]
-    assert len(slept) == 3
+    report = Pipeline(
+        MemorySource([make_post("p1", "a headache")]),
+        MockClassifier(lambda _: 0.9),
+        extractor,
+        sink=MemorySink(),
+        backoff_initial=0.001,
+    ).run()
+    assert (report.written, report.retries, report.dead_lettered) == (1, 3, 0)
     stubber.assert_no_pending_responses()
 
 
@@ -363,11 +374,9 @@ def test_throttling_is_retried_then_succeeds(client: Any) -> None:
 )
 def test_errors_are_translated(client: Any, code: str, status: int, error: type[Exception]) -> None:
     stubber = Stubber(client)
-    for _ in range(2):
-        stubber.add_client_error("detect_entities_v2", code, "message", status)
+    stubber.add_client_error("detect_entities_v2", code, "message", status)
     stubber.activate()
-    extractor = ComprehendMedicalExtractor(client=client, max_attempts=2)
-    extractor.sleep = lambda _: None
+    extractor = ComprehendMedicalExtractor(client=client)
     with pytest.raises(error, match=code) as info:
         extractor.extract(["a headache"])
     assert info.value.backend == "comprehend-medical"
@@ -461,8 +470,8 @@ class TestConformance(ExtractorConformance):
         return ["a headache and nausea", "nothing here", "more nausea"]
 
 
-def test_own_client_sends_each_attempt_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    # This class retries throttling itself; botocore must not retry each attempt again.
+def test_own_client_sends_each_call_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The runner owns retries: neither this class nor botocore may retry a throttled call.
     import http.server
     import threading
 
@@ -491,11 +500,10 @@ def test_own_client_sends_each_attempt_once(monkeypatch: pytest.MonkeyPatch) -> 
             "AWS_ENDPOINT_URL": f"http://127.0.0.1:{server.server_port}",
         }.items():
             monkeypatch.setenv(key, value)
-        extractor = ComprehendMedicalExtractor(region="us-east-1", max_attempts=2)
-        extractor.sleep = lambda _: None
+        extractor = ComprehendMedicalExtractor(region="us-east-1")
         with pytest.raises(TransientBackendError):
             extractor.extract(["Zoloft gave me a headache"])
     finally:
         server.shutdown()
         server.server_close()
-    assert len(hits) == 2, hits
+    assert len(hits) == 1, hits

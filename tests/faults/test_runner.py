@@ -139,13 +139,14 @@ def test_one_stuck_post_costs_one_dead_letter_not_a_batch(role):
         sink=sink,
         dead_letter=letters,
         batch_size=64,
-        max_retries=1,
+        max_retries=6,  # 64 posts: 6 halvings to reach the stuck one, within one shared budget
         **FAST,
     ).run()
     assert not report.failed
     assert report.written == 63 and report.dead_lettered == 1
     [letter] = letters.dead_letters.values()
-    assert letter.post_id == "p13" and "still failing after 1 retries" in letter.reason
+    assert letter.post_id == "p13" and "still failing after 6 retries" in letter.reason
+    assert letter.transient
 
 
 def test_counts_add_up_with_duplicates_resume_and_dead_letters(tmp_path):
@@ -244,3 +245,55 @@ def test_jsonl_source_bad_lines_keep_counts_balanced(tmp_path):
     report = Pipeline(JsonlSource(path), MockClassifier(is_ae), **FAST).run()
     assert (report.read, report.written, report.dead_lettered) == (3, 1, 1)
     assert report.duplicates_in_input == 1 and report.balanced
+
+
+class _AlwaysThrottled(MockClassifier):
+    """A classifier whose service is throttled for good: it counts the calls it gets."""
+
+    def __init__(self) -> None:
+        super().__init__(lambda _: 0.1)
+        self.calls = 0
+
+    def classify(self, texts):
+        from adverse_events.errors import TransientBackendError
+
+        self.calls += 1
+        raise TransientBackendError("ThrottlingException: slow down", backend="mock")
+
+
+@pytest.mark.parametrize("max_retries", [0, 2, 4])
+def test_a_throttled_backend_is_called_at_most_max_retries_plus_one_times(max_retries):
+    """The runner is the one retry owner: no bisection of a transient failure, so one batch
+    costs max_retries + 1 calls in all, and its posts are dead-lettered as transient."""
+    classifier, sink = _AlwaysThrottled(), MemorySink()
+    report = Pipeline(
+        MemorySource(posts(16)),
+        classifier,
+        sink=sink,
+        batch_size=16,
+        max_retries=max_retries,
+        backoff_initial=0.0,
+        backoff_max=0.0,
+        progress=False,
+    ).run()
+    assert classifier.calls == max_retries + 1
+    assert report.retries == max_retries and report.dead_lettered == 16
+    letters = list(sink.dead_letters.values())
+    assert all(d.transient for d in letters) and all(d.stage == "classify" for d in letters)
+
+
+def test_a_permanent_failure_is_bisected_and_not_marked_transient():
+    def score(text: str) -> float:
+        if "post 3" in text:
+            from adverse_events.errors import PermanentBackendError
+
+            raise PermanentBackendError("ValidationException", backend="mock")
+        return 0.1
+
+    sink = MemorySink()
+    report = Pipeline(
+        MemorySource(posts(8)), MockClassifier(score), sink=sink, batch_size=8, **FAST
+    ).run()
+    assert report.written == 7 and report.dead_lettered == 1
+    [letter] = sink.dead_letters.values()
+    assert letter.transient is False

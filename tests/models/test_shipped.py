@@ -70,8 +70,30 @@ def test_default_classifier_works_offline_in_a_fresh_process(tmp_path: Path) -> 
     )
     assert result.returncode == 0, result.stderr
     name, ae, other, model = result.stdout.split()
-    assert (name, ae, other) == ("TransformersClassifier", "True", "False")
-    assert model.startswith("encoder@")
+    assert (name, ae, other) == ("EnsembleClassifier", "True", "False")
+    encoder, tfidf = model.split("+")
+    assert encoder.startswith("encoder@") and tfidf.startswith("tfidf:")
+
+
+@pytest.mark.integration
+def test_default_runs_the_encoder_alone_without_scikit_learn(tmp_path: Path) -> None:
+    result = run_without(
+        {"sklearn", "torch"},
+        f"""
+        import logging
+        logging.basicConfig(level=logging.WARNING, format="%(message)s")
+        from adverse_events.classifiers import DefaultClassifier
+        with DefaultClassifier() as clf:
+            ae, other = clf.classify([{AE!r}, {NOT_AE!r}])
+        print(type(clf.inner).__name__, ae.is_adverse_event, other.is_adverse_event)
+    """,
+        cwd=tmp_path,
+        env=OFFLINE,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["TransformersClassifier", "True", "False"]
+    notice = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(notice) == 1 and "pip install 'adverse-events[train]'" in notice[0]
 
 
 @pytest.mark.integration

@@ -2,8 +2,8 @@
 
 `RECORD_COLUMNS` and `DEAD_LETTER_COLUMNS` are the Hive types of the flat rows, generated from
 `adverse_events.schema` like the Arrow schemas the sink writes, so the CDK app,
-``adverse-events athena-ddl`` and the Parquet files never disagree. Partitions are found by *partition projection* on
-``dt`` (no crawler, no ``MSCK REPAIR TABLE``).
+``adverse-events athena-ddl`` and the Parquet files never disagree. Partitions are found by
+*partition projection* on ``dt`` (no crawler, no ``MSCK REPAIR TABLE``).
 """
 
 from __future__ import annotations

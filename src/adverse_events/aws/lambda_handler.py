@@ -44,10 +44,6 @@ __all__ = ["Settings", "handle", "handler"]
 log = logging.getLogger("adverse_events.aws.lambda_handler")
 log.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
 
-#: How the pipeline words a dead letter whose cause was transient (retries ran out).
-_TRANSIENT_PREFIX = "still failing after"
-
-
 #: The extractors the handler can build from its environment (``none`` skips extraction).
 EXTRACTORS = ("comprehend-medical",)
 
@@ -297,7 +293,7 @@ def handle(
             return _whole_batch(stream)
         done += len(chunk)
     letters = list(held.dead_letters.values())
-    retry = [d for d in letters if d.reason.startswith(_TRANSIENT_PREFIX) and d.post_id]
+    retry = [d for d in letters if d.transient and d.post_id]
     cut = min((position.get(d.post_id or "", 0) for d in retry), default=len(stream) + 1)
     left = str(sequence_number_of(items[done])) if done < len(items) else None
     if left is not None:  # out of time: retry from the first post not processed

@@ -6,29 +6,27 @@ input, in order; ``score`` is the probability of the adverse-event class.
 
 Texts are sent in payloads of at most `batch_size` texts and `max_payload_bytes` bytes (a
 real-time invocation accepts 6 MB). The response is parsed as JSON and checked item by item;
-it is never evaluated. Throttling, 5xx and connection errors are retried with exponential
-backoff and jitter; what still fails raises `TransientBackendError` (the runner retries the
-batch later); validation errors and model errors raise `PermanentBackendError` (the runner
-narrows the batch down to the offending text).
+it is never evaluated. Each invocation is made once: throttling, 5xx and connection errors
+raise `TransientBackendError` and the runner, the one retry owner, retries the batch with
+backoff (so a throttled batch costs at most ``max_retries + 1`` calls in all); validation errors
+and model errors raise `PermanentBackendError` (the runner narrows the batch down to the
+offending text). Errors are classified by the one AWS error map, `adverse_events.aws.errors`.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import random
-import time
 import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from adverse_events._aws import error_code, make_client, translate
+from adverse_events.aws.clients import make_client, warn_retry_options
+from adverse_events.aws.errors import aws_errors
 from adverse_events.errors import (
-    BackendError,
     ConfigError,
     InputError,
     PermanentBackendError,
-    TransientBackendError,
 )
 from adverse_events.protocols import Backend
 from adverse_events.records import Prediction
@@ -52,8 +50,8 @@ class SageMakerClassifier(Backend):
         max_payload_bytes: most bytes in one invocation's body (at most 6 MB).
         threshold: the adverse-event probability at and above which a post is an adverse event.
         labels: the model's labels, negative first; `positive_label` is the adverse-event one.
-        max_attempts: attempts of one invocation on throttling / 5xx before giving up.
-        backoff_initial / backoff_max: seconds of the exponential backoff (jitter added).
+        max_attempts, backoff_initial, backoff_max: no longer used (retries are the runner's:
+            ``[pipeline] max_retries``); accepted with a warning so old configs still load.
         read_timeout: seconds to wait for the endpoint to answer (real-time endpoints: 60).
         target_variant: a production variant to address (A/B tests), or None.
     """
@@ -72,9 +70,9 @@ class SageMakerClassifier(Backend):
         *,
         labels: Sequence[str] = (NEGATIVE, POSITIVE),
         positive_label: str = POSITIVE,
-        max_attempts: int = 5,
-        backoff_initial: float = 0.2,
-        backoff_max: float = 10.0,
+        max_attempts: int | None = None,
+        backoff_initial: float | None = None,
+        backoff_max: float | None = None,
         read_timeout: float = 60.0,
         target_variant: str | None = None,
     ):
@@ -94,8 +92,7 @@ class SageMakerClassifier(Backend):
                 f"labels must hold at least two labels including "
                 f"positive_label {positive_label!r}, got {list(labels)}"
             )
-        if max_attempts < 1:
-            raise ConfigError(f"max_attempts must be at least 1, got {max_attempts}")
+        warn_retry_options(self.name, max_attempts, backoff_initial, backoff_max)
         self.endpoint_name = endpoint_name.strip()
         self.region, self.endpoint_url = region, endpoint_url
         self.batch_size, self.max_payload_bytes = batch_size, max_payload_bytes
@@ -103,8 +100,6 @@ class SageMakerClassifier(Backend):
         self.labels = tuple(labels)
         self.positive_label = positive_label
         self.negative_label = next(label for label in self.labels if label != positive_label)
-        self.max_attempts = max_attempts
-        self.backoff_initial, self.backoff_max = backoff_initial, backoff_max
         self.read_timeout = read_timeout
         self.target_variant = target_variant
         self._client = client
@@ -169,18 +164,7 @@ class SageMakerClassifier(Backend):
             yield start, _body(batch)
 
     def _invoke(self, body: bytes) -> list[Any]:
-        delay = self.backoff_initial
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                return self._invoke_once(body)
-            except TransientBackendError:
-                if attempt == self.max_attempts:
-                    raise
-                time.sleep(min(delay, self.backoff_max) + random.uniform(0, delay))
-                delay *= 2
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _invoke_once(self, body: bytes) -> list[Any]:
+        """One invocation (never retried here: the runner owns retries)."""
         kwargs: dict[str, Any] = {
             "EndpointName": self.endpoint_name,
             "Body": body,
@@ -191,23 +175,10 @@ class SageMakerClassifier(Backend):
         if self.target_variant:
             kwargs["TargetVariant"] = self.target_variant
         self.invocations += 1
-        try:
+        with aws_errors(self.name, f"InvokeEndpoint {self.endpoint_name!r}"):
             response = self.client.invoke_endpoint(**kwargs)
             raw = response["Body"].read()
-        except Exception as exc:  # noqa: BLE001 - translated at the edge
-            raise self._translate(exc) from exc
         return self._parse(raw)
-
-    def _translate(self, exc: BaseException) -> BackendError:
-        code, _ = error_code(exc)
-        if code == "ModelError":
-            # The container answered non-200. 429/5xx from the model server is worth a retry;
-            # anything else is about this input.
-            original = int(getattr(exc, "response", {}).get("OriginalStatusCode", 0) or 0)
-            if original in (429, 502, 503, 504):
-                return TransientBackendError(f"model error {original}: {exc}", backend=self.name)
-            return PermanentBackendError(f"model error: {exc}", backend=self.name)
-        return translate(exc, backend=self.name, action=f"InvokeEndpoint {self.endpoint_name!r}")
 
     def _parse(self, raw: bytes) -> list[Any]:
         try:

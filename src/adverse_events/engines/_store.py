@@ -3,9 +3,10 @@
 Two small stores with the same five calls (`list_objects`, `get`, `put`, `delete`,
 `download`), keyed by ``/``-separated text, so the engine's planning and writing code never
 asks which one it has.
-`S3Store` goes through the library's one AWS client factory and error map (`adverse_events._aws`):
-throttling and 5xx become `TransientBackendError`, so the caller's retry policy applies. Both
-pickle without their client, so they travel to Ray workers and connect there.
+`S3Store` goes through the library's one AWS client factory and error map
+(`adverse_events.aws.clients`, `adverse_events.aws.errors`): throttling and 5xx become
+`TransientBackendError`, so the caller's retry policy applies. Both pickle without their
+client, so they travel to Ray workers and connect there.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ class S3Store:
     @property
     def client(self) -> Any:
         if self._client is None:
-            from adverse_events._aws import make_client
+            from adverse_events.aws.clients import make_client
 
             self._client = make_client("s3", region=self.region, endpoint_url=self.endpoint_url)
         return self._client
@@ -110,7 +111,7 @@ class S3Store:
         return f"s3://{self.bucket}/{key}"
 
     def _call(self, action: str, method: str, **kwargs: Any) -> Any:
-        from adverse_events._aws import translate
+        from adverse_events.aws.errors import translate
 
         try:
             return getattr(self.client, method)(Bucket=self.bucket, **kwargs)

@@ -24,26 +24,24 @@ than 20,000 bytes of UTF-8, InferICD10CM and InferRxNorm at most 10,000 characte
 split on sentence boundaries into chunks of at most ``max_chunk_bytes`` UTF-8 bytes (default
 10,000, within all three limits) and offsets are mapped back. A ``TextSizeLimitExceededException``
 re-splits the chunk at half the size. The default quota is 100 transactions per second per
-operation: a client-side token bucket (``max_tps``) keeps under it, and throttling, 5xx and
-connection errors are retried with exponential backoff and jitter (``max_attempts``), then
-raised as `TransientBackendError`; validation and auth errors raise `PermanentBackendError`.
+operation: a client-side token bucket (``max_tps``) keeps under it. Each call is made once and
+its errors are classified by the one AWS error map (`adverse_events.aws.errors`): throttling,
+5xx and connection errors raise `TransientBackendError` for the runner, the one retry owner, to
+retry with backoff; a text the service refuses raises `InputError`; validation and auth errors
+raise `PermanentBackendError`.
 """
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from adverse_events.errors import (
-    ConfigError,
-    PermanentBackendError,
-    PluginError,
-    TransientBackendError,
-)
+from adverse_events.aws.clients import make_client, warn_retry_options
+from adverse_events.aws.errors import error_code, translate
+from adverse_events.errors import ConfigError, PermanentBackendError, PluginError
 from adverse_events.extractors.assertion import apply_traits, filter_mentions
 from adverse_events.protocols import Backend
 from adverse_events.records import EXCLUDING_TRAITS, Concept, Mention
@@ -53,21 +51,6 @@ __all__ = ["ComprehendMedicalExtractor", "RateLimiter", "split_text"]
 
 #: Documented limits: DetectEntitiesV2 < 20,000 UTF-8 bytes; InferICD10CM/InferRxNorm 10,000 chars.
 MAX_CHUNK_BYTES = 10_000
-_TRANSIENT_CODES = {
-    "ThrottlingException",
-    "Throttling",
-    "TooManyRequestsException",
-    "ThrottledException",
-    "RequestLimitExceeded",
-    "ServiceUnavailableException",
-    "ServiceUnavailable",
-    "InternalServerException",
-    "InternalServerError",
-    "InternalFailure",
-    "RequestTimeout",
-    "RequestTimeoutException",
-    "SlowDown",
-}
 _TOO_LARGE = "TextSizeLimitExceededException"
 
 
@@ -167,9 +150,8 @@ class ComprehendMedicalExtractor(Backend):
         use_traits: record the service's traits on mentions; ``False`` (with
             ``exclude_traits=()``) reproduces the reference design, which ignores them.
         max_tps: client-side rate limit per operation (default quota: 100).
-        max_attempts: tries per call on throttling / 5xx / connection errors.
-        backoff_initial: first bound of the exponential backoff, in seconds (full jitter).
-        backoff_max: largest bound of the exponential backoff, in seconds.
+        max_attempts, backoff_initial, backoff_max: no longer used (retries are the runner's:
+            ``[pipeline] max_retries``); accepted with a warning so old configs still load.
         max_chunk_bytes: largest chunk sent, in UTF-8 bytes.
         meddra_path: a MedDRA ASCII release folder to code events to MedDRA as well.
     """
@@ -188,9 +170,9 @@ class ComprehendMedicalExtractor(Backend):
         local_traits: bool = False,
         use_traits: bool = True,
         max_tps: float = 100.0,
-        max_attempts: int = 5,
-        backoff_initial: float = 0.2,
-        backoff_max: float = 10.0,
+        max_attempts: int | None = None,
+        backoff_initial: float | None = None,
+        backoff_max: float | None = None,
         max_chunk_bytes: int = MAX_CHUNK_BYTES,
         meddra_path: str | None = None,
     ):
@@ -200,8 +182,7 @@ class ComprehendMedicalExtractor(Backend):
         ):
             if not 0.0 <= value <= 1.0:
                 raise ConfigError(f"comprehend-medical: {key} must be in [0, 1], got {value}")
-        if max_attempts < 1:
-            raise ConfigError("comprehend-medical: max_attempts must be >= 1")
+        warn_retry_options(self.name, max_attempts, backoff_initial, backoff_max)
         if not 100 <= max_chunk_bytes <= MAX_CHUNK_BYTES:
             raise ConfigError(
                 f"comprehend-medical: max_chunk_bytes must be in [100, {MAX_CHUNK_BYTES}]"
@@ -219,9 +200,6 @@ class ComprehendMedicalExtractor(Backend):
         self.local_traits = local_traits
         self.use_traits = use_traits
         self.max_tps = max_tps
-        self.max_attempts = max_attempts
-        self.backoff_initial = backoff_initial
-        self.backoff_max = backoff_max
         self.max_chunk_bytes = max_chunk_bytes
         self.meddra_path = meddra_path
         self._limiters = {
@@ -229,33 +207,24 @@ class ComprehendMedicalExtractor(Backend):
             for op in ("detect_entities_v2", "infer_icd10_cm", "infer_rx_norm")
         }
         self._meddra: Any = None
-        self.sleep: Callable[[float], None] = time.sleep
 
     def __repr__(self) -> str:
         return f"ComprehendMedicalExtractor(region={self.region!r})"
 
     @property
     def client(self) -> Any:
-        """The boto3 client, created on first use (botocore retries off: this class retries)."""
+        """The boto3 client, created on first use (botocore retries off: the runner retries)."""
         if self._client is None:
             try:
-                import boto3
-                from botocore.config import Config
+                import boto3  # noqa: F401
             except ModuleNotFoundError as exc:
                 raise PluginError(
                     "extractor 'comprehend-medical' needs: pip install 'adverse-events[aws]'"
                 ) from exc
             try:
-                self._client = boto3.client(
-                    "comprehendmedical",
-                    region_name=self.region,
-                    # max_attempts counts retries (1 would be 2 tries): total_max_attempts is tries
-                    config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
-                )
-            except Exception as exc:  # NoRegionError and friends
-                raise PermanentBackendError(
-                    f"cannot create client: {exc}", backend=self.name
-                ) from exc
+                self._client = make_client("comprehendmedical", region=self.region)
+            except Exception as exc:  # noqa: BLE001 - NoRegionError and friends
+                raise translate(exc, backend=self.name, action="create client") from exc
         return self._client
 
     def close(self) -> None:
@@ -312,48 +281,16 @@ class ComprehendMedicalExtractor(Backend):
                 out[key].append(shifted)
 
     def _call(self, operation: str, text: str) -> list[dict[str, Any]]:
-        """One API call with rate limiting and retries; returns the response's Entities."""
-        for attempt in range(1, self.max_attempts + 1):
-            self._limiters[operation].acquire()
-            try:
-                response = getattr(self.client, operation)(Text=text)
-                return list(response.get("Entities", []))
-            except Exception as exc:  # noqa: BLE001 - translated below
-                error = self._translate(operation, exc)
-                if not isinstance(error, TransientBackendError) or attempt == self.max_attempts:
-                    raise error from exc
-                delay = min(self.backoff_max, self.backoff_initial * 2 ** (attempt - 1))
-                self.sleep(random.uniform(0, delay))
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _translate(self, operation: str, exc: Exception) -> Exception:
-        """botocore's exceptions -> this library's error tree (or _TooLarge)."""
+        """One rate-limited API call (never retried here); returns the response's Entities."""
+        self._limiters[operation].acquire()
         try:
-            from botocore.exceptions import (
-                ClientError,
-                ConnectionClosedError,
-                ConnectTimeoutError,
-                EndpointConnectionError,
-                ReadTimeoutError,
-            )
-        except ModuleNotFoundError:  # pragma: no cover
-            return PermanentBackendError(f"{operation}: {exc}", backend=self.name)
-        if isinstance(exc, ClientError):
-            error = exc.response.get("Error", {})
-            code = str(error.get("Code", ""))
-            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-            message = f"{operation}: {code}: {error.get('Message', '')}"
-            if code == _TOO_LARGE:
-                return _TooLarge(message)
-            if code in _TRANSIENT_CODES or status >= 500 or status == 429:
-                return TransientBackendError(message, backend=self.name)
-            return PermanentBackendError(message, backend=self.name)
-        if isinstance(
-            exc,
-            (EndpointConnectionError, ConnectionClosedError, ConnectTimeoutError, ReadTimeoutError),
-        ):
-            return TransientBackendError(f"{operation}: {exc}", backend=self.name)
-        return PermanentBackendError(f"{operation}: {type(exc).__name__}: {exc}", backend=self.name)
+            response = getattr(self.client, operation)(Text=text)
+        except Exception as exc:  # noqa: BLE001 - translated by the one AWS error map
+            code, _ = error_code(exc)
+            if code == _TOO_LARGE:  # the protocol's own partial case: split and call again
+                raise _TooLarge(f"{operation}: {code}") from exc
+            raise translate(exc, backend=self.name, action=operation) from exc
+        return list(response.get("Entities", []))
 
     # -- building mentions --------------------------------------------------------------------
     def _mention(self, text: str, entity: dict[str, Any], category: str) -> Mention | None:

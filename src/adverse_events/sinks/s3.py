@@ -47,7 +47,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from adverse_events._aws import make_client, translate
+from adverse_events.aws.clients import make_client
+from adverse_events.aws.errors import translate
 from adverse_events.errors import ConfigError
 from adverse_events.protocols import Backend
 from adverse_events.records import AdverseEventRecord, DeadLetter

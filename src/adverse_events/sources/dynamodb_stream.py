@@ -40,11 +40,12 @@ from boto3.dynamodb.types import Binary, TypeDeserializer
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
+from adverse_events.aws.clients import make_client
+from adverse_events.aws.errors import translate
 from adverse_events.errors import (
-    BackendError,
+    AdverseEventsError,
     ConfigError,
     InputError,
-    PermanentBackendError,
     TransientBackendError,
 )
 from adverse_events.protocols import Backend
@@ -55,16 +56,6 @@ from adverse_events.sources._resilience import Backoff, JsonCheckpoint
 __all__ = ["DynamoDBPostStore", "DynamoDBStreamSource", "sequence_number_of"]
 
 log = logging.getLogger(__name__)
-
-_THROTTLED = {
-    "ThrottlingException",
-    "ProvisionedThroughputExceededException",
-    "LimitExceededException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
-}
-
 
 class _StreamDeserializer(TypeDeserializer):
     """boto3's deserializer, also taking ``B`` values as base64 text (how Lambda events hold
@@ -142,13 +133,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _translate(exc: Exception, what: str, backend: str) -> BackendError:
-    if isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in _THROTTLED:
-            return TransientBackendError(f"{what}: {code}", backend=backend)
-        return PermanentBackendError(f"{what}: {code}: {exc}", backend=backend)
-    return TransientBackendError(f"{what}: {exc}", backend=backend)
+def _translate(exc: Exception, what: str, backend: str) -> AdverseEventsError:
+    """botocore's exceptions -> the library's, through the one AWS error map."""
+    return translate(exc, backend=backend, action=what)
 
 
 class DynamoDBStreamSource(Backend):
@@ -357,13 +344,18 @@ class DynamoDBStreamSource(Backend):
 
     def _client(self, service: str) -> Any:
         if service not in self._clients:
-            self._clients[service] = boto3.client(
-                service, region_name=self.region_name, endpoint_url=self.endpoint_url
+            self._clients[service] = make_client(
+                service, region=self.region_name, endpoint_url=self.endpoint_url
             )
         return self._clients[service]
 
     def _aws(self, backoff: Backoff, what: str, call: Callable[[], Any]) -> Any:
-        """Call AWS, retrying throttling and network errors with backoff (5 tries)."""
+        """Call AWS, backing off on throttling and network errors (5 tries).
+
+        Polling a stream is this source's own protocol, as reconnecting is the X stream's: the
+        runner cannot re-enter a half-read iterator, so the reader waits and polls again (the
+        DynamoDB Streams guidance for ``GetRecords`` throttling). botocore's retries are off
+        (`make_client`), so each try is one request."""
         while True:
             try:
                 result = call()
@@ -371,7 +363,7 @@ class DynamoDBStreamSource(Backend):
                 return result
             except (ClientError, BotoCoreError) as exc:
                 error = _translate(exc, what, self.name)
-                if isinstance(error, PermanentBackendError) or backoff.failures >= 5:
+                if not isinstance(error, TransientBackendError) or backoff.failures >= 5:
                     raise error from exc
                 log.warning("%s; retrying", error)
                 backoff.http_error()
@@ -491,13 +483,14 @@ class DynamoDBStreamSource(Backend):
             try:
                 page = client.get_records(ShardIterator=iterator, Limit=self.batch_limit)
                 backoff.success()
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") == "ExpiredIteratorException":
+            except (ClientError, BotoCoreError) as exc:
+                code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+                if code == "ExpiredIteratorException":
                     iterator = self._iterator(shard_id, arn, checkpoint, backoff)
                     continue
                 page = None
                 error = _translate(exc, "get records", self.name)
-                if isinstance(error, PermanentBackendError) or backoff.failures >= 5:
+                if not isinstance(error, TransientBackendError) or backoff.failures >= 5:
                     raise error from exc
                 backoff.http_error()
             if page is None:
