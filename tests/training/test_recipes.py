@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from adverse_events.cli import _transformer_options, app
+from adverse_events.cli import app
 from adverse_events.errors import ConfigError
 from adverse_events.training.recipes import (
     DEFAULT_ENCODER_RECIPE,
     EncoderRecipe,
     all_data_split,
+    transformer_options,
 )
 from adverse_events.training.transformers import TransformerOptions
 from adverse_events.training.workflow import load_data
@@ -47,15 +48,15 @@ def test_recipe_options_replace_the_seed_and_describe_leaves_run_settings_out() 
 
 
 def test_cli_recipe_default_then_flags_override() -> None:
-    options = _transformer_options("some/encoder", "default", {"epochs": 2.0, "pooling": None})
+    options = transformer_options("some/encoder", "default", {"epochs": 2.0, "pooling": None})
     assert options["epochs"] == 2.0
     assert options["pooling"] == DEFAULT_ENCODER_RECIPE.options.pooling
     assert options["learning_rate"] == DEFAULT_ENCODER_RECIPE.options.learning_rate
-    assert _transformer_options("some/encoder", None, {"epochs": None}) == {}
+    assert transformer_options("some/encoder", None, {"epochs": None}) == {}
     with pytest.raises(ConfigError, match="--recipe must be 'default'"):
-        _transformer_options("some/encoder", "fancy", {})
+        transformer_options("some/encoder", "fancy", {})
     with pytest.raises(ConfigError, match="--layer-lr-decay is a transformers option"):
-        _transformer_options("tfidf", None, {"layer_lr_decay": 0.9})
+        transformer_options("tfidf", None, {"layer_lr_decay": 0.9})
 
 
 def test_cli_refuses_encoder_flags_for_tfidf(csv_file: Path, tmp_path: Path) -> None:
