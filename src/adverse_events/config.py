@@ -200,6 +200,16 @@ class PipelineConfig(BaseModel):
             **self.pipeline.model_dump(),
         )
 
+    def build_runner(self) -> Any:
+        """The runner the ``[engine]`` table asks for, ready to ``run()``: the local `Pipeline`
+        (`build`) or, with ``type = "ray"``, a `RayEngine` (which validates the config before
+        Ray starts; a stage it cannot shard is a `ConfigError`)."""
+        if self.engine.type == "local":
+            return self.build()
+        from adverse_events.engines.ray import RayEngine
+
+        return RayEngine(self)
+
 
 def _expand_env(value: Any, where: str) -> Any:
     if isinstance(value, str):
