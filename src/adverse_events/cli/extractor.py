@@ -14,6 +14,12 @@ from adverse_events.errors import AdverseEventsError
 
 __all__ = ["evaluate_extractor_command", "train_extractor"]
 
+DataDir = Annotated[
+    Path | None,
+    typer.Option(help="Folder with psytar/ and ade_corpus_v2/ (default: $ADVERSE_EVENTS_DATA)."),
+]
+TestFraction = Annotated[float, typer.Option(help="Share of groups held out.")]
+
 
 def train_extractor(
     out: Annotated[Path, typer.Option("--out", help="Model directory to write.")],
@@ -30,12 +36,7 @@ def train_extractor(
             help="Your spans: JSON lines {text, spans: [{start, end, label}]} (repeatable)."
         ),
     ] = None,
-    data_dir: Annotated[
-        Path | None,
-        typer.Option(
-            help="Folder with psytar/ and ade_corpus_v2/ (default: $ADVERSE_EVENTS_DATA)."
-        ),
-    ] = None,
+    data_dir: DataDir = None,
     holdout: Annotated[
         bool,
         typer.Option(
@@ -43,7 +44,7 @@ def train_extractor(
             help="Leave the held-out split out of training (keeps evaluate-extractor honest).",
         ),
     ] = True,
-    test_fraction: Annotated[float, typer.Option(help="Share of groups held out.")] = 0.2,
+    test_fraction: TestFraction = 0.2,
 ) -> None:
     """Train the local lexicon extractor (CRF + vocabularies) on span annotations."""
     from adverse_events.extractors.workflow import load_span_corpora, train_on_corpora
@@ -82,13 +83,8 @@ def evaluate_extractor_command(
     spans: Annotated[
         list[Path] | None, typer.Option(help="Your own spans JSONL (repeatable).")
     ] = None,
-    data_dir: Annotated[
-        Path | None,
-        typer.Option(
-            help="Folder with psytar/ and ade_corpus_v2/ (default: $ADVERSE_EVENTS_DATA)."
-        ),
-    ] = None,
-    test_fraction: Annotated[float, typer.Option(help="Share of groups held out.")] = 0.2,
+    data_dir: DataDir = None,
+    test_fraction: TestFraction = 0.2,
     output: Annotated[Path | None, typer.Option(help="Also write the report as JSON.")] = None,
 ) -> None:
     """Exact and partial-overlap P/R/F1 per category on held-out reviews / articles."""
