@@ -158,7 +158,8 @@ class StageConfig(BaseModel):
 
     def display_options(self) -> dict[str, Any]:
         """The options as they may be shown (logs, dumps): no expanded value, no secret."""
-        return _redacted(self._written if self._written is not None else self.options)
+        options = self._written if self._written is not None else self.options
+        return {key: _redacted(value, key) for key, value in options.items()}
 
     @field_serializer("options")
     def _serialise_options(self, options: dict[str, Any]) -> dict[str, Any]:
