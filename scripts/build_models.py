@@ -144,7 +144,7 @@ def build_encoder(
     fp32_from: Path | None = None,
 ) -> dict[str, Any]:
     """Fine-tune `encoder` with the default recipe, export ONNX int8, check agreement with fp32."""
-    from adverse_events.classifiers._model_dir import read_model_info
+    from adverse_events.classifiers.model_dir import read_model_info
     from adverse_events.classifiers.transformers import TransformersClassifier
     from adverse_events.classifiers.transformers import onnx as ort_export
     from adverse_events.training import recipes

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adverse_events.classifiers._model_dir import write_model_info
+from adverse_events.classifiers.model_dir import write_model_info
 from adverse_events.errors import ConfigError
 from adverse_events.training.datasets import Dataset
 from adverse_events.training.splits import Split, make_split

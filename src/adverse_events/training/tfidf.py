@@ -11,7 +11,8 @@ Saved without pickle, as plain data a model directory can be inspected with:
   member weights, and each vectorizer's vocabulary (term -> column);
 * ``tfidf.npz``: ``idf_<i>`` per vectorizer, ``coef_<m>`` / ``intercept_<m>`` per member,
   read with ``numpy.load(allow_pickle=False)``;
-* ``adverse_events.json``: labels, threshold, metrics, data and split (see `_model_dir`).
+* ``adverse_events.json``: labels, threshold, metrics, data and split (see
+  `adverse_events.classifiers.model_dir`).
 
 What is trusted when loading: only numbers, strings and the settings below, which are checked
 against an allow-list (``analyzer`` in word/char/char_wb, integer n-gram ranges, booleans). No

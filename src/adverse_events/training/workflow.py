@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from adverse_events.classifiers._model_dir import ModelInfo, read_model_info, write_model_info
+from adverse_events.classifiers.model_dir import ModelInfo, read_model_info, write_model_info
 from adverse_events.errors import ConfigError
 from adverse_events.training import datasets as ds
 from adverse_events.training.metrics import (

@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from adverse_events.classifiers._model_dir import MODEL_INFO_FILE, read_model_info
+from adverse_events.classifiers.model_dir import MODEL_INFO_FILE, read_model_info
 from adverse_events.classifiers.transformers import onnx
 from adverse_events.classifiers.transformers.engines import (
     Engine,
