@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -271,3 +271,12 @@ def _member(name: str, model: Any, labels: Sequence[str], present: list[int]) ->
 
 def options_dict(options: TfidfOptions) -> dict[str, Any]:
     return asdict(options)
+
+
+def options_from(options: Mapping[str, Any]) -> TfidfOptions:
+    """`TfidfOptions` from a mapping of its fields (a config table, ``--option`` values);
+    an unknown field is a `ConfigError`."""
+    try:
+        return TfidfOptions(**options)
+    except TypeError as exc:
+        raise ConfigError(f"unknown TF-IDF option: {exc}") from exc
