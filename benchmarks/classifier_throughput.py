@@ -22,21 +22,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
 import sys
-import threading
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import bench_common as bench  # benchmarks/ is sys.path[0] when run as a script
 import numpy as np
+from bench_common import CACHE, RESULTS, PeakMemory
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
-CACHE = ROOT / "benchmarks" / ".cache"
 POSITIVE = "adverse_event"
 #: Fine-tuning of the default model: small batches of short sequences keep it minutes on a CPU.
 TRAIN_BATCH, TRAIN_LR, TRAIN_MAX_LENGTH = 8, 1e-4, 32
@@ -78,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
         print_row(row)
     reference = next((r["p_positive"] for r in rows if r["mode"] == "fp32"), None)
-    finish(rows, reference, texts, model, device, args)
+    write_report(rows, reference, texts, model, device, args)
     return 0
 
 
@@ -106,20 +101,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 # -- inputs and model -------------------------------------------------------------------------
 
 
-def data_dir() -> Path:
-    return Path(os.environ.get("ADVERSE_EVENTS_DATA", ROOT / ".." / "shared" / "data"))
-
-
 def ade_sentences() -> tuple[list[str], list[int]]:
     """ADE-corpus v2 sentences, de-duplicated: (texts, 1 = describes an adverse drug event)."""
-    folder = data_dir() / "ade_corpus_v2"
-    neg_file, pos_file = folder / "ADE-NEG.txt", folder / "DRUG-AE.rel"
-    if not (neg_file.exists() and pos_file.exists()):
+    from adverse_events.errors import ConfigError
+
+    try:
+        return bench.ade_sentences()
+    except ConfigError:
+        folder = bench.data_dir() / "ade_corpus_v2"
         sys.exit(f"ADE corpus not found under {folder}: set ADVERSE_EVENTS_DATA or pass --texts")
-    neg = [ln.split(" ", 2)[2].strip() for ln in neg_file.read_text().splitlines() if ln.strip()]
-    pos = [ln.split("|")[1].strip() for ln in pos_file.read_text().splitlines() if ln.strip()]
-    labelled = dict.fromkeys(neg, 0) | dict.fromkeys(pos, 1)
-    return list(labelled), list(labelled.values())
 
 
 def load_texts(args: argparse.Namespace) -> list[str]:
@@ -194,34 +184,6 @@ def default_model(args: argparse.Namespace, exclude: set[str]) -> Path:
 
 
 # -- measuring ----------------------------------------------------------------------------------
-
-
-class PeakMemory:
-    """Peak resident memory of this process while the block runs (sampled every 5 ms)."""
-
-    def __enter__(self) -> PeakMemory:
-        self.peak, self._stop = rss_bytes(), threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.005):
-            self.peak = max(self.peak, rss_bytes())
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, rss_bytes())
-
-
-def rss_bytes() -> int:
-    try:
-        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except OSError:  # pragma: no cover - not Linux
-        import resource
-
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def gpu_peak(device: str) -> float | None:
@@ -368,7 +330,7 @@ def print_row(r: dict[str, Any]) -> None:
 # -- report -------------------------------------------------------------------------------------
 
 
-def finish(
+def write_report(
     rows: list[dict[str, Any]],
     reference: list[float] | None,
     texts: list[str],
@@ -376,22 +338,24 @@ def finish(
     device: str,
     args: argparse.Namespace,
 ) -> None:
+    from adverse_events.training.metrics import agreement
+
     tokens = next((r["tokens"] for r in rows if "tokens" in r), None)
     base = {r["mode"]: r["sentences_per_s"] for r in rows if r["mode"].startswith("pipeline")}
     for r in rows:
         p = np.array(r.pop("p_positive"))
         if reference is not None:
-            ref = np.array(reference)
-            r["label_agreement"] = round(float(((p >= 0.5) == (ref >= 0.5)).mean()), 5)
-            r["max_prob_diff"] = round(float(np.abs(p - ref).max()), 5)
+            same = agreement(reference, p, 0.5, digits=5)
+            r["label_agreement"] = same["label_agreement"]
+            r["max_prob_diff"] = same["max_score_difference"]
         r["positive_rate"] = round(float((p >= 0.5).mean()), 4)
         r["tokens_per_s"] = round(tokens / r["seconds"]) if tokens else None
         for b, value in base.items():
             r[f"x_{b}"] = round(r["sentences_per_s"] / value, 2)
     report = {
         "benchmark": "classifier_throughput",
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": "python benchmarks/classifier_throughput.py " + " ".join(sys.argv[1:]),
+        "created_at": bench.now(),
+        "command": bench.command_line("classifier_throughput.py"),
         "machine": machine(device),
         "model": describe_model(model),
         "input": {
@@ -415,46 +379,29 @@ def finish(
 
 
 def machine(device: str) -> dict[str, Any]:
+    """`bench_common`'s machine description, with the CPU's vector flags, threads, load and
+    the versions of the inference libraries."""
     import torch
     import transformers
 
-    flags: set[str] = set()
-    model_name = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model_name = line.split(":", 1)[1].strip()
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:  # pragma: no cover
-        pass
-    wanted = [
-        "avx2",
-        "avx512f",
-        "avx512_vnni",
-        "avx512_bf16",
-        "avx_vnni",
-        "amx_bf16",
-        "amx_int8",
-        "amx_tile",
-    ]
     try:
         import onnxruntime
 
         ort_version: str | None = onnxruntime.__version__
     except ImportError:
         ort_version = None
+    host, cpu = bench.host(), bench.cpu_info()
     info: dict[str, Any] = {
-        "cpu": model_name,
-        "cpu_flags": [f for f in wanted if f in flags],
-        "cpus": len(os.sched_getaffinity(0)),
+        "cpu": cpu["model"],
+        "cpu_flags": cpu["flags"],
+        "cpus": host["cpus"],
         "torch_threads": torch.get_num_threads(),
-        "load_average": os.getloadavg(),
-        "python": platform.python_version(),
+        "load_average": bench.load_average(),
+        "python": host["python"],
         "torch": torch.__version__,
         "transformers": transformers.__version__,
         "onnxruntime": ort_version,
-        "platform": platform.platform(),
+        "platform": host["platform"],
     }
     if device.startswith("cuda"):
         info["gpu"] = torch.cuda.get_device_name()

@@ -12,14 +12,13 @@ import argparse
 import json
 import platform
 import tempfile
-import time
 from pathlib import Path
+
+from bench_common import RESULTS, Stopwatch, write_json  # benchmarks/ is sys.path[0]
 
 from adverse_events.analytics.dashboard import write_dashboard
 from adverse_events.analytics.signals import signals
 from adverse_events.analytics.synthetic import build_database
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def main() -> None:
@@ -29,15 +28,13 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db, html = Path(tmp) / "ae.duckdb", Path(tmp) / "report.html"
-        start = time.perf_counter()
-        run = build_database(db, n=args.posts, seed=args.seed, bad_every=1000, batch_size=2000)
-        load_s = time.perf_counter() - start
-        start = time.perf_counter()
-        found = signals(db, by="icd10", window="month")
-        signals_s = time.perf_counter() - start
-        start = time.perf_counter()
-        write_dashboard(db, html)
-        dashboard_s = time.perf_counter() - start
+        with Stopwatch() as load:
+            run = build_database(db, n=args.posts, seed=args.seed, bad_every=1000, batch_size=2000)
+        with Stopwatch() as signals_time:
+            found = signals(db, by="icd10", window="month")
+        with Stopwatch() as dashboard:
+            write_dashboard(db, html)
+        load_s, signals_s, dashboard_s = load.seconds, signals_time.seconds, dashboard.seconds
         result = {
             "posts": args.posts,
             "records_written": run.written,
@@ -52,8 +49,7 @@ def main() -> None:
             "machine": platform.machine(),
             "cpus_note": "shared 2-core dev machine",
         }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "dashboard_build.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_json(RESULTS / "dashboard_build.json", result)
     lines = [
         "# Dashboard build benchmark",
         "",

@@ -22,19 +22,21 @@ import argparse
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from bench_common import (
+    CACHE,
     RESULTS,
-    ROOT,
-    data_dir,
+    Stopwatch,
+    ade_examples,
     machine,
     markdown_table,
     psytar_sentences,
     write_results,
 )
+
+from adverse_events.training.metrics import agreement
 
 FIRST_LOAD = """
 import time
@@ -47,10 +49,8 @@ print(time.perf_counter() - started, type(clf.inner).__name__)
 
 
 def ade_sentences(n: int) -> list[str]:
-    from adverse_events.training.datasets import load_ade_corpus
-
-    examples, _ = load_ade_corpus(data_dir() / "ade_corpus_v2")
-    return [e.text for e in examples][:n]
+    """The first `n` ADE-corpus sentences in the loader's order."""
+    return [e.text for e in ade_examples()][:n]
 
 
 def first_load(runs: int) -> dict[str, Any]:
@@ -72,21 +72,15 @@ def first_load(runs: int) -> dict[str, Any]:
 
 def timed(name: str, classify: Any, texts: list[str]) -> tuple[dict[str, Any], list[float]]:
     classify(texts[:16])  # warm-up: lazy loading, first-call allocations
-    started = time.perf_counter()
-    scores = classify(texts)
-    seconds = time.perf_counter() - started
+    with Stopwatch() as clock:
+        scores = classify(texts)
+    seconds = clock.seconds
     return {
         "name": name,
         "texts": len(texts),
         "seconds": round(seconds, 3),
         "sentences_per_s": round(len(texts) / seconds, 1),
     }, scores
-
-
-def agreement(scores: list[float], reference: list[float], threshold: float) -> dict[str, float]:
-    same = sum((a >= threshold) == (b >= threshold) for a, b in zip(scores, reference, strict=True))
-    diff = max(abs(a - b) for a, b in zip(scores, reference, strict=True))
-    return {"label_agreement": round(same / len(scores), 4), "max_score_difference": round(diff, 4)}
 
 
 def measure(texts: list[str], fp32: Path) -> list[dict[str, Any]]:
@@ -108,7 +102,7 @@ def measure(texts: list[str], fp32: Path) -> list[dict[str, Any]]:
     for name, clf in (("shipped default (ONNX int8)", default), ("shipped TF-IDF", tfidf)):
         row, scores = timed(name, scores_of(clf), texts)
         if clf is default:
-            row |= agreement(scores, ref, threshold)
+            row |= agreement(ref, scores, threshold)  # its "texts" is the row's
         rows.append(row)
     rows.append(ref_row)
     hf = pipeline("text-classification", model=str(fp32), device="cpu", top_k=None)
@@ -127,9 +121,7 @@ def measure(texts: list[str], fp32: Path) -> list[dict[str, Any]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--fp32", type=Path, default=ROOT / "benchmarks" / ".cache" / "default-encoder-fp32"
-    )
+    parser.add_argument("--fp32", type=Path, default=CACHE / "default-encoder-fp32")
     parser.add_argument("--n-ade", type=int, default=2000)
     parser.add_argument("--load-runs", type=int, default=3)
     args = parser.parse_args()

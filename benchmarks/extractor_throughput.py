@@ -19,18 +19,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import tempfile
-import time
 from pathlib import Path
 
+from bench_common import (  # benchmarks/ is sys.path[0] as a script
+    RESULTS,
+    Stopwatch,
+    cpus,
+    data_dir,
+    load_average,
+    write_json,
+)
+
 from adverse_events.coding.ingredients import dictionary_available
-from adverse_events.extractors.corpora import data_dir, load_ade, load_psytar, split
+from adverse_events.extractors.corpora import load_ade, load_psytar, split
 from adverse_events.extractors.lexicon import LexiconExtractor, train_lexicon
 from adverse_events.text.tokens import sentence_spans
-
-RESULTS = Path(__file__).resolve().parent / "results" / "extractor_throughput.json"
 
 
 def posts(root: Path) -> list[str]:
@@ -69,13 +74,13 @@ def main() -> None:
     for label, options in configurations.items():
         extractor = LexiconExtractor(model_dir=model_dir, **options)
         extractor.extract(warmup)  # loads the model, the ICD-10-CM index, the drug dictionary
-        started = time.perf_counter()
-        mentions = sum(len(m) for m in run(extractor, timed, args.batch_size))
-        cold = time.perf_counter() - started
-        started = time.perf_counter()
-        for _ in range(args.repeat):
-            run(extractor, timed, args.batch_size)
-        warm = (time.perf_counter() - started) / args.repeat
+        with Stopwatch() as clock:
+            mentions = sum(len(m) for m in run(extractor, timed, args.batch_size))
+        cold = clock.seconds
+        with Stopwatch() as clock:
+            for _ in range(args.repeat):
+                run(extractor, timed, args.batch_size)
+        warm = clock.seconds / args.repeat
         results[label] = {
             "posts": len(timed),
             "sentences": sentences,
@@ -92,14 +97,13 @@ def main() -> None:
         "mean_chars_per_post": round(sum(map(len, timed)) / len(timed), 1),
         "mean_chars_per_sentence": round(sum(map(len, timed)) / sentences, 1),
         "drug_dictionary": dictionary_available(),
-        "cpu_count": os.cpu_count(),
-        "load_average_1min_at_end": round(os.getloadavg()[0], 2),  # a shared machine is slower
+        "cpu_count": cpus(),
+        "load_average_1min_at_end": round(load_average()[0], 2),  # a shared machine is slower
         "python": platform.python_version(),
         "target_sentences_per_second": 500,
         "results": results,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    write_json(RESULTS / "extractor_throughput.json", report)
     print(json.dumps(report, indent=2))
 
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import random
 import time
 import zlib
@@ -36,10 +35,10 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from adverse_events.coding.icd10cm import ICD10CMCoder
-from adverse_events.extractors.corpora import data_dir
+from bench_common import RESULTS, cpus, data_dir, write_json  # benchmarks/ is sys.path[0]
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from adverse_events.coding.icd10cm import ICD10CMCoder
+
 CHECKED = RESULTS / "icd10_coding_checked.csv"
 
 
@@ -179,7 +178,7 @@ def main() -> None:
         "coder": repr(coder),
         "min_score": coder.min_score,
         "seconds_first_pass_incl_build": round(seconds, 2),
-        "cpu_count": os.cpu_count(),
+        "cpu_count": cpus(),
         "all": summary(coded, checked),
         "tuning_half": summary([r for r in coded if r["half"] == "tuning"], checked),
         "held_out_half": summary([r for r in coded if r["half"] == "held_out"], checked),
@@ -204,7 +203,7 @@ def main() -> None:
             "precision figures count only checked (mention, code) pairs; the "
             "semantic step's additions are not in the hand-checked sample"
         )
-    (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    write_json(RESULTS / f"{name}.json", report)
     if args.encoder:
         print(json.dumps(report, indent=2))
         return

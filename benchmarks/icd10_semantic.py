@@ -19,16 +19,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from icd10_coding import RESULTS, half, mentions  # benchmarks/ is sys.path[0] as a script
+from bench_common import RESULTS, ROOT, data_dir, write_json
+from icd10_coding import half, mentions  # benchmarks/ is sys.path[0] as a script
 
-from adverse_events.coding.icd10cm import ICD10CMCoder, _clean
+from adverse_events.coding.icd10cm import ICD10CMCoder, clean_mention
 from adverse_events.coding.lay_terms import LAY_TERMS
-from adverse_events.extractors.corpora import data_dir
 from adverse_events.text.tokens import normalize
 
-DEFAULT_ENCODER = (
-    Path(__file__).resolve().parents[1] / ".." / "shared" / "models" / "all-MiniLM-L6-v2"
-)
+DEFAULT_ENCODER = ROOT / ".." / "shared" / "models" / "all-MiniLM-L6-v2"
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8)
 
 
@@ -78,7 +76,7 @@ def main() -> None:
     rows = mentions(data_dir())
     coder = ICD10CMCoder()
     abstained = [r for r in rows if not coder.code(r["mention"])]
-    queries = [_clean(normalize(r["mention"])) or normalize(r["mention"]) for r in abstained]
+    queries = [clean_mention(normalize(r["mention"])) or normalize(r["mention"]) for r in abstained]
     started = time.perf_counter()
     similarities = embed(queries) @ target_vectors.T
     query_seconds = time.perf_counter() - started
@@ -121,10 +119,7 @@ def main() -> None:
         "query_embedding_ms_per_mention": round(1000 * query_seconds / max(1, len(queries)), 2),
         "results": table,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "icd10_semantic.json").write_text(
-        json.dumps(report, indent=2) + "\n", encoding="utf-8"
-    )
+    write_json(RESULTS / "icd10_semantic.json", report)
     print(json.dumps(report, indent=2))
 
 

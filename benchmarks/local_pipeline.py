@@ -12,17 +12,13 @@ a folder holding ``tfidf/`` and ``lexicon/`` (what ``examples/local_train.toml``
 from __future__ import annotations
 
 import argparse
-import csv
-import gc
 import itertools
 import json
-import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from pipeline_throughput import finish  # benchmarks/ is sys.path[0] when run as a script
+from bench_common import Stopwatch, finish, frozen_gc, psytar_sentences  # benchmarks/ on sys.path
 
 from adverse_events import Pipeline
 from adverse_events.classifiers.tfidf import TfidfClassifier
@@ -30,13 +26,9 @@ from adverse_events.extractors.lexicon import LexiconExtractor
 from adverse_events.sinks import DuckDBSink
 from adverse_events.sources import JsonlSource
 
-ROOT = Path(__file__).resolve().parents[1]
 
-
-def write_posts(sentences: Path, out: Path, n: int) -> float:
-    """`n` posts cycling through the sentences; returns their mean length in characters."""
-    with sentences.open(encoding="utf-8") as handle:
-        texts = [row["text"] for row in csv.DictReader(handle) if row["text"].strip()]
+def write_posts(texts: list[str], out: Path, n: int) -> float:
+    """`n` posts cycling through `texts`; returns their mean length in characters."""
     total = 0
     with out.open("w", encoding="utf-8") as handle:
         for i, text in zip(range(n), itertools.cycle(texts)):
@@ -66,10 +58,9 @@ def main() -> None:
                 f"no model at {missing[0]}: run `adverse-events run examples/local_train.toml`"
                 " first, or pass --models builtin"
             )
-    data = Path(os.environ.get("ADVERSE_EVENTS_DATA", ROOT / ".." / "shared" / "data"))
     with tempfile.TemporaryDirectory() as tmp:
         posts = Path(tmp) / "posts.jsonl"
-        chars = write_posts(data / "psytar" / "sentences.csv", posts, args.n)
+        chars = write_posts(psytar_sentences(), posts, args.n)
         pipeline = Pipeline(
             JsonlSource(posts),
             TfidfClassifier(tfidf),
@@ -78,11 +69,9 @@ def main() -> None:
             batch_size=args.batch_size,
             progress=False,
         )
-        gc.collect()
-        gc.freeze()  # as `adverse-events run` does
-        started = time.perf_counter()
-        report = pipeline.run()
-        seconds = time.perf_counter() - started
+        with frozen_gc(), Stopwatch() as clock:  # as `adverse-events run` does
+            report = pipeline.run()
+        seconds = clock.seconds
     result = {
         "benchmark": "local_pipeline",
         "posts": args.n,

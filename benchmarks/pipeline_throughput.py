@@ -9,17 +9,16 @@ Target (issue 2): >= 20,000 posts/s on a 2-core machine with 100k posts.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
-import os
-import platform
 import random
 import tempfile
-import time
+from contextlib import nullcontext
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from adverse_events import Pipeline, __version__
+from bench_common import Stopwatch, finish, frozen_gc  # benchmarks/ is sys.path[0] as a script
+
+from adverse_events import Pipeline
 from adverse_events.sinks import DuckDBSink
 from adverse_events.sources import JsonlSource
 from adverse_events.testing import MockClassifier
@@ -62,9 +61,9 @@ def run_once(posts: Path, db: Path, batch_size: int) -> tuple[float, dict[str, o
         batch_size=batch_size,
         progress=False,
     )
-    started = time.perf_counter()
-    report = pipeline.run()
-    return time.perf_counter() - started, report.to_dict()
+    with Stopwatch() as clock:
+        report = pipeline.run()
+    return clock.seconds, report.to_dict()
 
 
 def main() -> None:
@@ -80,11 +79,8 @@ def main() -> None:
         # As a library call, then as `adverse-events run` does it (start-up objects frozen out
         # of the garbage collector's scans); each into a fresh database.
         for name, freeze in (("library", False), ("cli", True)):
-            if freeze:
-                gc.collect()
-                gc.freeze()
-            seconds, report = run_once(posts, Path(tmp) / f"{name}.duckdb", args.batch_size)
-            gc.unfreeze()
+            with frozen_gc() if freeze else nullcontext():
+                seconds, report = run_once(posts, Path(tmp) / f"{name}.duckdb", args.batch_size)
             runs[name] = {
                 "seconds": round(seconds, 3),
                 "posts_per_second": round(args.n / seconds),
@@ -98,22 +94,6 @@ def main() -> None:
         "runs": runs,
     }
     finish(result, args.json)
-
-
-def finish(result: dict[str, object], path: Path | None) -> None:
-    """Add the machine, library version and time to `result`, print it, write it to `path`."""
-    result["machine"] = {
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "processor": platform.processor(),
-    }
-    result["library_version"] = __version__
-    result["measured_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    print(json.dumps(result, indent=2))
-    if path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

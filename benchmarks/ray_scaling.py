@@ -23,24 +23,23 @@ Models are trained once into ``--models`` (default ``out/models``, as examples/l
 from __future__ import annotations
 
 import argparse
-import csv
 import itertools
 import json
 import os
 import tempfile
-import time
 from pathlib import Path
 
-from pipeline_throughput import finish  # benchmarks/ is sys.path[0] when run as a script
+from bench_common import (  # benchmarks/ is sys.path[0] when run as a script
+    Stopwatch,
+    data_dir,
+    finish,
+    psytar_sentences,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
 
-
-def write_posts(sentences: Path, out: Path, n: int, malformed_every: int = 33) -> int:
-    """`n` lines cycling through the sentences; every `malformed_every`-th is broken JSON or an
+def write_posts(texts: list[str], out: Path, n: int, malformed_every: int = 33) -> int:
+    """`n` lines cycling through `texts`; every `malformed_every`-th is broken JSON or an
     empty text. Returns how many lines are malformed."""
-    with sentences.open(encoding="utf-8") as handle:
-        texts = [row["text"] for row in csv.DictReader(handle) if row["text"].strip()]
     bad = 0
     with out.open("w", encoding="utf-8") as handle:
         for i, text in zip(range(n), itertools.cycle(texts)):
@@ -104,12 +103,12 @@ def run(tmp: Path, name: str, text: str) -> dict[str, object]:
     path = tmp / f"{name}.toml"
     path.write_text(text)
     config = load_config(path)
-    started = time.perf_counter()
-    if config.engine.type == "local":
-        report = config.build().run()  # models load inside run(), as for the CLI
-    else:
-        report = RayEngine(config).run()
-    wall = time.perf_counter() - started
+    with Stopwatch() as clock:
+        if config.engine.type == "local":
+            report = config.build().run()  # models load inside run(), as for the CLI
+        else:
+            report = RayEngine(config).run()
+    wall = clock.seconds
     if report.failed:
         raise SystemExit(f"{name} failed: {report.error}")
     return {
@@ -153,7 +152,7 @@ def main() -> None:
     parser.add_argument("--models", type=Path, default=Path("out/models"))
     parser.add_argument("--json", type=Path, default=None, help="write results here")
     args = parser.parse_args()
-    data = Path(os.environ.get("ADVERSE_EVENTS_DATA", ROOT / ".." / "shared" / "data"))
+    data = data_dir()
     ensure_models(args.models.resolve(), data)
     models = args.models.resolve()
 
@@ -170,8 +169,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         posts, small = tmp / "posts.jsonl", tmp / "small.jsonl"
-        bad = write_posts(data / "psytar" / "sentences.csv", posts, args.n)
-        write_posts(data / "psytar" / "sentences.csv", small, 200)
+        sentences = psytar_sentences(data)
+        bad = write_posts(sentences, posts, args.n)
+        write_posts(sentences, small, 200)
 
         def engine(actors: int) -> str:
             return (

@@ -9,28 +9,21 @@ benchmarks/results/scratch_transformer.json.
 
 from __future__ import annotations
 
+import argparse
 import json
-import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from bench_common import RESULTS, ade, psytar  # benchmarks/ is sys.path[0] as a script
+
 from adverse_events.testing.tiny_models import make_tiny_transformer
 from adverse_events.training.splits import make_split
-from adverse_events.training.workflow import load_data, train
-
-ROOT = Path(__file__).resolve().parents[1]
+from adverse_events.training.workflow import train
 
 
 def main(corpus: str, epochs: float = 8.0) -> None:
-    root = Path(os.environ.get("ADVERSE_EVENTS_DATA", ROOT / ".." / "shared" / "data"))
-    if corpus == "psytar":
-        data = load_data(
-            [root / "psytar" / "sentences.csv"], label_column="ADR", group_column="post_id"
-        )
-    else:
-        data = load_data([root / "ade_corpus_v2"])
+    data = psytar() if corpus == "psytar" else ade()
     train_texts = make_split(data, "grouped", seed=42).part("train").texts  # no test leak
     with tempfile.TemporaryDirectory() as tmp:
         base = make_tiny_transformer(
@@ -62,15 +55,23 @@ def main(corpus: str, epochs: float = 8.0) -> None:
         )
         seconds = time.time() - start
     row = {"corpus": corpus, "epochs": epochs, "seconds": seconds, **result.info.metrics}
-    out = ROOT / "benchmarks" / "results" / "scratch_transformer.json"
+    out = RESULTS / "scratch_transformer.json"
     rows = json.loads(out.read_text()) if out.is_file() else []
     rows = [r for r in rows if r["corpus"] != corpus] + [row]
     out.write_text(json.dumps(rows, indent=2))
     print(json.dumps(row, indent=2))
 
 
-if __name__ == "__main__":
-    main(
-        sys.argv[1] if len(sys.argv) > 1 else "psytar",
-        float(sys.argv[2]) if len(sys.argv) > 2 else 8.0,
+def parse_args() -> argparse.Namespace:
+    """The two optional positional arguments the script always took (and ``--help``)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "corpus", nargs="?", default="psytar", help="psytar (default) or ade_corpus_v2"
     )
+    parser.add_argument("epochs", nargs="?", type=float, default=8.0, help="default 8")
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    args = parse_args()
+    main(args.corpus, args.epochs)

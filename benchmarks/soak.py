@@ -38,7 +38,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipeline_throughput import finish  # benchmarks/ is sys.path[0] when run as a script
+from bench_common import finish  # benchmarks/ is sys.path[0] when run as a script
 
 from adverse_events import Mention, Pipeline
 from adverse_events.records import DeadLetter

@@ -17,11 +17,12 @@ import argparse
 import csv
 import json
 import os
-import platform
 import random
 import tempfile
 import time
 from pathlib import Path
+
+from bench_common import host  # benchmarks/ is sys.path[0] as a script
 
 import adverse_events
 from adverse_events import DeadLetter
@@ -121,11 +122,7 @@ def main() -> None:
         "malformed_every": args.malformed_every,
         "library": adverse_events.__file__,
         "pseudonym_key_set": bool(os.environ.get("ADVERSE_EVENTS_PSEUDONYM_KEY")),
-        "machine": {
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-        },
+        "machine": host("python", "cpus", "platform"),
         "results": results,
     }
     text = json.dumps(out, indent=2)

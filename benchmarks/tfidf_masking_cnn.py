@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import statistics
 import time
@@ -34,15 +33,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+from bench_common import RESULTS, ade, data_dir, psytar  # benchmarks/ is sys.path[0]
 
 from adverse_events.extractors.corpora import load_ade
 from adverse_events.training.datasets import Dataset
 from adverse_events.training.metrics import choose_threshold, evaluate
 from adverse_events.training.splits import kfold
-from adverse_events.training.workflow import load_data
 from adverse_events.vocabulary import DrugVocabulary
 
-ROOT = Path(__file__).resolve().parents[1]
 Scorer = Callable[[Sequence[str]], np.ndarray]
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9\-']*|\d+|[^\w\s]")
@@ -73,12 +71,7 @@ _CONDITION_SUFFIXES = (
 
 
 def corpora(root: Path, names: Sequence[str]) -> dict[str, Dataset]:
-    loaders = {
-        "ade_corpus_v2": lambda: load_data([root / "ade_corpus_v2"]),
-        "psytar": lambda: load_data(
-            [root / "psytar" / "sentences.csv"], label_column="ADR", group_column="post_id"
-        ),
-    }
+    loaders = {"ade_corpus_v2": lambda: ade(root), "psytar": lambda: psytar(root)}
     return {name: loaders[name]() for name in names}
 
 
@@ -273,7 +266,7 @@ def main() -> None:
     parser.add_argument("--corpora", nargs="+", default=["ade_corpus_v2", "psytar"])
     parser.add_argument("--folds", type=int, default=5)
     args = parser.parse_args()
-    root = Path(os.environ.get("ADVERSE_EVENTS_DATA", ROOT / ".." / "shared" / "data"))
+    root = data_dir()
     conditions, builtin = condition_words(), {t.lower() for t in DrugVocabulary.builtin().terms}
     annotated = drug_names_by_group(root)
     rows = []
@@ -311,7 +304,7 @@ def main() -> None:
                     "seconds_all_variants": time.time() - start,
                 }
             )
-    out = ROOT / "benchmarks" / "results"
+    out = RESULTS
     out.mkdir(parents=True, exist_ok=True)
     if (out / "tfidf_masking_cnn.json").is_file():  # keep the rows of corpora not run now
         earlier = json.loads((out / "tfidf_masking_cnn.json").read_text())["rows"]

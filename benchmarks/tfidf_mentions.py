@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import tempfile
 import time
@@ -27,6 +26,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from bench_common import RESULTS, ade, data_dir, psytar, union  # benchmarks/ is sys.path[0]
 
 from adverse_events.training.datasets import Dataset
 from adverse_events.training.mention_features import (
@@ -39,13 +39,6 @@ from adverse_events.training.mention_features import (
 from adverse_events.training.metrics import choose_threshold, evaluate
 from adverse_events.training.splits import kfold
 from adverse_events.training.tfidf import TfidfOptions, fit_tfidf
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _union(parts: list[Dataset]) -> Dataset:
-    return Dataset([e for p in parts for e in p.examples], parts[0].labels, parts[0].positive_label)
-
 
 #: train the lexicon's second-stage span filter too (`--span-filter`; about twice the CRF time)
 SPAN_FILTER = False
@@ -130,7 +123,6 @@ VARIANTS = ("tfidf only", "tfidf + text", "tfidf + mentions", "tfidf + mentions 
 
 def main() -> None:
     from adverse_events.extractors.corpora import load_ade, load_psytar
-    from adverse_events.training.workflow import load_data
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--corpora", nargs="+", default=["psytar", "ade_corpus_v2"])
@@ -140,19 +132,14 @@ def main() -> None:
     args = parser.parse_args()
     global SPAN_FILTER
     SPAN_FILTER = args.span_filter
-    root = Path(os.environ.get("ADVERSE_EVENTS_DATA", ROOT / ".." / "shared" / "data"))
+    root = data_dir()
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
     loaders = {
-        "psytar": (
-            lambda: load_data(
-                [root / "psytar" / "sentences.csv"], label_column="ADR", group_column="post_id"
-            ),
-            lambda: load_psytar(root),
-        ),
-        "ade_corpus_v2": (lambda: load_data([root / "ade_corpus_v2"]), lambda: load_ade(root)),
+        "psytar": (lambda: psytar(root), lambda: load_psytar(root)),
+        "ade_corpus_v2": (lambda: ade(root), lambda: load_ade(root)),
     }
-    results_file = ROOT / "benchmarks" / "results" / "tfidf_mentions.json"
+    results_file = RESULTS / "tfidf_mentions.json"
     rows = json.loads(results_file.read_text())["rows"] if results_file.exists() else []
     for corpus in args.corpora:
         data, spans = loaders[corpus][0](), loaders[corpus][1]()
@@ -165,7 +152,7 @@ def main() -> None:
                 arrays = dict(np.load(file))
             else:
                 start = time.time()
-                training = _union([split.part("train"), split.part("validation")])
+                training = union([split.part("train"), split.part("validation")])
                 arrays = fold_arrays(corpus, training, split.part("test"), spans)
                 np.savez(file, **arrays)
                 print(f"{corpus} fold {i}: features in {time.time() - start:.0f} s", flush=True)

@@ -10,30 +10,23 @@ benchmarks/results/tfidf_splits.json.
 
 from __future__ import annotations
 
+import argparse
 import json
-import os
-import platform
 import tempfile
 import time
 from pathlib import Path
 
-from adverse_events.training.workflow import load_data, train
+from bench_common import RESULTS, ade, host, psytar  # benchmarks/ is sys.path[0] as a script
 
-ROOT = Path(__file__).resolve().parents[1]
+from adverse_events.training.workflow import train
 
 
 def main() -> None:
-    root = Path(os.environ.get("ADVERSE_EVENTS_DATA", ROOT / ".." / "shared" / "data"))
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()  # no options
     runs = [
-        ("ade_corpus_v2", "random", load_data([root / "ade_corpus_v2"], relations=True)),
-        ("ade_corpus_v2", "grouped", load_data([root / "ade_corpus_v2"])),
-        (
-            "psytar",
-            "grouped",
-            load_data(
-                [root / "psytar" / "sentences.csv"], label_column="ADR", group_column="post_id"
-            ),
-        ),
+        ("ade_corpus_v2", "random", ade(relations=True)),
+        ("ade_corpus_v2", "grouped", ade()),
+        ("psytar", "grouped", psytar()),
     ]
     rows = []
     for corpus, split, data in runs:
@@ -54,12 +47,8 @@ def main() -> None:
             }
         )
         print(json.dumps(rows[-1]), flush=True)
-    machine = {
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-    }
-    out = ROOT / "benchmarks" / "results" / "tfidf_splits.json"
+    machine = host("platform", "python", "cpus")
+    out = RESULTS / "tfidf_splits.json"
     out.write_text(json.dumps({"machine": machine, "seed": 42, "rows": rows}, indent=2) + "\n")
 
 

@@ -11,21 +11,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import time
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+from bench_common import RESULTS, ade, data_dir, psytar, union  # benchmarks/ is sys.path[0]
 
+from adverse_events.training.cross_fit import out_of_fold_scores
 from adverse_events.training.datasets import Dataset
 from adverse_events.training.metrics import choose_threshold, evaluate
 from adverse_events.training.splits import kfold
 from adverse_events.training.tfidf import TfidfOptions, fit_tfidf
-from adverse_events.training.workflow import _out_of_fold, load_data
 
-ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = {
     "word 1-2, LR (baseline)": TfidfOptions((1, 2), None, 1, None, 1.0, None, False),
     "+ balanced class weights": TfidfOptions((1, 2), None, 1, None, 1.0, "balanced", False),
@@ -40,12 +39,7 @@ CROSS_FIT = {
 
 
 def data(root: Path) -> dict[str, Dataset]:
-    return {
-        "ade_corpus_v2": load_data([root / "ade_corpus_v2"]),
-        "psytar": load_data(
-            [root / "psytar" / "sentences.csv"], label_column="ADR", group_column="post_id"
-        ),
-    }
+    return {"ade_corpus_v2": ade(root), "psytar": psytar(root)}
 
 
 def run_fold(
@@ -56,8 +50,8 @@ def run_fold(
 ) -> dict[str, float]:
     if cross_fit:  # what `adverse-events train --model tfidf` does
         ((validation, test),) = parts.values()
-        both = _union([train, validation])
-        oof = _out_of_fold(both, "grouped", 42, 5, asdict(options))
+        both = union([train, validation])
+        oof = out_of_fold_scores(both, "grouped", 42, 5, asdict(options))
         model = fit_tfidf(both.texts, both.y, both.labels, options)
         pos = model.labels.index(test.positive_label)
         ok = ~np.isnan(oof)
@@ -83,8 +77,7 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
-    root = Path(os.environ.get("ADVERSE_EVENTS_DATA", ROOT / ".." / "shared" / "data"))
-    corpora = data(root)
+    corpora = data(data_dir())
     folds = {
         name: list(kfold(d, args.folds, "grouped", seed=args.seed)) for name, d in corpora.items()
     }
@@ -109,7 +102,7 @@ def main() -> None:
     start = time.time()
     per: dict[str, tuple[list[float], list[float]]] = {c: ([], []) for c in folds}
     for i in range(args.folds):
-        train = _union([folds[c][i].part("train") for c in folds])
+        train = union([folds[c][i].part("train") for c in folds])
         result = run_fold(
             train,
             {c: (folds[c][i].part("validation"), folds[c][i].part("test")) for c in folds},
@@ -130,7 +123,7 @@ def main() -> None:
             )
         )
         print(rows[-1], flush=True)
-    out = ROOT / "benchmarks" / "results"
+    out = RESULTS
     out.mkdir(parents=True, exist_ok=True)
     (out / "tfidf_variants.json").write_text(
         json.dumps(
@@ -148,10 +141,6 @@ def main() -> None:
     ]
     (out / "tfidf_variants.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
-
-
-def _union(parts: list[Dataset]) -> Dataset:
-    return Dataset([e for p in parts for e in p.examples], parts[0].labels, parts[0].positive_label)
 
 
 def _row(

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pipeline_throughput import finish  # benchmarks/ is sys.path[0] when run as a script
+from bench_common import finish  # benchmarks/ is sys.path[0] when run as a script
 
 from adverse_events import Pipeline
 from adverse_events.sinks.dynamodb import DynamoDBSink

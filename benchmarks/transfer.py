@@ -44,7 +44,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pipeline_throughput import finish  # noqa: E402  (the shared machine description)
+from bench_common import finish  # noqa: E402  (the shared machine description)
 
 import adverse_events.classifiers.tfidf  # noqa: E402, F401
 import adverse_events.classifiers.transformers  # noqa: E402, F401

@@ -410,7 +410,7 @@ def build_model_archive(model_dir: Path, out: Path, wheel: str | None = None) ->
     the wheel) is written fresh from this library; a ``code/`` folder in `model_dir` is left
     out, and `model_dir` itself is not changed.
     """
-    from adverse_events.classifiers._model_dir import read_model_info
+    from adverse_events.model_dir import read_model_info
 
     read_model_info(model_dir)  # a model directory, or a ConfigError saying what is missing
     staging = out.parent / "code-staging"

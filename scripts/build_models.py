@@ -144,9 +144,8 @@ def build_encoder(
     fp32_from: Path | None = None,
 ) -> dict[str, Any]:
     """Fine-tune `encoder` with the default recipe, export ONNX int8, check agreement with fp32."""
-    from adverse_events.classifiers._model_dir import read_model_info
-    from adverse_events.classifiers.transformers import TransformersClassifier
     from adverse_events.classifiers.transformers import onnx as ort_export
+    from adverse_events.model_dir import read_model_info
     from adverse_events.training import recipes
 
     recipe = recipes.DEFAULT_ENCODER_RECIPE
@@ -162,11 +161,7 @@ def build_encoder(
                 data, trained, encoder, seed=seed, recipe=recipe
             ).info
         staged = ort_export.prebuild(trained, Path(tmp) / "encoder")
-        agreement = _agreement(
-            TransformersClassifier(str(trained), precision="fp32", runtime="torch"),
-            TransformersClassifier(str(staged)),
-            data.texts,
-        )
+        int8_vs_fp32 = _int8_vs_fp32(trained, staged, data.texts)
         _replace_dir(out, {p.name: p for p in staged.iterdir()})
         if keep_fp32 and not fp32_from:  # the torch weights, for benchmarks (not shipped)
             _replace_dir(keep_fp32, {p.name: p for p in trained.iterdir() if p.is_file()})
@@ -179,7 +174,7 @@ def build_encoder(
         },
         "recipe": recipe.describe(),
         "runtime": {"format": "onnx", "precision": "int8", "needs": ["onnxruntime", "tokenizers"]},
-        "metrics": {"training": info.metrics, "int8_vs_fp32": agreement},
+        "metrics": {"training": info.metrics, "int8_vs_fp32": int8_vs_fp32},
         "fine_tuned": {
             "created_at": info.created_at,
             "weights_sha256": _weights_sha(trained),
@@ -188,18 +183,18 @@ def build_encoder(
     }
 
 
-def _agreement(reference: Any, candidate: Any, texts: list[str]) -> dict[str, float]:
+def _int8_vs_fp32(fp32: Path, int8: Path, texts: list[str]) -> dict[str, float]:
     """How often the int8 export gives fp32's label, and the largest score difference."""
+    from adverse_events.classifiers.transformers import TransformersClassifier
+    from adverse_events.training.metrics import agreement
+
+    reference = TransformersClassifier(str(fp32), precision="fp32", runtime="torch")
+    candidate = TransformersClassifier(str(int8))
     with reference, candidate:
-        ref = reference.classify(texts)
-        got = candidate.classify(texts)
-    same = sum(a.is_adverse_event == b.is_adverse_event for a, b in zip(ref, got, strict=True))
-    diff = max(abs(a.score - b.score) for a, b in zip(ref, got, strict=True))
-    return {
-        "texts": len(texts),
-        "label_agreement": round(same / len(texts), 4),
-        "max_score_difference": round(diff, 4),
-    }
+        ref = [p.score for p in reference.classify(texts)]
+        got = [p.score for p in candidate.classify(texts)]
+        threshold = candidate.threshold  # both read the same adverse_events.json
+    return agreement(ref, got, threshold)
 
 
 def _weights_sha(folder: Path) -> str | None:

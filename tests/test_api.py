@@ -1,4 +1,9 @@
+import sys
+
+import pytest
+
 import adverse_events
+from adverse_events.errors import PluginError
 
 
 def test_all_is_sorted_and_complete():
@@ -57,10 +62,33 @@ def test_sources_pin_their_public_names():
 
     assert sources.__all__ == [
         "CsvSource",
+        "DynamoDBStreamSource",
         "JsonlSource",
         "MemorySource",
+        "ParquetSource",
+        "ReplaySource",
         "Source",
         "TwitterSource",
         "XSource",
     ]
     assert sources.TwitterSource is sources.XSource  # the old name, the same class
+
+
+def test_every_registered_source_is_exported_as_its_class():
+    from adverse_events import get_registry, sources
+    from adverse_events.registry import BUILTIN_BACKENDS
+
+    exported = {getattr(sources, name) for name in sources.__all__ if name != "Source"}
+    built_in = {get_registry().resolve("source", name) for name in BUILTIN_BACKENDS["source"]}
+    assert built_in == exported
+
+
+def test_a_lazy_source_missing_its_extra_names_the_install_hint(monkeypatch) -> None:
+    from adverse_events import sources
+
+    monkeypatch.delitem(sys.modules, "adverse_events.sources.dynamodb_stream", raising=False)
+    monkeypatch.setitem(sys.modules, "boto3", None)  # import boto3 -> ModuleNotFoundError
+    with pytest.raises(PluginError, match=r"pip install 'adverse-events\[aws\]'"):
+        sources.DynamoDBStreamSource  # noqa: B018
+    with pytest.raises(AttributeError, match="no attribute 'NoSuchSource'"):
+        sources.NoSuchSource  # noqa: B018

@@ -127,7 +127,9 @@ def test_export_names_a_missing_database(tmp_path):
     assert result.exit_code == 2 and "no DuckDB file" in result.output
 
 
-@pytest.mark.parametrize("name", ["it's", 'quo"te', "semi;colon -- x", "spaced out"])
+@pytest.mark.parametrize(
+    "name", ["it's", 'quo"te', "semi;colon -- x", "spaced out", "o'brien's exports"]
+)
 def test_export_takes_any_output_path(config, keyword_registry, tmp_path, name):
     runner.invoke(app, ["run", str(config)])
     out = tmp_path / "out" / name
@@ -141,3 +143,27 @@ def test_export_takes_any_output_path(config, keyword_registry, tmp_path, name):
         app, ["export", "--db", str(config.parent / "ae.duckdb"), "--output", str(out)]
     )
     assert again.exit_code == 0, again.output
+
+
+def test_export_of_a_database_that_is_no_sink_is_one_line_and_exit_2(tmp_path):
+    other = tmp_path / "other.duckdb"
+    duckdb.connect(str(other)).close()
+    result = runner.invoke(app, ["export", "--db", str(other), "--output", str(tmp_path / "o")])
+    assert result.exit_code == 2, result.output
+    assert "cannot export" in result.output and "Traceback" not in result.output
+
+
+def test_the_console_script_and_python_m_run_the_same_app():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import adverse_events.cli
+
+    pyproject = (Path(__file__).parents[1] / "pyproject.toml").read_text(encoding="utf-8")
+    assert '\nadverse-events = "adverse_events.cli:main"\n' in pyproject
+    assert callable(adverse_events.cli.main)
+    done = subprocess.run(
+        [sys.executable, "-m", "adverse_events", "--help"], capture_output=True, text=True
+    )
+    assert done.returncode == 0 and "train-extractor" in done.stdout

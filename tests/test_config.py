@@ -52,6 +52,14 @@ def test_builds_a_pipeline(tmp_path, posts, keyword_registry):
     assert report.written == 2 and report.adverse_events == 1
 
 
+def test_build_runner_follows_the_engine_table(tmp_path, posts, keyword_registry):
+    cfg = load_config(write(tmp_path, good(tmp_path, posts)))
+    assert isinstance(cfg.build_runner(), Pipeline)
+    ray = cfg.model_copy(update={"engine": cfg.engine.model_copy(update={"type": "ray"})})
+    with pytest.raises(ConfigError, match='use type = "s3"'):  # checked before Ray starts
+        ray.build_runner()
+
+
 @pytest.mark.parametrize(
     "change, message",
     [

@@ -158,7 +158,8 @@ class StageConfig(BaseModel):
 
     def display_options(self) -> dict[str, Any]:
         """The options as they may be shown (logs, dumps): no expanded value, no secret."""
-        return _redacted(self._written if self._written is not None else self.options)
+        options = self._written if self._written is not None else self.options
+        return {key: _redacted(value, key) for key, value in options.items()}
 
     @field_serializer("options")
     def _serialise_options(self, options: dict[str, Any]) -> dict[str, Any]:
@@ -199,6 +200,16 @@ class PipelineConfig(BaseModel):
             stages.get("dead_letter"),
             **self.pipeline.model_dump(),
         )
+
+    def build_runner(self) -> Any:
+        """The runner the ``[engine]`` table asks for, ready to ``run()``: the local `Pipeline`
+        (`build`) or, with ``type = "ray"``, a `RayEngine` (which validates the config before
+        Ray starts; a stage it cannot shard is a `ConfigError`)."""
+        if self.engine.type == "local":
+            return self.build()
+        from adverse_events.engines.ray import RayEngine
+
+        return RayEngine(self)
 
 
 def _expand_env(value: Any, where: str) -> Any:

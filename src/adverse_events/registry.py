@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -26,6 +26,7 @@ __all__ = [
     "BackendInfo",
     "Registry",
     "get_registry",
+    "lazy_backends",
 ]
 
 ROLES = ("source", "classifier", "extractor", "sink")
@@ -195,3 +196,19 @@ def make_plugin_manager(load_entry_points: bool = True) -> pluggy.PluginManager:
 def get_registry() -> Registry:
     """The process-wide registry (built-ins + entry-point plugins)."""
     return Registry()
+
+
+def lazy_backends(package: str, role: str, names: Mapping[str, str]) -> Callable[[str], Any]:
+    """A role package's module ``__getattr__``: its backends imported on first use.
+
+    `names` maps a public class name to its registry name, so ``from adverse_events.sources
+    import XSource`` imports the backend only then and, when its extra is missing, raises the
+    registry's `PluginError` with the install hint.
+    """
+
+    def __getattr__(name: str) -> Any:
+        if name in names:
+            return get_registry().resolve(role, names[name])
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    return __getattr__

@@ -228,7 +228,7 @@ def test_training_entry_point_end_to_end(tiny_model, tmp_path, monkeypatch, caps
     import re
     from pathlib import Path
 
-    from adverse_events.classifiers._model_dir import read_model_info
+    from adverse_events.model_dir import read_model_info
 
     for name in [n for n in __import__("os").environ if n.startswith("SM_")]:
         monkeypatch.delenv(name)
@@ -380,7 +380,7 @@ def test_handlers_serve_a_tfidf_model(tfidf_model, monkeypatch):
 def test_training_entry_point_trains_a_tfidf_model(tmp_path, monkeypatch, capsys):
     """``--model_name tfidf``: a CPU-only job (the transformer hyperparameters do not apply)."""
     pytest.importorskip("sklearn")
-    from adverse_events.classifiers._model_dir import read_model_info
+    from adverse_events.model_dir import read_model_info
 
     for name in [n for n in __import__("os").environ if n.startswith("SM_")]:
         monkeypatch.delenv(name)

@@ -137,7 +137,7 @@ def transformer_model(tmp_path_factory):
 
 
 def _expected(model_dir: Path) -> list[dict]:
-    from adverse_events.classifiers._model_dir import read_model_info
+    from adverse_events.model_dir import read_model_info
     from adverse_events.registry import get_registry
 
     kind = read_model_info(model_dir).kind

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from adverse_events.classifiers._model_dir import read_model_info, write_model_info
 from adverse_events.classifiers.tfidf import TfidfClassifier
 from adverse_events.config import parse_config
 from adverse_events.errors import ConfigError
+from adverse_events.model_dir import read_model_info, write_model_info
 from adverse_events.registry import get_registry
 from adverse_events.testing import ClassifierConformance, MemorySink, MemorySource, make_post
 

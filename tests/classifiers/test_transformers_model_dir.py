@@ -9,9 +9,9 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from adverse_events.classifiers._model_dir import ModelInfo, write_model_info  # noqa: E402
 from adverse_events.classifiers.transformers import TransformersClassifier  # noqa: E402
 from adverse_events.errors import ConfigError  # noqa: E402
+from adverse_events.model_dir import ModelInfo, write_model_info  # noqa: E402
 from adverse_events.registry import get_registry  # noqa: E402
 from adverse_events.testing import ClassifierConformance  # noqa: E402
 from adverse_events.testing.tiny_models import make_tiny_transformer  # noqa: E402

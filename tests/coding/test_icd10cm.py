@@ -4,7 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from adverse_events.coding.icd10cm import ICD10CMCoder, can_be_adverse_event, is_valid_code
+from adverse_events.coding.icd10cm import (
+    ICD10CMCoder,
+    can_be_adverse_event,
+    clean_mention,
+    is_valid_code,
+)
 from adverse_events.coding.lay_terms import LAY_TERMS
 
 
@@ -122,3 +127,17 @@ def test_encoder_must_be_a_model_folder(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="model folder"):
         ICD10CMCoder(encoder=tmp_path)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("mention", "cleaned"),
+    [
+        ("extreme nausea the first few days", "nausea"),
+        ("felt a little dizzy at night", "dizzy"),
+        ("gained 15 lbs", "gained"),
+        ("the", ""),
+    ],
+)
+def test_clean_mention_drops_the_words_around_an_event(mention: str, cleaned: str) -> None:
+    assert clean_mention(mention) == cleaned

@@ -109,6 +109,30 @@ def test_csv_and_parquet(tmp_path) -> None:
         assert [p.post_id for p in ReplaySource(path).read()] == ["a", "b", "b2", "c"]
 
 
+def test_parquet_dead_letters_are_the_parquet_sources(tmp_path) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow as pa
+
+    from adverse_events.sources.parquet import ParquetSource
+
+    path = tmp_path / "posts.parquet"
+    table = pa.table(
+        {"post_id": ["a", None], "text": ["fine", "no id"], "created_at": [_at(0), _at(1)]}
+    )
+    pq.write_table(table, path)
+
+    def letters(source):
+        return [
+            item.model_dump(exclude={"failed_at"})
+            for item in source.read()
+            if isinstance(item, DeadLetter)
+        ]
+
+    replayed = letters(ReplaySource(path))
+    assert replayed == letters(ParquetSource(path, source_name="replay"))
+    assert "posts.parquet line 2: missing id field" in replayed[0]["reason"]
+
+
 def test_bad_options(tmp_path, jsonl) -> None:
     with pytest.raises(ConfigError, match="no such file"):
         ReplaySource(tmp_path / "missing.jsonl")

@@ -66,3 +66,19 @@ def test_pr_curve_png(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     path = m.write_pr_curve(Y, S, tmp_path / "pr.png", threshold=0.5)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_agreement_counts_labels_at_the_threshold_and_the_largest_difference() -> None:
+    reference = [0.9, 0.6, 0.4, 0.1]
+    candidate = [0.88, 0.45, 0.41, 0.1]  # the second text changes side of 0.5
+    out = m.agreement(reference, candidate)
+    assert out == {"texts": 4, "label_agreement": 0.75, "max_score_difference": 0.15}
+    assert m.agreement(reference, candidate, threshold=0.3)["label_agreement"] == 1.0
+    assert m.agreement([0.5], [0.123456], digits=2)["max_score_difference"] == 0.38
+
+
+def test_agreement_needs_scores_of_the_same_texts() -> None:
+    with pytest.raises(ConfigError, match="2 reference scores but 1"):
+        m.agreement([0.1, 0.2], [0.1])
+    with pytest.raises(ConfigError, match="no scores"):
+        m.agreement([], [])

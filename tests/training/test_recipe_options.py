@@ -15,7 +15,6 @@ pytest.importorskip("transformers")
 
 import torch  # noqa: E402
 
-from adverse_events.classifiers._model_dir import ModelInfo, write_model_info  # noqa: E402
 from adverse_events.classifiers.transformers import TransformersClassifier  # noqa: E402
 from adverse_events.classifiers.transformers.pooling import (  # noqa: E402
     CONFIG_KEY,
@@ -24,6 +23,7 @@ from adverse_events.classifiers.transformers.pooling import (  # noqa: E402
     wrap,
 )
 from adverse_events.errors import ConfigError  # noqa: E402
+from adverse_events.model_dir import ModelInfo, write_model_info  # noqa: E402
 from adverse_events.testing.tiny_models import LABELS, make_tiny_transformer  # noqa: E402
 from adverse_events.training.datasets import Dataset, Example  # noqa: E402
 from adverse_events.training.transformers import (  # noqa: E402

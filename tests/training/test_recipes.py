@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from adverse_events.cli import _transformer_options, app
+from adverse_events.cli import app
 from adverse_events.errors import ConfigError
 from adverse_events.training.recipes import (
     DEFAULT_ENCODER_RECIPE,
     EncoderRecipe,
     all_data_split,
+    train_with_recipe,
+    transformer_options,
 )
 from adverse_events.training.transformers import TransformerOptions
 from adverse_events.training.workflow import load_data
@@ -47,15 +49,15 @@ def test_recipe_options_replace_the_seed_and_describe_leaves_run_settings_out() 
 
 
 def test_cli_recipe_default_then_flags_override() -> None:
-    options = _transformer_options("some/encoder", "default", {"epochs": 2.0, "pooling": None})
+    options = transformer_options("some/encoder", "default", {"epochs": 2.0, "pooling": None})
     assert options["epochs"] == 2.0
     assert options["pooling"] == DEFAULT_ENCODER_RECIPE.options.pooling
     assert options["learning_rate"] == DEFAULT_ENCODER_RECIPE.options.learning_rate
-    assert _transformer_options("some/encoder", None, {"epochs": None}) == {}
+    assert transformer_options("some/encoder", None, {"epochs": None}) == {}
     with pytest.raises(ConfigError, match="--recipe must be 'default'"):
-        _transformer_options("some/encoder", "fancy", {})
+        transformer_options("some/encoder", "fancy", {})
     with pytest.raises(ConfigError, match="--layer-lr-decay is a transformers option"):
-        _transformer_options("tfidf", None, {"layer_lr_decay": 0.9})
+        transformer_options("tfidf", None, {"layer_lr_decay": 0.9})
 
 
 def test_cli_refuses_encoder_flags_for_tfidf(csv_file: Path, tmp_path: Path) -> None:
@@ -74,6 +76,27 @@ def test_cli_refuses_encoder_flags_for_tfidf(csv_file: Path, tmp_path: Path) -> 
     )
     assert result.exit_code == 2
     assert "--pooling is a transformers option" in result.output
+
+
+def test_train_with_recipe_trains_and_cross_validates_tfidf(tmp_path: Path) -> None:
+    from .conftest import rows
+
+    path = tmp_path / "posts.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows(40)), encoding="utf-8")
+    data = load_data([path])
+    result, cv = train_with_recipe(data, "tfidf", tmp_path / "m", cross_fit=0, seed=3)
+    assert cv is None and (result.output / "metrics.json").is_file()
+    assert not (result.output / "cv.json").exists()
+    result, cv = train_with_recipe(data, "tfidf", tmp_path / "cv", cross_fit=0, folds=2)
+    assert cv is not None and cv["folds"] == 2 and len(cv["per_fold"]) == 2
+    assert json.loads((result.output / "cv.json").read_text())["folds"] == 2
+
+
+@pytest.mark.parametrize("folds", [1, -1])
+def test_train_with_recipe_refuses_one_fold(csv_file: Path, tmp_path: Path, folds: int) -> None:
+    with pytest.raises(ConfigError, match="--folds must be 0 .off. or at least 2"):
+        train_with_recipe(load_data([csv_file]), "tfidf", tmp_path / "m", folds=folds)
+    assert not (tmp_path / "m").exists()
 
 
 @pytest.mark.slow

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from adverse_events.classifiers._model_dir import read_model_info
 from adverse_events.errors import ConfigError
+from adverse_events.model_dir import read_model_info
 from adverse_events.training import datasets as ds
 from adverse_events.training.tfidf import TfidfModel, TfidfOptions, fit_tfidf
 from adverse_events.training.workflow import load_data, train

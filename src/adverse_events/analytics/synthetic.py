@@ -200,30 +200,28 @@ def _mentions(text: str) -> list[Mention]:
     found = []
     for drug in (*DRUGS, *(b.lower() for b in BRANDS.values()), UNRESOLVED_SPAN):
         for match in re.finditer(rf"\b{drug}\b", lowered):
-            found.append(
-                Mention(
-                    text=text[match.start() : match.end()],
-                    start=match.start(),
-                    end=match.end(),
-                    category="DRUG",
-                    score=0.99,
-                )
-            )
+            found.append(_mention(text, match, "DRUG", 0.99))
     for phrase, event in _BY_PHRASE.items():
         for match in re.finditer(rf"\b{phrase}\b", lowered):
             traits = ("NEGATION",) if match.start() in negated else ()
             found.append(
-                Mention(
-                    text=text[match.start() : match.end()],
-                    start=match.start(),
-                    end=match.end(),
-                    category="ADVERSE_EVENT",
-                    score=0.95,
-                    traits=traits,
-                    concepts=_concepts(event),
+                _mention(
+                    text, match, "ADVERSE_EVENT", 0.95, traits=traits, concepts=_concepts(event)
                 )
             )
     return sorted(_normalizer().normalize(found), key=lambda m: m.start)
+
+
+def _mention(text: str, match: re.Match[str], category: str, score: float, **more: Any) -> Mention:
+    """The mention of `text` that `match` (found in its lower-cased copy) spans."""
+    return Mention(
+        text=text[match.start() : match.end()],
+        start=match.start(),
+        end=match.end(),
+        category=category,
+        score=score,
+        **more,
+    )
 
 
 @lru_cache(maxsize=1)

@@ -305,7 +305,7 @@ def model_fn(model_dir: str, context: Any = None) -> Any:
     TF-IDF model (the shipped default where torch is absent) with `TfidfClassifier`, which
     takes only ``AE_THRESHOLD`` and ``AE_BATCH_SIZE`` of the `MODEL_ENV` variables.
     """
-    from adverse_events.classifiers._model_dir import read_model_info
+    from adverse_events.model_dir import read_model_info
     from adverse_events.registry import get_registry
 
     kind = read_model_info(model_dir).kind

@@ -6,9 +6,10 @@ Every backend is imported on first use, with an install hint when its extra is m
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from adverse_events.protocols import Classifier
+from adverse_events.registry import lazy_backends
 
 if TYPE_CHECKING:
     from adverse_events.classifiers.default import DefaultClassifier
@@ -32,10 +33,4 @@ _LAZY = {
     "TransformersClassifier": "transformers",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from adverse_events.registry import get_registry
-
-        return get_registry().resolve("classifier", _LAZY[name])
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_backends(__name__, "classifier", _LAZY)

@@ -25,8 +25,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from adverse_events.classifiers._model_dir import ModelInfo, read_model_info
 from adverse_events.errors import ConfigError, PluginError
+from adverse_events.model_dir import ModelInfo, read_model_info
 from adverse_events.models import resolve_model
 from adverse_events.protocols import Backend
 from adverse_events.records import Prediction

@@ -47,6 +47,7 @@ __all__ = [
     "SYSTEM",
     "ICD10CMCoder",
     "can_be_adverse_event",
+    "clean_mention",
     "description",
     "is_valid_code",
 ]
@@ -141,8 +142,9 @@ def _fuzzy_candidate(code: str) -> bool:
     return not (code[0] == "F" and code[1:3].isdigit() and 10 <= int(code[1:3]) <= 19)
 
 
-def _clean(key: str) -> str:
-    """`key` without the words around an event (step 3 of the module docstring)."""
+def clean_mention(key: str) -> str:
+    """`key` (a normalised mention) without the words patients add around an event:
+    intensity, time, amounts, framing verbs (step 3 of the module docstring); may be empty."""
     return " ".join(_NOISE.sub(" ", key).split()).strip(" -'")
 
 
@@ -237,8 +239,8 @@ class ICD10CMCoder:
         for candidate in (key, stripped):
             if candidate in self._exact:
                 return [_concept(self._exact[candidate], 0.9)]
-        parts = [_clean(p) for p in _PARTS.split(key)]
-        parts = [p for p in parts if p] or [_clean(key)]
+        parts = [clean_mention(p) for p in _PARTS.split(key)]
+        parts = [p for p in parts if p] or [clean_mention(key)]
         for part in parts:
             for candidate in (part, _singular(part)):
                 if candidate in LAY_TERMS:

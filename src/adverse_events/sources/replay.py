@@ -2,8 +2,8 @@
 
 For demos and load tests of the streaming path: the same posts a live source would have
 produced, paced as they were written (``speed="1x"``), faster (``"60x"``: an hour a minute), or
-as fast as the pipeline takes them (``"max"``). JSONL and CSV are parsed by `JsonlSource` and
-`CsvSource`, Parquet through the same `FieldMap`, so field options and dead letters are the same.
+as fast as the pipeline takes them (``"max"``). The file is parsed by `JsonlSource`, `CsvSource`
+or `ParquetSource`, so field options and dead letters are the same as theirs.
 
 The file is read whole and sorted (stable, by ``created_at``) before the first post comes out:
 memory grows with the file. Rows without a timestamp cannot be placed in time and become dead
@@ -18,7 +18,6 @@ checkpoint is refused (the order, and so the offset, would differ).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -26,12 +25,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from adverse_events.errors import ConfigError, InputError
+from adverse_events.errors import ConfigError
 from adverse_events.protocols import Backend
 from adverse_events.records import DeadLetter, Post
-from adverse_events.sources._mapping import FieldMap
 from adverse_events.sources._resilience import JsonCheckpoint
 from adverse_events.sources.files import CsvSource, JsonlSource
+from adverse_events.sources.parquet import ParquetSource
 
 __all__ = ["ReplaySource", "parse_speed"]
 
@@ -148,30 +147,12 @@ class ReplaySource(Backend):
 
     def _parquet(self) -> Iterator[Post | DeadLetter]:
         try:
-            import pyarrow.parquet as pq
+            import pyarrow.parquet  # noqa: F401 - checked here, for the install hint
         except ImportError as exc:
             raise ConfigError(
                 "replaying Parquet needs: pip install 'adverse-events[parquet]'"
             ) from exc
-        fields = FieldMap.from_options(
-            **{k: v for k, v in self.options.items() if k not in ("source_name", "encoding")},
-            source=self.options["source_name"],
-        )
-        row_number = 0
-        for batch in pq.ParquetFile(self.path).iter_batches(batch_size=4096):
-            for row in batch.to_pylist():
-                row_number += 1
-                try:
-                    yield fields.to_post(row, row_number)
-                except InputError as exc:
-                    yield DeadLetter(
-                        stage="source",
-                        reason=f"{self.path.name} row {row_number}: {exc.reason}",
-                        payload=fields.scrub(json.dumps(row, default=str, ensure_ascii=False)),
-                        post_id=exc.post_id,
-                        source=fields.source,
-                        line=row_number,
-                    )
+        yield from ParquetSource(self.path, batch_rows=4096, **self.options).read()
 
     def _sorted(self) -> tuple[list[Post], list[DeadLetter]]:
         posts: list[Post] = []

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from adverse_events.classifiers._model_dir import ModelInfo, write_model_info
+from adverse_events.model_dir import ModelInfo, write_model_info
 
 __all__ = [
     "LABELS",

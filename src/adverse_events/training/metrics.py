@@ -21,6 +21,7 @@ Labels = Sequence[int] | np.ndarray
 Scores = Sequence[float] | np.ndarray
 
 __all__ = [
+    "agreement",
     "choose_threshold",
     "evaluate",
     "reliability_table",
@@ -132,6 +133,30 @@ def evaluate(
         for part in out["by_source"].values():
             part.pop("calibration")
     return out
+
+
+def agreement(
+    reference: Scores, candidate: Scores, threshold: float = 0.5, *, digits: int = 4
+) -> dict[str, Any]:
+    """How closely `candidate` scores follow `reference` scores for the same texts: the share
+    given the same label at `threshold` and the largest score difference, rounded to `digits`.
+
+    This is the check of an export against the weights it came from (ONNX int8 against fp32
+    torch: ``scripts/build_models.py`` records it in the models' manifest, and
+    ``benchmarks/default_model.py`` measures it again on other inputs).
+    """
+    ref = np.asarray(reference, dtype=float)
+    got = np.asarray(candidate, dtype=float)
+    if ref.shape != got.shape:
+        raise ConfigError(f"{len(ref)} reference scores but {len(got)} candidate scores")
+    if not len(ref):
+        raise ConfigError("no scores to compare")
+    same = int(np.count_nonzero((ref >= threshold) == (got >= threshold)))
+    return {
+        "texts": len(ref),
+        "label_agreement": round(same / len(ref), digits),
+        "max_score_difference": round(float(np.abs(ref - got).max()), digits),
+    }
 
 
 def write_metrics(metrics: dict[str, Any], path: str | os.PathLike[str]) -> Path:

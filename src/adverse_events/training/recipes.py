@@ -23,15 +23,17 @@ under ``recipe``) that `TransformersClassifier` loads.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adverse_events.classifiers._model_dir import write_model_info
+from adverse_events.errors import ConfigError
+from adverse_events.model_dir import write_model_info
 from adverse_events.training.datasets import Dataset
 from adverse_events.training.splits import Split, make_split
 from adverse_events.training.transformers import TransformerOptions
-from adverse_events.training.workflow import TrainResult, train
+from adverse_events.training.workflow import TrainResult, cross_validate, train
 
 __all__ = [
     "DEFAULT_BASE_MODEL",
@@ -39,6 +41,8 @@ __all__ = [
     "EncoderRecipe",
     "all_data_split",
     "train_default_encoder",
+    "train_with_recipe",
+    "transformer_options",
 ]
 
 #: The encoder the recipe was tuned for (a hub id; any local copy of it works the same).
@@ -135,3 +139,70 @@ def train_default_encoder(
     info = result.info.model_copy(update={"recipe": recipe.describe()})
     write_model_info(Path(output), info)
     return TrainResult(result.output, info, result.split)
+
+
+def transformer_options(model: str, recipe: str | None, flags: Mapping[str, Any]) -> dict[str, Any]:
+    """The training options of `model`: the named `recipe`'s (``"default"`` or None), then every
+    flag that is not None over them.
+
+    `flags` are named as `TransformerOptions` fields (``epochs``, ``layer_lr_decay``, ...); the
+    messages name them as ``adverse-events train`` spells them (``--layer-lr-decay``). The
+    TF-IDF model (``model="tfidf"``) takes none: a recipe or a flag for it is a `ConfigError`,
+    as is a recipe name other than ``"default"``.
+    """
+    given = {k: v for k, v in flags.items() if v is not None}
+    if model == "tfidf":
+        if recipe or given:
+            flag = "recipe" if recipe else next(iter(given)).replace("_", "-")
+            raise ConfigError(f"--{flag} is a transformers option; --model tfidf takes none")
+        return {}
+    options: dict[str, Any] = {}
+    if recipe is not None:
+        if recipe != "default":
+            raise ConfigError(f"--recipe must be 'default', not {recipe!r}")
+        options = {
+            k: v
+            for k, v in DEFAULT_ENCODER_RECIPE.transformer_options(0).items()
+            if k not in ("seed", "progress", "device")
+        }
+    return {**options, **given}
+
+
+def train_with_recipe(
+    data: Dataset,
+    model: str,
+    output: str | os.PathLike[str],
+    *,
+    recipe: str | None = None,
+    options: Mapping[str, Any] | None = None,
+    preprocess: str | None = None,
+    split: str = "grouped",
+    seed: int = 42,
+    target_recall: float | None = None,
+    cross_fit: int = 5,
+    folds: int = 0,
+) -> tuple[TrainResult, dict[str, Any] | None]:
+    """`workflow.train` as ``adverse-events train`` runs it; returns the result and, with
+    ``folds=K`` (K >= 2), the K-fold cross-validation summary (`workflow.cross_validate`,
+    ``cv.json``), else None.
+
+    A transformers model trained with ``recipe="default"`` and no `preprocess` gets the
+    recipe's preprocessing, so the named recipe is applied whole. `options` are
+    `transformer_options`; ``cross_fit=0`` trains TF-IDF on train and thresholds on validation
+    only. `folds` other than 0 or at least 2 is a `ConfigError`.
+    """
+    if folds == 1 or folds < 0:
+        raise ConfigError(f"--folds must be 0 (off) or at least 2, not {folds}")
+    if preprocess is None and recipe == "default" and model != "tfidf":
+        preprocess = DEFAULT_ENCODER_RECIPE.preprocess
+    recipe_args: dict[str, Any] = {
+        "target_recall": target_recall,
+        "options": dict(options or {}),
+        "cross_fit": cross_fit or None,
+        "preprocess": preprocess,
+    }
+    result = train(data, model, output, split=split, seed=seed, **recipe_args)
+    if not folds:
+        return result, None
+    cv = cross_validate(data, model, output, folds=folds, split=split, seed=seed, **recipe_args)
+    return result, cv

@@ -11,7 +11,8 @@ Saved without pickle, as plain data a model directory can be inspected with:
   member weights, and each vectorizer's vocabulary (term -> column);
 * ``tfidf.npz``: ``idf_<i>`` per vectorizer, ``coef_<m>`` / ``intercept_<m>`` per member,
   read with ``numpy.load(allow_pickle=False)``;
-* ``adverse_events.json``: labels, threshold, metrics, data and split (see `_model_dir`).
+* ``adverse_events.json``: labels, threshold, metrics, data and split (see
+  `adverse_events.model_dir`).
 
 What is trusted when loading: only numbers, strings and the settings below, which are checked
 against an allow-list (``analyzer`` in word/char/char_wb, integer n-gram ranges, booleans). No
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -270,3 +271,12 @@ def _member(name: str, model: Any, labels: Sequence[str], present: list[int]) ->
 
 def options_dict(options: TfidfOptions) -> dict[str, Any]:
     return asdict(options)
+
+
+def options_from(options: Mapping[str, Any]) -> TfidfOptions:
+    """`TfidfOptions` from a mapping of its fields (a config table, ``--option`` values);
+    an unknown field is a `ConfigError`."""
+    try:
+        return TfidfOptions(**options)
+    except TypeError as exc:
+        raise ConfigError(f"unknown TF-IDF option: {exc}") from exc

@@ -18,9 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from adverse_events.classifiers._model_dir import ModelInfo, read_model_info, write_model_info
 from adverse_events.errors import ConfigError
+from adverse_events.model_dir import ModelInfo, read_model_info, write_model_info
 from adverse_events.training import datasets as ds
+from adverse_events.training.cross_fit import out_of_fold_scores
 from adverse_events.training.metrics import (
     choose_threshold,
     evaluate,
@@ -128,7 +129,7 @@ def train(
     oof = None
     if model == "tfidf" and cross_fit:
         fit_on = _union(train_part, validation)
-        oof = _out_of_fold(fit_on, split, seed, cross_fit, options or {})
+        oof = out_of_fold_scores(fit_on, split, seed, cross_fit, options or {})
     if oof is not None:
         covered = ~np.isnan(oof)
         validation, val_scores = fit_on.subset(np.flatnonzero(covered)), oof[covered]
@@ -273,42 +274,6 @@ def _union(*parts: ds.Dataset) -> ds.Dataset:
     )
 
 
-def _out_of_fold(
-    data: ds.Dataset, protocol: str, seed: int, folds: int, options: Mapping[str, Any]
-) -> np.ndarray | None:
-    """P(positive) of each example from a TF-IDF model that did not see its fold (NaN for
-    examples no fold covered); None when the data are too small for `folds` folds."""
-    from adverse_events.training.splits import kfold
-    from adverse_events.training.tfidf import fit_tfidf
-
-    scores = np.full(len(data), np.nan)
-    positive = data.labels.index(data.positive_label)
-    opts = _tfidf_options(options)
-    try:
-        parts = list(kfold(data, folds, protocol, seed=seed + 7, validation_size=0.0))
-    except ConfigError as exc:
-        log.warning("no cross-fitting (%s): threshold from the validation part", exc)
-        return None
-    from adverse_events.training._progress import progress
-
-    with progress(f"cross-fitting ({folds} folds)", total=len(parts)) as advance:
-        for part in parts:
-            train_part = part.part("train")
-            fitted = fit_tfidf(train_part.texts, train_part.y, data.labels, opts)
-            scores[part.test] = fitted.predict_proba(part.part("test").texts)[:, positive]
-            advance(1)
-    return scores
-
-
-def _tfidf_options(options: Mapping[str, Any]) -> Any:
-    from adverse_events.training.tfidf import TfidfOptions
-
-    try:
-        return TfidfOptions(**options)
-    except TypeError as exc:
-        raise ConfigError(f"unknown TF-IDF option: {exc}") from exc
-
-
 def _headline(metrics: Mapping[str, Any]) -> dict[str, Any]:
     keys = ("threshold", "examples", "positives", "precision", "recall", "f1", "roc_auc", "pr_auc")
     return {k: metrics[k] for k in keys}
@@ -319,9 +284,9 @@ def _fit_tfidf(
 ) -> tuple[Scorer, dict[str, Any]]:
     from dataclasses import asdict
 
-    from adverse_events.training.tfidf import fit_tfidf
+    from adverse_events.training.tfidf import fit_tfidf, options_from
 
-    opts = _tfidf_options(options)
+    opts = options_from(options)
     fitted = fit_tfidf(data.texts, data.y, data.labels, opts)
     fitted.save(out)
     positive = data.labels.index(data.positive_label)

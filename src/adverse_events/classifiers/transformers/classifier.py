@@ -40,7 +40,6 @@ from typing import Any
 
 import numpy as np
 
-from adverse_events.classifiers._model_dir import MODEL_INFO_FILE, read_model_info
 from adverse_events.classifiers.transformers import onnx
 from adverse_events.classifiers.transformers.engines import (
     Engine,
@@ -61,6 +60,7 @@ from adverse_events.classifiers.transformers.loading import (
     max_positions,
 )
 from adverse_events.errors import ConfigError, InputError, PluginError
+from adverse_events.model_dir import MODEL_INFO_FILE, read_model_info
 from adverse_events.models import resolve_model
 from adverse_events.protocols import Backend
 from adverse_events.records import Prediction
