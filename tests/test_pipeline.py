@@ -91,8 +91,10 @@ def test_persistent_transient_errors_are_dead_lettered():
     report = Pipeline(
         MemorySource(posts(3)), MockClassifier(down), sink=sink, max_retries=2, **FAST
     ).run()
-    # bisected once retries run out: [3] -> [1] + [2] -> [1] + [1], each tried 1 + 2 times
-    assert report.written == 0 and report.dead_lettered == 3 and report.retries == 10
+    # the runner is the one retry owner: [3] fails, then its halves [1] and [2] fail, and the
+    # budget of max_retries + 1 failures in a row is spent: 3 calls in all, no more
+    assert report.written == 0 and report.dead_lettered == 3 and report.retries == 2
+    assert all(d.transient for d in sink.dead_letters.values())
     reasons = {d.reason for d in sink.dead_letters.values()}
     assert reasons == {"still failing after 2 retries: [mock] 503"}
     assert {d.stage for d in sink.dead_letters.values()} == {"classify"}

@@ -38,7 +38,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import islice
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import pluggy
 from tenacity import (
@@ -419,36 +419,50 @@ class Pipeline:
     ) -> tuple[list[tuple[Item, T]], list[DeadLetter]]:
         """Call `call` on `items`; split what fails in halves until the culprits are single items.
 
-        Retrying is bisecting: after a transient failure (and a backoff) the halves are called,
-        so a throttled moment costs a split while one stuck post still ends as one dead letter.
-        All of a batch's calls share one budget of ``max_retries + 1`` transient failures: once
+        Retrying is bisecting: after a transient failure (and a backoff) both halves are
+        called, then the halves that failed are split again, so a throttled moment costs a
+        split while one stuck post still ends as one dead letter. A batch's calls share one
+        budget of ``max_retries + 1`` transient failures in a row (a success refills it): once
         it is spent, the items not yet processed are dead-lettered as transient (replayable)
         without another call, so a throttled backend is called at most ``max_retries + 1``
-        times per batch. Permanent failures and `InputError` do not use the budget; exceptions
-        outside `catch` propagate (a sink's own bug fails the run).
+        times per batch, while a flapping one keeps making progress. Permanent failures and
+        `InputError` do not use the budget; exceptions outside `catch` propagate (a sink's own
+        bug fails the run).
         """
-        if budget.left <= 0:
-            reason = f"not tried: {budget.reason}"
-            return [], [letter(item, reason, True) for item in items]
-        try:
-            results = call(items)
-            return list(zip(items, results, strict=True)), []
-        except TransientBackendError as exc:
-            budget.left -= 1
-            budget.reason = f"still failing after {self.max_retries} retries: {exc}"
-            if budget.left <= 0:
-                return [], [letter(item, budget.reason, True) for item in items]
-            report.retries += 1
-            self._backoff(self.max_retries + 1 - budget.left)
-            if len(items) == 1:
-                return self._bisect(items, call, letter, catch, report, budget)
-        except catch as exc:
-            if len(items) == 1:
-                return [], [letter(items[0], _describe(exc), False)]
+        attempt = _Attempt(call, catch, report, budget, self._backoff)
+        outcome = attempt(items)
+        letters = [] if outcome is _OK else self._narrow(items, outcome, attempt, letter)
+        position = {id(item): i for i, item in enumerate(items)}  # halves finish out of order
+        return sorted(attempt.done, key=lambda pair: position[id(pair[0])]), letters
+
+    def _narrow(
+        self,
+        items: Sequence[Item],
+        outcome: object,
+        attempt: _Attempt[Item, T],
+        letter: Callable[[Item, str, bool], DeadLetter],
+    ) -> list[DeadLetter]:
+        """Dead letters for the culprits among `items`, whose call ended in `outcome` (an
+        exception, or `_NOT_TRIED`); what succeeds on the way lands in `attempt.done`."""
+        if outcome is _NOT_TRIED:
+            return [letter(item, f"not tried: {attempt.budget.reason}", True) for item in items]
+        transient = isinstance(outcome, TransientBackendError)
+        if transient and attempt.budget.left <= 0:
+            return [letter(item, attempt.budget.reason, True) for item in items]
+        if len(items) == 1:
+            if not transient:
+                return [letter(items[0], _describe(outcome), False)]  # type: ignore[arg-type]
+            again = attempt(items)  # a single item: its retry is calling it again
+            return [] if again is _OK else self._narrow(items, again, attempt, letter)
         middle = len(items) // 2
-        left_ok, left_bad = self._bisect(items[:middle], call, letter, catch, report, budget)
-        right_ok, right_bad = self._bisect(items[middle:], call, letter, catch, report, budget)
-        return left_ok + right_ok, left_bad + right_bad
+        halves = (items[:middle], items[middle:])
+        outcomes = [attempt(half) for half in halves]  # both halves before going deeper
+        return [
+            dead
+            for half, result in zip(halves, outcomes, strict=True)
+            if result is not _OK
+            for dead in self._narrow(half, result, attempt, letter)
+        ]
 
     def _backoff(self, failures: int) -> None:
         """Wait before the next try: exponential in the failures so far, plus jitter."""
@@ -501,10 +515,57 @@ class Pipeline:
 
 @dataclass
 class _Budget:
-    """Transient failures one batch may still have (shared by its retries and bisection)."""
+    """Transient failures in a row one batch may still have (shared by its retries and its
+    bisection; a success refills it to `size`)."""
 
-    left: int
+    size: int
+    left: int = 0
     reason: str = ""
+
+    def __post_init__(self) -> None:
+        self.left = self.size
+
+
+#: What `_Attempt` returns for a call that succeeded, and for one it did not make because the
+#: budget was spent (a failed call returns its exception).
+_OK, _NOT_TRIED = object(), object()
+
+
+class _Attempt(Generic[Item, T]):
+    """One call of a batch's bisection: results land in `done`, transient failures spend the
+    budget (with a backoff before the next call while some is left)."""
+
+    def __init__(
+        self,
+        call: Callable[[Sequence[Item]], list[T]],
+        catch: tuple[type[BaseException], ...],
+        report: RunReport,
+        budget: _Budget,
+        backoff: Callable[[int], None],
+    ):
+        self.call, self.catch, self.report, self.budget = call, catch, report, budget
+        self.backoff, self.failures = backoff, 0
+        self.done: list[tuple[Item, T]] = []
+
+    def __call__(self, items: Sequence[Item]) -> object:
+        """Call on `items`: `_OK`, the exception it failed with, or `_NOT_TRIED`."""
+        if self.budget.left <= 0:
+            return _NOT_TRIED
+        try:
+            results = self.call(items)
+        except TransientBackendError as exc:
+            self.failures += 1
+            self.budget.left -= 1
+            self.budget.reason = f"still failing after {self.failures - 1} retries: {exc}"
+            if self.budget.left > 0:
+                self.report.retries += 1
+                self.backoff(self.failures)
+            return exc
+        except self.catch as exc:
+            return exc
+        self.done.extend(zip(items, results, strict=True))
+        self.failures, self.budget.left = 0, self.budget.size  # progress: a full budget again
+        return _OK
 
 
 @dataclass

@@ -57,6 +57,7 @@ __all__ = ["DynamoDBPostStore", "DynamoDBStreamSource", "sequence_number_of"]
 
 log = logging.getLogger(__name__)
 
+
 class _StreamDeserializer(TypeDeserializer):
     """boto3's deserializer, also taking ``B`` values as base64 text (how Lambda events hold
     them; the DynamoDB Streams API hands bytes)."""
