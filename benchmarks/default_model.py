@@ -3,17 +3,22 @@
 In one process, on one input set (PsyTAR review sentences and ADE-corpus sentences from
 ``$ADVERSE_EVENTS_DATA``, default ``../shared/data``), measures:
 
-* the shipped default (`DefaultClassifier`: the fine-tuned encoder as ONNX int8);
-* the shipped TF-IDF model (its fallback);
+* the shipped default (`DefaultClassifier`: the fine-tuned encoder as ONNX int8 + the TF-IDF
+  model, mean log-odds);
+* the shipped encoder alone (`TransformersClassifier("builtin")`, ONNX int8) and the shipped
+  TF-IDF model alone (each the default's fallback when the other's runtime is missing);
 * ``transformers.pipeline("text-classification")`` on the same fine-tuned encoder in fp32
   torch, at its default batch size and at batch size 64 (the baseline a user would write);
 * `TransformersClassifier` on the fp32 weights (torch, fp32): the reference for agreement.
 
 and, in fresh processes, the first load (import, load, first prediction) of the default.
 The fp32 weights are the ones ``scripts/build_models.py`` keeps in
-``benchmarks/.cache/default-encoder-fp32`` (pass ``--fp32 DIR`` otherwise).
+``benchmarks/.cache/default-encoder-fp32`` (pass ``--fp32 DIR`` otherwise); without them,
+``--without-fp32`` times the three shipped classifiers only and writes
+``default_model-shipped.{json,md}`` (the int8-vs-fp32 agreement is in the models' manifest).
 
     PYTHONPATH=src python benchmarks/default_model.py
+    PYTHONPATH=src python benchmarks/default_model.py --without-fp32
 """
 
 from __future__ import annotations
@@ -83,27 +88,39 @@ def timed(name: str, classify: Any, texts: list[str]) -> tuple[dict[str, Any], l
     }, scores
 
 
-def measure(texts: list[str], fp32: Path) -> list[dict[str, Any]]:
-    from transformers import pipeline
+def _scores_of(clf: Any) -> Any:
+    return lambda batch: [p.score for p in clf.classify(batch)]
 
+
+def measure_shipped(texts: list[str]) -> tuple[list[dict[str, Any]], list[float], Any]:
+    """The default (ensemble), the encoder alone and TF-IDF alone, in that order."""
     from adverse_events.classifiers import DefaultClassifier, TfidfClassifier
     from adverse_events.classifiers import TransformersClassifier as Local
 
-    default, tfidf = DefaultClassifier(), TfidfClassifier("builtin")
+    default, encoder = DefaultClassifier(), Local("builtin")
+    rows, encoder_scores = [], []
+    for name, clf in (
+        ("shipped default (encoder + TF-IDF)", default),
+        ("shipped encoder alone (ONNX int8)", encoder),
+        ("shipped TF-IDF alone", TfidfClassifier("builtin")),
+    ):
+        row, scores = timed(name, _scores_of(clf), texts)
+        if clf is encoder:
+            encoder_scores = scores
+        rows.append(row)
+    return rows, encoder_scores, encoder
+
+
+def measure(texts: list[str], fp32: Path) -> list[dict[str, Any]]:
+    from transformers import pipeline
+
+    from adverse_events.classifiers import TransformersClassifier as Local
+
     reference = Local(str(fp32), precision="fp32", runtime="torch", device="cpu")
     positive = reference.positive_label
-    threshold = default.inner.threshold
-
-    def scores_of(clf: Any) -> Any:
-        return lambda batch: [p.score for p in clf.classify(batch)]
-
-    rows = []
-    ref_row, ref = timed("TransformersClassifier fp32 (torch)", scores_of(reference), texts)
-    for name, clf in (("shipped default (ONNX int8)", default), ("shipped TF-IDF", tfidf)):
-        row, scores = timed(name, scores_of(clf), texts)
-        if clf is default:
-            row |= agreement(ref, scores, threshold)  # its "texts" is the row's
-        rows.append(row)
+    ref_row, ref = timed("TransformersClassifier fp32 (torch)", _scores_of(reference), texts)
+    rows, encoder_scores, encoder = measure_shipped(texts)
+    rows[1] |= agreement(ref, encoder_scores, encoder.threshold)  # its "texts" is the row's
     rows.append(ref_row)
     hf = pipeline("text-classification", model=str(fp32), device="cpu", top_k=None)
     for batch in (None, 64):
@@ -124,9 +141,17 @@ def main() -> None:
     parser.add_argument("--fp32", type=Path, default=CACHE / "default-encoder-fp32")
     parser.add_argument("--n-ade", type=int, default=2000)
     parser.add_argument("--load-runs", type=int, default=3)
+    parser.add_argument(
+        "--without-fp32",
+        action="store_true",
+        help="time the shipped classifiers only (no fp32 weights needed)",
+    )
     args = parser.parse_args()
-    if not (args.fp32 / "config.json").is_file():
-        sys.exit(f"no fp32 weights at {args.fp32}: run scripts/build_models.py first")
+    if not args.without_fp32 and not (args.fp32 / "config.json").is_file():
+        sys.exit(
+            f"no fp32 weights at {args.fp32}: run scripts/build_models.py first "
+            "(or pass --without-fp32)"
+        )
     inputs = {"psytar": psytar_sentences(), "ade_corpus": ade_sentences(args.n_ade)}
     results: dict[str, Any] = {
         "benchmark": "default_model",
@@ -138,7 +163,7 @@ def main() -> None:
         results["inputs"][name] = {
             "texts": len(texts),
             "mean_chars": round(sum(map(len, texts)) / len(texts), 1),
-            "rows": measure(texts, args.fp32),
+            "rows": measure_shipped(texts)[0] if args.without_fp32 else measure(texts, args.fp32),
         }
     lines = [
         f"# Shipped default classifier on {results['machine']['cpus']} CPUs",
@@ -154,7 +179,8 @@ def main() -> None:
             markdown_table(block["rows"]),
             "",
         ]
-    write_results(RESULTS / "default_model", results, "\n".join(lines))
+    stem = "default_model-shipped" if args.without_fp32 else "default_model"
+    write_results(RESULTS / stem, results, "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -55,6 +55,7 @@ import adverse_events.classifiers.transformers.pooling  # noqa: E402, F401
 import adverse_events.text.social  # noqa: E402, F401
 import adverse_events.training.tfidf  # noqa: E402, F401
 import adverse_events.training.transformers  # noqa: E402, F401
+from adverse_events.classifiers.ensemble import mean_log_odds  # noqa: E402
 from adverse_events.registry import get_registry  # noqa: E402
 from adverse_events.training.datasets import Dataset  # noqa: E402
 from adverse_events.training.metrics import choose_threshold, evaluate  # noqa: E402
@@ -279,24 +280,21 @@ def save_scores(name: str, seed: int, direction: str, *arrays: Sequence[float]) 
     )
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))  # type: ignore[no-any-return]
-
-
-def run_ensemble(direction: str, members: Sequence[str], seed: int) -> dict[str, Any]:
-    """Mean log-odds of finished runs; threshold from their validation scores (training side)."""
+def run_ensemble(
+    direction: str, members: Sequence[str], seed: int, cut: float | None = None
+) -> dict[str, Any]:
+    """Mean log-odds of finished runs (`EnsembleClassifier`'s rule); the threshold is `cut`, or
+    chosen on their validation scores (training side) when `cut` is None."""
     loaded = [np.load(CACHE / f"{m}.{seed}.{direction}.npz") for m in members]
 
     def combine(key: str) -> np.ndarray:
-        mean_logit = np.mean([_logit(d[key]) for d in loaded], axis=0)
-        return 1 / (1 + np.exp(-mean_logit))  # type: ignore[no-any-return]
+        return np.array([mean_log_odds(row) for row in zip(*(d[key] for d in loaded), strict=True)])
 
     val_y, test_y = loaded[0]["val_y"], loaded[0]["test_y"]
     if any(not np.array_equal(d["test_y"], test_y) for d in loaded):
         raise SystemExit(f"{direction}: members were tested on different texts")
     val, test = combine("val_scores"), combine("test_scores")
-    threshold = choose_threshold(val_y, val)
+    threshold = choose_threshold(val_y, val) if cut is None else cut
     row = {
         "direction": direction,
         "seconds": 0.0,
@@ -417,6 +415,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="combine finished runs (same seed) instead of training",
     )
     p.add_argument(
+        "--cut",
+        type=float,
+        default=None,
+        help="with --ensemble: a fixed threshold instead of one chosen on validation",
+    )
+    p.add_argument(
         "--directions",
         default=",".join(CROSS_DRUG),
         help=f"comma-separated, of {', '.join(DIRECTIONS)} (or 'all')",
@@ -452,11 +456,12 @@ def main(argv: list[str] | None = None) -> None:
     rows = dict(previous["directions"]) if previous else {}
     for direction in directions:
         if args.ensemble:
-            rows[direction] = run_ensemble(direction, args.ensemble, args.seed)
+            rows[direction] = run_ensemble(direction, args.ensemble, args.seed, args.cut)
         else:
             rows[direction] = run_direction(direction, args, options)
         recipe = (
-            f"ensemble of {' + '.join(args.ensemble)}"
+            f"ensemble of {' + '.join(args.ensemble)} (mean log-odds, "
+            + (f"fixed cut {args.cut})" if args.cut is not None else "cut chosen on validation)")
             if args.ensemble
             else f"model={Path(args.model).name} {json.dumps(options)}"
             + (f" preprocess={args.preprocess}" if args.preprocess else "")

@@ -43,7 +43,7 @@ DEFAULT_ENCODER = ROOT.parent / "shared" / "models" / "all-MiniLM-L6-v2"
 ENCODER_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
 TRANSFER_RESULTS = ROOT / "benchmarks" / "results" / "transfer.json"
 #: shipped model -> the run of benchmarks/transfer.py that measured its recipe
-TRANSFER_RUNS = {"encoder": "mean", "tfidf": "tfidf"}
+TRANSFER_RUNS = {"encoder": "mean", "tfidf": "tfidf", "default": "mean + tfidf, cut 0.5"}
 
 PSYTAR = {
     "name": "PsyTAR",
@@ -250,8 +250,23 @@ def _transfer_results() -> dict[str, Any] | None:
     return {
         "source": str(TRANSFER_RESULTS.relative_to(ROOT)),
         "sha256": sha256(TRANSFER_RESULTS),
-        "protocol": "benchmarks/transfer.py: train on one side, threshold on its validation part",
+        "protocol": "benchmarks/transfer.py: train on one side, threshold on its validation part "
+        "(the default ensemble: its fixed cut)",
         "runs": runs,
+    }
+
+
+def _default_classifier() -> dict[str, Any]:
+    """What `DefaultClassifier` runs from these models (its transfer figures: run "default")."""
+    from adverse_events.classifiers.default import ENSEMBLE_THRESHOLD
+
+    return {
+        "classifier": "adverse_events.classifiers.DefaultClassifier",
+        "members": ["encoder", "tfidf"],
+        "rule": "mean log-odds of the members' adverse-event probabilities (EnsembleClassifier)",
+        "threshold": ENSEMBLE_THRESHOLD,
+        "fallback": "one member alone when the other's runtime is not installed",
+        "transfer_run": TRANSFER_RUNS["default"],
     }
 
 
@@ -291,6 +306,7 @@ def write_manifest(out: Path, models: dict[str, Any], args: argparse.Namespace) 
     transfer = _transfer_results()
     if transfer and "encoder" in manifest["models"]:
         manifest["models"]["encoder"]["metrics"]["transfer"] = transfer
+    manifest["default"] = _default_classifier()
     old.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return old
 

@@ -44,8 +44,16 @@ def test_manifest_says_where_the_weights_come_from() -> None:
     assert encoder["base_model"]["licence"] == "Apache-2.0"
     assert encoder["metrics"]["int8_vs_fp32"]["label_agreement"] >= 0.99
     runs = encoder["metrics"]["transfer"]["runs"]
-    for kind in ("encoder", "tfidf"):  # the recipe's transfer figures, next to TF-IDF's
+    for kind in ("encoder", "tfidf", "default"):  # the recipes' figures, next to TF-IDF's
         assert {"lexapro-zoloft", "zoloft-lexapro"} <= set(runs[kind][0]["directions"])
+
+
+def test_manifest_describes_what_the_default_classifier_runs() -> None:
+    from adverse_events.classifiers.default import ENSEMBLE_THRESHOLD
+
+    default = manifest()["default"]
+    assert default["members"] == ["encoder", "tfidf"]
+    assert default["threshold"] == ENSEMBLE_THRESHOLD
 
 
 @pytest.mark.unit
