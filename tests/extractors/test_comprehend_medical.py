@@ -231,7 +231,9 @@ def _record(mentions: Any) -> AdverseEventRecord:
 @pytest.mark.unit
 def test_reproduces_the_reference_design_with_traits_ignored(client: Any) -> None:
     stubber = _stub(client)
-    extractor = ComprehendMedicalExtractor(client=client, exclude_traits=(), use_traits=False)
+    extractor = ComprehendMedicalExtractor(
+        client=client, exclude_traits=(), use_traits=False, normalize_drugs=False
+    )
     [mentions] = extractor.extract([TEXT])
     stubber.assert_no_pending_responses()
     record = _record(mentions)
@@ -242,6 +244,21 @@ def test_reproduces_the_reference_design_with_traits_ignored(client: Any) -> Non
     [drug] = [m for m in mentions if m.category == "DRUG"]
     assert drug.text == "Zoloft" and [c.code for c in drug.concepts] == ["82112", "36437"]
     assert all(TEXT[m.start : m.end] == m.text for m in mentions)
+
+
+@pytest.mark.unit
+def test_drugs_resolve_to_the_ingredient_the_local_extractor_counts(client: Any) -> None:
+    from adverse_events.coding.ingredients import IngredientNormalizer
+    from adverse_events.records import INGREDIENT_SYSTEM
+
+    _stub(client)
+    [mentions] = ComprehendMedicalExtractor(client=client).extract([TEXT])
+    [drug] = [m for m in mentions if m.category == "DRUG"]
+    assert drug.ingredients == ("sertraline",)
+    assert [c.system for c in drug.concepts][0] == INGREDIENT_SYSTEM
+    assert {"82112", "36437"} <= {c.code for c in drug.concepts}  # RxNorm codes are kept
+    assert drug.ingredients == IngredientNormalizer().normalize([drug])[0].ingredients
+    assert _record(mentions).ingredients == ("sertraline",)
 
 
 @pytest.mark.unit

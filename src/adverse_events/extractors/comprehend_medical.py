@@ -154,6 +154,10 @@ class ComprehendMedicalExtractor(Backend):
             ``[pipeline] max_retries``); accepted with a warning so old configs still load.
         max_chunk_bytes: largest chunk sent, in UTF-8 bytes.
         meddra_path: a MedDRA ASCII release folder to code events to MedDRA as well.
+        normalize_drugs: resolve each DRUG mention to its active ingredient(s) with the same
+            `adverse_events.coding.ingredients` normaliser the local extractor uses, so both
+            extractors (and analytics) count the same ingredient; a mention that names none
+            keeps its text and RxNorm codes and gets the ``UNRESOLVED`` trait.
     """
 
     name = "comprehend-medical"
@@ -175,6 +179,7 @@ class ComprehendMedicalExtractor(Backend):
         backoff_max: float | None = None,
         max_chunk_bytes: int = MAX_CHUNK_BYTES,
         meddra_path: str | None = None,
+        normalize_drugs: bool = True,
     ):
         for key, value in (
             ("condition_threshold", condition_threshold),
@@ -202,6 +207,8 @@ class ComprehendMedicalExtractor(Backend):
         self.max_tps = max_tps
         self.max_chunk_bytes = max_chunk_bytes
         self.meddra_path = meddra_path
+        self.normalize_drugs = normalize_drugs
+        self._ingredients: Any = None
         self._limiters = {
             op: RateLimiter(max_tps)
             for op in ("detect_entities_v2", "infer_icd10_cm", "infer_rx_norm")
@@ -340,6 +347,8 @@ class ComprehendMedicalExtractor(Backend):
             mentions = [self._with_meddra(m) for m in mentions]
         if self.local_traits:
             mentions = apply_traits(text, mentions, categories=("ADVERSE_EVENT",))
+        if self.normalize_drugs:
+            mentions = self._ingredient_normalizer().normalize(mentions)
         mentions.sort(key=lambda m: (m.start, m.end, m.category))
         return filter_mentions(mentions, self.exclude_traits, self.keep_excluded)
 
@@ -393,6 +402,13 @@ class ComprehendMedicalExtractor(Backend):
             mention = self._mention(text, entity, category)
             if mention is not None:
                 mentions.append(mention.model_copy(update={"concepts": tuple(concepts)}))
+
+    def _ingredient_normalizer(self) -> Any:
+        if self._ingredients is None:
+            from adverse_events.coding.ingredients import IngredientNormalizer
+
+            self._ingredients = IngredientNormalizer()
+        return self._ingredients
 
     def _with_meddra(self, mention: Mention) -> Mention:
         if mention.category != "ADVERSE_EVENT":
