@@ -63,6 +63,7 @@ from adverse_events.recent import RecentIds
 from adverse_events.records import AdverseEventRecord, DeadLetter, Mention, Post, Prediction
 from adverse_events.report import RunReport
 from adverse_events.retrying import RetryPolicy, dead_letter_of, describe_error
+from adverse_events.version import library_version
 
 __all__ = ["Pipeline", "RunReport"]
 
@@ -70,12 +71,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 #: How many stored post ids a run remembers to count re-sent posts as duplicates.
 _DEDUPE_WINDOW = 1_000_000
-
-
-def _library_version() -> str:
-    from adverse_events import __version__
-
-    return __version__
 
 
 class Pipeline:
@@ -347,7 +342,7 @@ class Pipeline:
     ) -> list[AdverseEventRecord]:
         now = datetime.now(timezone.utc)
         extractor = getattr(self.extractor, "name", None)
-        version = _library_version()
+        version = library_version()
         return [
             AdverseEventRecord(
                 post=post,
