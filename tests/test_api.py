@@ -86,7 +86,9 @@ def test_every_registered_source_is_exported_as_its_class():
 def test_a_lazy_source_missing_its_extra_names_the_install_hint(monkeypatch) -> None:
     from adverse_events import sources
 
-    monkeypatch.delitem(sys.modules, "adverse_events.sources.dynamodb_stream", raising=False)
+    package = "adverse_events.sources.dynamodb_stream"
+    for module in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+        monkeypatch.delitem(sys.modules, module)  # the package and its modules import again
     monkeypatch.setitem(sys.modules, "boto3", None)  # import boto3 -> ModuleNotFoundError
     with pytest.raises(PluginError, match=r"pip install 'adverse-events\[aws\]'"):
         sources.DynamoDBStreamSource  # noqa: B018

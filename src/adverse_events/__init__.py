@@ -7,8 +7,6 @@ the event, store it, and show trends and safety signals. See https://adverse-eve
 
 from __future__ import annotations
 
-import importlib.metadata as _metadata
-
 from adverse_events.config import PipelineConfig, load_config
 from adverse_events.errors import (
     AdverseEventsError,
@@ -31,11 +29,9 @@ from adverse_events.records import (
 )
 from adverse_events.registry import get_registry
 from adverse_events.report import RunReport
+from adverse_events.version import library_version as _library_version
 
-try:
-    __version__ = _metadata.version("adverse-events")
-except _metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0+unknown"
+__version__ = _library_version()
 
 __all__ = [
     "AdverseEventRecord",

@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from adverse_events.errors import ConfigError
+from adverse_events.version import library_version  # re-exported: its old home
 
 __all__ = [
     "MODEL_INFO_FILE",
@@ -34,16 +35,6 @@ __all__ = [
 
 MODEL_INFO_FILE = "adverse_events.json"
 KINDS = ("tfidf", "transformers")
-
-
-def library_version() -> str:
-    """The installed version of this library (``0.0.0+unknown`` in a bare source tree)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("adverse-events")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        return "0.0.0+unknown"
 
 
 def _now() -> str:

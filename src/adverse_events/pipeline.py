@@ -10,7 +10,8 @@ Semantics (see docs/concepts.md):
   A transient failure that outlasts the retries dead-letters the batch with
   ``DeadLetter.transient`` set (replayable; the Lambda handler hands those back to Lambda).
   What fails otherwise (permanent, `InputError`, or a classifier's or extractor's own bug) is
-  narrowed down by bisection, so only the offending items are dead-lettered.
+  narrowed down by bisection, so only the offending items are dead-lettered. Retrying is
+  bisecting under one budget per batch (`adverse_events.retrying`).
 * Only posts the classifier calls adverse events go to the extractor (what makes a paid
   extractor affordable).
 * Writing batch N overlaps classifying batch N+1 (one writer thread, at most one batch in
@@ -30,7 +31,6 @@ Semantics (see docs/concepts.md):
 from __future__ import annotations
 
 import logging
-import random
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -38,24 +38,16 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import islice
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 import pluggy
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential,
-    wait_random,
-)
+from tenacity import Retrying
 
 from adverse_events.errors import (
     AdverseEventsError,
     BackendError,
     ConfigError,
     InputError,
-    TransientBackendError,
 )
 from adverse_events.progress import RunProgress, describe
 from adverse_events.protocols import (
@@ -70,20 +62,15 @@ from adverse_events.protocols import (
 from adverse_events.recent import RecentIds
 from adverse_events.records import AdverseEventRecord, DeadLetter, Mention, Post, Prediction
 from adverse_events.report import RunReport
+from adverse_events.retrying import RetryPolicy, dead_letter_of, describe_error
+from adverse_events.version import library_version
 
 __all__ = ["Pipeline", "RunReport"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-Item = TypeVar("Item")
 #: How many stored post ids a run remembers to count re-sent posts as duplicates.
 _DEDUPE_WINDOW = 1_000_000
-
-
-def _library_version() -> str:
-    from adverse_events import __version__
-
-    return __version__
 
 
 class Pipeline:
@@ -189,7 +176,7 @@ class Pipeline:
                 report.fail(str(exc))
                 log.error("run failed: %s", exc)
             except Exception as exc:  # noqa: BLE001 - a backend's own bug still gets a report
-                report.fail(_describe(exc))
+                report.fail(describe_error(exc))
                 log.exception("run failed")
             finally:
                 self._drain(inflight, report)
@@ -207,7 +194,7 @@ class Pipeline:
             self._open()
             return True
         except Exception as exc:  # noqa: BLE001 - a broken setup is a failed run, not a crash
-            report.fail(_describe(exc))
+            report.fail(describe_error(exc))
             log.error("could not start: %s", report.error)
         self._close(report)
         self.hooks.after_run(report=report)
@@ -236,7 +223,7 @@ class Pipeline:
         try:
             self._settle(inflight, report)
         except Exception as exc:  # noqa: BLE001 - the report carries it
-            report.fail(_describe(exc))
+            report.fail(describe_error(exc))
             log.error("the write in flight failed: %s", report.error)
 
     def _commit(self, state: Any, report: RunReport) -> None:
@@ -272,7 +259,7 @@ class Pipeline:
             try:
                 self._commit(self._held, report)
             except Exception as exc:  # noqa: BLE001 - the report carries it
-                report.fail(_describe(exc))
+                report.fail(describe_error(exc))
 
     def _batches(self) -> Iterator[tuple[list[Post | DeadLetter], Any]]:
         """Batches of the source, each with the source's position just after it (or None)."""
@@ -308,9 +295,9 @@ class Pipeline:
                 else:
                     close()
             except Exception as exc:  # noqa: BLE001 - closing must not hide the run's outcome
-                log.error("closing %r failed: %s", backend, _describe(exc))
+                log.error("closing %r failed: %s", backend, describe_error(exc))
                 if backend in sinks:
-                    report.fail(f"closing {backend!r}: {_describe(exc)}")
+                    report.fail(f"closing {backend!r}: {describe_error(exc)}")
 
     # -- one batch ------------------------------------------------------------------------------
     def _process(
@@ -355,7 +342,7 @@ class Pipeline:
     ) -> list[AdverseEventRecord]:
         now = datetime.now(timezone.utc)
         extractor = getattr(self.extractor, "name", None)
-        version = _library_version()
+        version = library_version()
         return [
             AdverseEventRecord(
                 post=post,
@@ -379,19 +366,13 @@ class Pipeline:
         _check_length("extractor", self.extractor, posts, found)
         return found
 
-    # -- failure handling -----------------------------------------------------------------------
-    def _retrying(self, report: RunReport) -> Retrying:
-        def count(_: RetryCallState) -> None:
-            report.retries += 1
+    # -- failure handling (`adverse_events.retrying`) ------------------------------------------
+    def _policy(self) -> RetryPolicy:
+        return RetryPolicy(self.max_retries, self.backoff_initial, self.backoff_max)
 
-        return Retrying(
-            retry=retry_if_exception_type(TransientBackendError),
-            stop=stop_after_attempt(self.max_retries + 1),
-            wait=wait_exponential(multiplier=self.backoff_initial, max=self.backoff_max)
-            + wait_random(0, self.backoff_initial),
-            before_sleep=count,
-            reraise=True,
-        )
+    def _retrying(self, report: RunReport) -> Retrying:
+        """The retry policy of a call that cannot be bisected (close, existing_ids, letters)."""
+        return self._policy().retrying(report)
 
     def _guarded(
         self,
@@ -403,71 +384,9 @@ class Pipeline:
         """Run `call` on `posts`; retry and bisect what fails down to the posts that cause it."""
 
         def letter(post: Post, reason: str, transient: bool) -> DeadLetter:
-            return _letter(stage, post, reason, transient)
+            return dead_letter_of(stage, post, reason, transient)
 
-        budget = _Budget(self.max_retries + 1)
-        return self._bisect(posts, call, letter, (Exception,), report, budget)
-
-    def _bisect(
-        self,
-        items: Sequence[Item],
-        call: Callable[[Sequence[Item]], list[T]],
-        letter: Callable[[Item, str, bool], DeadLetter],
-        catch: tuple[type[BaseException], ...],
-        report: RunReport,
-        budget: _Budget,
-    ) -> tuple[list[tuple[Item, T]], list[DeadLetter]]:
-        """Call `call` on `items`; split what fails in halves until the culprits are single items.
-
-        Retrying is bisecting: after a transient failure (and a backoff) both halves are
-        called, then the halves that failed are split again, so a throttled moment costs a
-        split while one stuck post still ends as one dead letter. A batch's calls share one
-        budget of ``max_retries + 1`` transient failures in a row (a success refills it): once
-        it is spent, the items not yet processed are dead-lettered as transient (replayable)
-        without another call, so a throttled backend is called at most ``max_retries + 1``
-        times per batch, while a flapping one keeps making progress. Permanent failures and
-        `InputError` do not use the budget; exceptions outside `catch` propagate (a sink's own
-        bug fails the run).
-        """
-        attempt = _Attempt(call, catch, report, budget, self._backoff)
-        outcome = attempt(items)
-        letters = [] if outcome is _OK else self._narrow(items, outcome, attempt, letter)
-        position = {id(item): i for i, item in enumerate(items)}  # halves finish out of order
-        return sorted(attempt.done, key=lambda pair: position[id(pair[0])]), letters
-
-    def _narrow(
-        self,
-        items: Sequence[Item],
-        outcome: object,
-        attempt: _Attempt[Item, T],
-        letter: Callable[[Item, str, bool], DeadLetter],
-    ) -> list[DeadLetter]:
-        """Dead letters for the culprits among `items`, whose call ended in `outcome` (an
-        exception, or `_NOT_TRIED`); what succeeds on the way lands in `attempt.done`."""
-        if outcome is _NOT_TRIED:
-            return [letter(item, f"not tried: {attempt.budget.reason}", True) for item in items]
-        transient = isinstance(outcome, TransientBackendError)
-        if transient and attempt.budget.left <= 0:
-            return [letter(item, attempt.budget.reason, True) for item in items]
-        if len(items) == 1:
-            if not transient:
-                return [letter(items[0], _describe(outcome), False)]  # type: ignore[arg-type]
-            again = attempt(items)  # a single item: its retry is calling it again
-            return [] if again is _OK else self._narrow(items, again, attempt, letter)
-        middle = len(items) // 2
-        halves = (items[:middle], items[middle:])
-        outcomes = [attempt(half) for half in halves]  # both halves before going deeper
-        return [
-            dead
-            for half, result in zip(halves, outcomes, strict=True)
-            if result is not _OK
-            for dead in self._narrow(half, result, attempt, letter)
-        ]
-
-    def _backoff(self, failures: int) -> None:
-        """Wait before the next try: exponential in the failures so far, plus jitter."""
-        delay = min(self.backoff_max, self.backoff_initial * 2 ** (failures - 1))
-        time.sleep(delay + random.uniform(0, self.backoff_initial))
+        return self._policy().bisect(posts, call, letter, (Exception,), report)
 
     def _write(
         self, records: list[AdverseEventRecord], letters: list[DeadLetter], report: RunReport
@@ -488,7 +407,7 @@ class Pipeline:
     def _write_records(
         self, records: list[AdverseEventRecord], report: RunReport
     ) -> list[DeadLetter]:
-        """Write records; a record the sink still rejects becomes a dead letter (`_bisect`).
+        """Write records; a record the sink still rejects becomes a dead letter (bisection).
 
         Anything but a `BackendError` or `InputError` is a sink's bug and fails the run.
         """
@@ -498,11 +417,10 @@ class Pipeline:
             return [None] * len(batch)
 
         def letter(record: AdverseEventRecord, reason: str, transient: bool) -> DeadLetter:
-            return _letter("sink", record.post, reason, transient)
+            return dead_letter_of("sink", record.post, reason, transient)
 
-        budget = _Budget(self.max_retries + 1)
         catch = (BackendError, InputError)
-        return self._bisect(records, write, letter, catch, report, budget)[1]
+        return self._policy().bisect(records, write, letter, catch, report)[1]
 
     def _count_written(self, post_ids: list[str], report: RunReport) -> None:
         """Count stored posts; an id already stored in this run counts as a duplicate."""
@@ -511,61 +429,6 @@ class Pipeline:
                 report.duplicates_in_input += 1
             else:
                 report.written += 1
-
-
-@dataclass
-class _Budget:
-    """Transient failures in a row one batch may still have (shared by its retries and its
-    bisection; a success refills it to `size`)."""
-
-    size: int
-    left: int = 0
-    reason: str = ""
-
-    def __post_init__(self) -> None:
-        self.left = self.size
-
-
-#: What `_Attempt` returns for a call that succeeded, and for one it did not make because the
-#: budget was spent (a failed call returns its exception).
-_OK, _NOT_TRIED = object(), object()
-
-
-class _Attempt(Generic[Item, T]):
-    """One call of a batch's bisection: results land in `done`, transient failures spend the
-    budget (with a backoff before the next call while some is left)."""
-
-    def __init__(
-        self,
-        call: Callable[[Sequence[Item]], list[T]],
-        catch: tuple[type[BaseException], ...],
-        report: RunReport,
-        budget: _Budget,
-        backoff: Callable[[int], None],
-    ):
-        self.call, self.catch, self.report, self.budget = call, catch, report, budget
-        self.backoff, self.failures = backoff, 0
-        self.done: list[tuple[Item, T]] = []
-
-    def __call__(self, items: Sequence[Item]) -> object:
-        """Call on `items`: `_OK`, the exception it failed with, or `_NOT_TRIED`."""
-        if self.budget.left <= 0:
-            return _NOT_TRIED
-        try:
-            results = self.call(items)
-        except TransientBackendError as exc:
-            self.failures += 1
-            self.budget.left -= 1
-            self.budget.reason = f"still failing after {self.failures - 1} retries: {exc}"
-            if self.budget.left > 0:
-                self.report.retries += 1
-                self.backoff(self.failures)
-            return exc
-        except self.catch as exc:
-            return exc
-        self.done.extend(zip(items, results, strict=True))
-        self.failures, self.budget.left = 0, self.budget.size  # progress: a full budget again
-        return _OK
 
 
 @dataclass
@@ -585,20 +448,3 @@ def _check_length(role: str, backend: object, posts: Sequence[Post], out: Sequen
         raise PermanentBackendError(
             f"{role} returned {len(out)} results for {len(posts)} texts", backend=name
         )
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, AdverseEventsError):
-        return str(exc)
-    return f"unexpected {type(exc).__name__}: {exc}"
-
-
-def _letter(stage: str, post: Post, reason: str, transient: bool = False) -> DeadLetter:
-    return DeadLetter(
-        stage=stage,
-        reason=reason,
-        payload=post.model_dump_json(),
-        post_id=post.post_id,
-        source=post.source,
-        transient=transient,
-    )

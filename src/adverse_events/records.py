@@ -4,6 +4,8 @@ A `Source` yields `Post`s (or `DeadLetter`s for input it cannot parse); the clas
 `Prediction`; the extractor adds `Mention`s with coded `Concept`s; the runner joins them into an
 `AdverseEventRecord`, which a `Sink` stores. `AdverseEventRecord.to_row()` is the flat form that
 tabular sinks (DuckDB, Parquet, S3/Athena) store; `AdverseEventRecord.from_row()` reverses it.
+Posts and dead letters are built storable by any sink (`adverse_events.storable`, whose limits
+are re-exported here).
 """
 
 from __future__ import annotations
@@ -17,6 +19,18 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from adverse_events.schema import dead_letter_row, record_row
+from adverse_events.storable import (
+    MAX_ID_CHARS,
+    MAX_NESTING_DEPTH,
+    MAX_PAYLOAD_BYTES,
+    MAX_REASON_CHARS,
+    bounded_id,
+    bounded_payload,
+    bounded_reason,
+    json_text,
+    storable_text,
+    valid_unicode,
+)
 
 __all__ = [
     "ADVERSE_EVENT_CATEGORIES",
@@ -52,95 +66,6 @@ def utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc)
-
-
-#: How deeply a post's metadata may nest (objects and arrays). Deeper input is refused (the
-#: source makes it a dead letter): recursive code everywhere downstream (JSON encoders, pydantic's
-#: serializer, Arrow) fails somewhere between 255 and 1,000 levels.
-MAX_NESTING_DEPTH = 64
-#: The largest dead-letter payload stored, in UTF-8 bytes (64 KiB). A longer one keeps its first
-#: bytes and a trailer with the original's size and SHA-256, so a dead letter always fits in any
-#: sink (DynamoDB's item limit is 400 KB).
-MAX_PAYLOAD_BYTES = 64 * 1024
-#: The longest dead-letter reason stored, in characters.
-MAX_REASON_CHARS = 2000
-#: The longest post id a source accepts (DynamoDB keys hold 2,048 bytes); a dead letter's
-#: longer id is cut and ends with a digest of the whole id.
-MAX_ID_CHARS = 256
-
-
-def _storable(text: str) -> str:
-    """`text` with lone surrogates replaced by U+FFFD (length kept)."""
-    if text.isascii():
-        return text
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return text
-
-
-def _scan(value: Any, max_depth: int) -> bool:
-    """Whether any text in `value` needs repair; `ValueError` when it nests past `max_depth`.
-
-    Iterative, one nesting level at a time, so any depth is measured without recursion.
-    """
-    needs_repair = False
-    level, depth = [value], 0
-    while level:
-        if depth >= max_depth:
-            raise ValueError(f"nested deeper than {max_depth} levels")
-        deeper = []
-        for container in level:
-            items = [*container, *container.values()] if isinstance(container, dict) else container
-            for item in items:
-                if isinstance(item, str):
-                    if not item.isascii() and _storable(item) is not item:
-                        needs_repair = True
-                elif isinstance(item, (list, tuple, dict)):
-                    deeper.append(item)
-        level, depth = deeper, depth + 1
-    return needs_repair
-
-
-def _repair(value: Any) -> Any:
-    if isinstance(value, str):
-        return _storable(value)
-    if isinstance(value, (list, tuple)):
-        return type(value)(_repair(v) for v in value)
-    if isinstance(value, dict):
-        return {_repair(k): _repair(v) for k, v in value.items()}
-    return value
-
-
-def _valid_unicode(value: Any, max_depth: int = MAX_NESTING_DEPTH) -> Any:
-    """`value` with lone surrogates replaced by U+FFFD (length kept), anywhere inside it.
-
-    JSON can escape half an emoji (``"\\ud83d"``, a truncated tweet); no UTF-8 file, database
-    or service can store it, so one such post would otherwise fail every sink's write. Raises
-    `ValueError` when `value` nests deeper than `max_depth` (the repair, recursive, runs only
-    on values the iterative scan has bounded).
-    """
-    if isinstance(value, str):  # the common case, kept cheap: one check per field
-        return _storable(value)
-    if not isinstance(value, (list, tuple, dict)) or not value:
-        return value
-    return _repair(value) if _scan(value, max_depth) else value
-
-
-def bounded_payload(text: str, limit: int = MAX_PAYLOAD_BYTES) -> str:
-    """`text` if it fits in `limit` UTF-8 bytes, else its head and a trailer naming the original.
-
-    The trailer reads ``…[payload truncated: <size> bytes, sha256 <hex>]``; size and digest are
-    of the whole text as UTF-8, so the original can be found again in the source data.
-    """
-    data = text.encode("utf-8")
-    if len(data) <= limit:
-        return text
-    digest = hashlib.sha256(data).hexdigest()
-    trailer = f"…[payload truncated: {len(data)} bytes, sha256 {digest}]"
-    head = data[: max(0, limit - len(trailer.encode("utf-8")))]
-    return head.decode("utf-8", errors="ignore") + trailer
 
 
 class _Frozen(BaseModel):
@@ -217,7 +142,7 @@ class Post(_Frozen):
         # per post (not one per field): this runs for every post of every source
         if not isinstance(data, dict):
             return data
-        return {k: (_valid_unicode(v) if k in _TEXT_FIELDS else v) for k, v in data.items()}
+        return {k: (valid_unicode(v) if k in _TEXT_FIELDS else v) for k, v in data.items()}
 
     @field_validator("created_at")
     @classmethod
@@ -388,27 +313,18 @@ class DeadLetter(_Frozen):
         elif isinstance(value, BaseModel):
             text = value.model_dump_json()
         else:
-            text = _dumps_any(value)
-        return bounded_payload(_storable(text))
+            text = json_text(value)
+        return bounded_payload(storable_text(text))
 
     @field_validator("reason", mode="before")
     @classmethod
     def _bounded_reason(cls, value: Any) -> Any:
-        if not isinstance(value, str):
-            return value
-        value = _storable(value)
-        return value if len(value) <= MAX_REASON_CHARS else value[: MAX_REASON_CHARS - 1] + "…"
+        return bounded_reason(value) if isinstance(value, str) else value
 
     @field_validator("stage", "post_id", "source", mode="before")
     @classmethod
     def _storable_ids(cls, value: Any) -> Any:
-        if not isinstance(value, str):
-            return value
-        value = _storable(value)
-        if len(value) <= MAX_ID_CHARS:
-            return value
-        digest = hashlib.sha256(value.encode("utf-8")).hexdigest()[:16]
-        return f"{value[: MAX_ID_CHARS - 25]}…sha256:{digest}"
+        return bounded_id(value) if isinstance(value, str) else value
 
     @field_validator("failed_at")
     @classmethod
@@ -430,11 +346,3 @@ class DeadLetter(_Frozen):
         fields = {k: v for k, v in row.items() if k != "dead_letter_id"}
         fields["transient"] = bool(fields.get("transient"))  # NULL in rows stored before it
         return cls(**fields)
-
-
-def _dumps_any(value: Any) -> str:
-    """Any payload as JSON text; one JSON cannot hold (nested too deeply) as a marker."""
-    try:
-        return json.dumps(value, sort_keys=True, default=str)
-    except (ValueError, TypeError, RecursionError):
-        return f"<{type(value).__name__} that JSON cannot hold (nested too deeply?)>"

@@ -25,6 +25,7 @@ from adverse_events.analytics.signals import (
     signals_from_counts,
 )
 from adverse_events.errors import ConfigError
+from adverse_events.version import library_version
 
 __all__ = ["build_dashboard_data", "render_dashboard", "write_dashboard"]
 
@@ -163,8 +164,6 @@ def _assemble(
     posts_per_pair: int,
     min_cases: int = MIN_CASES,
 ) -> dict[str, Any]:
-    from adverse_events import __version__
-
     periods = sorted({str(r["time_window"]) for r in counts} | {_iso(r["period"]) for r in volume})
     period_index = {p: i for i, p in enumerate(periods)}
     drug_posts: dict[str, int] = defaultdict(int)
@@ -217,7 +216,7 @@ def _assemble(
         "meta": {
             "source": str(db) if isinstance(db, (str, os.PathLike)) else "DuckDB connection",
             "generated_at": _iso(datetime.now(timezone.utc)),
-            "library_version": __version__,
+            "library_version": library_version(),
             "by": by,
             "by_label": _BY_LABEL[by],
             "grain": grain,

@@ -236,9 +236,9 @@ def write_inference_code(
         # leaves as it is: name the wheel where SageMaker unpacks the model archive.
         requirement = f"{SERVING_CODE_DIR}/{wheels[-1].name}"
     else:
-        from adverse_events import __version__
+        from adverse_events.version import library_version
 
-        requirement = f"adverse-events=={__version__}"
+        requirement = f"adverse-events=={library_version()}"
     (code / "requirements.txt").write_text(f"{requirement}\nscikit-learn>=1.3\npyarrow>=15\n")
     return code / "inference.py"
 
