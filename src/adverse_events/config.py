@@ -38,9 +38,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+import pluggy
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_serializer
 
 from adverse_events.errors import ConfigError, PluginError
+from adverse_events.pipeline import Pipeline
 from adverse_events.registry import Registry, get_registry
 
 if sys.version_info >= (3, 11):
@@ -182,11 +184,17 @@ class PipelineConfig(BaseModel):
     engine: EngineOptions = Field(default_factory=EngineOptions)
     path: Path | None = None
 
-    def build(self, registry: Registry | None = None) -> Any:
-        """Create every backend and return a ready `Pipeline`."""
-        from adverse_events.pipeline import Pipeline
+    def build(
+        self, registry: Registry | None = None, hooks: pluggy.PluginManager | None = None
+    ) -> Pipeline:
+        """Create every backend and return a ready `Pipeline`.
 
+        Backends resolve through `registry` (default: the process-wide one) and the run calls
+        the lifecycle hooks of `hooks` (default: the registry's plugin manager, i.e. the
+        installed entry-point plugins, scanned once per process).
+        """
         registry = registry or get_registry()
+        hooks = hooks if hooks is not None else registry.pm
         stages = {
             table: build_backend(STAGES[table], stage, registry, table)
             for table in STAGES
@@ -198,6 +206,7 @@ class PipelineConfig(BaseModel):
             stages.get("extractor"),
             stages["sink"],
             stages.get("dead_letter"),
+            hooks=hooks,
             **self.pipeline.model_dump(),
         )
 
