@@ -57,6 +57,8 @@ __all__ = [
     "StageConfig",
     "build_backend",
     "load_config",
+    "parse_config",
+    "read_config_file",
 ]
 
 #: config table -> registry role
@@ -243,16 +245,22 @@ def _expand_env(value: Any, where: str) -> Any:
 
 def load_config(path: str | os.PathLike[str]) -> PipelineConfig:
     """Read and validate a pipeline TOML file; every problem is a `ConfigError`."""
+    return parse_config(read_config_file(path), Path(path))
+
+
+def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The tables of a pipeline TOML file, not yet validated (to change some before
+    `parse_config`, as the Lambda handler's environment does); a `ConfigError` if unreadable."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"config file {str(path)!r} not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {str(path)!r}: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    return parse_config(data, path)
+    return data
 
 
 def parse_config(data: Mapping[str, Any], path: Path | None = None) -> PipelineConfig:
