@@ -38,9 +38,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+import pluggy
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_serializer
 
 from adverse_events.errors import ConfigError, PluginError
+from adverse_events.pipeline import Pipeline
 from adverse_events.registry import Registry, get_registry
 
 if sys.version_info >= (3, 11):
@@ -55,6 +57,8 @@ __all__ = [
     "StageConfig",
     "build_backend",
     "load_config",
+    "parse_config",
+    "read_config_file",
 ]
 
 #: config table -> registry role
@@ -182,11 +186,17 @@ class PipelineConfig(BaseModel):
     engine: EngineOptions = Field(default_factory=EngineOptions)
     path: Path | None = None
 
-    def build(self, registry: Registry | None = None) -> Any:
-        """Create every backend and return a ready `Pipeline`."""
-        from adverse_events.pipeline import Pipeline
+    def build(
+        self, registry: Registry | None = None, hooks: pluggy.PluginManager | None = None
+    ) -> Pipeline:
+        """Create every backend and return a ready `Pipeline`.
 
+        Backends resolve through `registry` (default: the process-wide one) and the run calls
+        the lifecycle hooks of `hooks` (default: the registry's plugin manager, i.e. the
+        installed entry-point plugins, scanned once per process).
+        """
         registry = registry or get_registry()
+        hooks = hooks if hooks is not None else registry.pm
         stages = {
             table: build_backend(STAGES[table], stage, registry, table)
             for table in STAGES
@@ -198,6 +208,7 @@ class PipelineConfig(BaseModel):
             stages.get("extractor"),
             stages["sink"],
             stages.get("dead_letter"),
+            hooks=hooks,
             **self.pipeline.model_dump(),
         )
 
@@ -234,16 +245,22 @@ def _expand_env(value: Any, where: str) -> Any:
 
 def load_config(path: str | os.PathLike[str]) -> PipelineConfig:
     """Read and validate a pipeline TOML file; every problem is a `ConfigError`."""
+    return parse_config(read_config_file(path), Path(path))
+
+
+def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The tables of a pipeline TOML file, not yet validated (to change some before
+    `parse_config`, as the Lambda handler's environment does); a `ConfigError` if unreadable."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"config file {str(path)!r} not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {str(path)!r}: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    return parse_config(data, path)
+    return data
 
 
 def parse_config(data: Mapping[str, Any], path: Path | None = None) -> PipelineConfig:

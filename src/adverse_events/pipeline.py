@@ -49,6 +49,7 @@ from adverse_events.errors import (
     ConfigError,
     InputError,
 )
+from adverse_events.hooks import new_manager
 from adverse_events.progress import RunProgress, describe
 from adverse_events.protocols import (
     BufferingSink,
@@ -88,7 +89,11 @@ class Pipeline:
         backoff_initial: first wait of the exponential backoff, in seconds (jitter added).
         backoff_max: longest wait of the exponential backoff, in seconds.
         progress: show a progress bar (default: when stderr is a terminal).
-        plugins: objects with `adverse_events.hooks.hookimpl` methods (metrics, audit logs).
+        plugins: objects with `adverse_events.hooks.hookimpl` methods (metrics, audit logs),
+            registered on a manager built once for this pipeline.
+        hooks: a ready plugin manager whose lifecycle hooks the run calls (built once, shared:
+            `adverse_events.hooks.default_manager` has the installed entry-point plugins).
+            Default: a manager without entry-point plugins, so making a pipeline scans nothing.
         close: close every backend when the run ends.
     """
 
@@ -107,6 +112,7 @@ class Pipeline:
         backoff_max: float = 30.0,
         progress: bool | None = None,
         plugins: Sequence[object] = (),
+        hooks: pluggy.PluginManager | None = None,
         close: bool = True,
     ):
         if batch_size < 1:
@@ -124,7 +130,8 @@ class Pipeline:
         self.backoff_initial, self.backoff_max = backoff_initial, backoff_max
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.close_backends = close
-        self.hooks = self._plugin_manager(plugins).hook
+        self.plugin_manager = self._plugin_manager(hooks, plugins)
+        self.hooks = self.plugin_manager.hook
         if resume and not isinstance(sink, ResumableSink):
             raise ConfigError(
                 f"resume=True needs a sink that can list what it holds (existing_ids); "
@@ -132,13 +139,16 @@ class Pipeline:
             )
 
     @staticmethod
-    def _plugin_manager(plugins: Sequence[object]) -> pluggy.PluginManager:
-        from adverse_events.registry import make_plugin_manager
-
-        pm = make_plugin_manager(load_entry_points=True)
-        for plugin in plugins:
-            pm.register(plugin)
-        return pm
+    def _plugin_manager(
+        hooks: pluggy.PluginManager | None, plugins: Sequence[object]
+    ) -> pluggy.PluginManager:
+        """The manager given, or one built now for `plugins` (no entry-point scan either way)."""
+        if hooks is not None and plugins:
+            raise ConfigError(
+                "pass plugins= or hooks=, not both: build one manager with "
+                "adverse_events.hooks.new_manager(plugins, entry_points=True)"
+            )
+        return hooks if hooks is not None else new_manager(plugins)
 
     # -- running --------------------------------------------------------------------------------
     def run(self) -> RunReport:

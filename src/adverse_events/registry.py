@@ -1,9 +1,11 @@
 """The backend table: registry name -> "module:Class" + the extra it needs; lazy imports.
 
-Built-in backends are one sorted table, imported only on first use. Plugins add entries through
-the pluggy hook `adverse_events_backends`, shipped via the ``adverse_events`` entry-point group;
-the built-ins are registered the same way. A name is never silently overridden: two plugins
-claiming the same role and name is a `PluginError`.
+Built-in backends are one sorted table (`adverse_events.builtin_backends`), imported only on
+first use. Plugins add entries through the pluggy hook `adverse_events_backends`, shipped via the
+``adverse_events`` entry-point group; the built-ins are registered the same way. A name is never
+silently overridden: two plugins claiming the same role and name is a `PluginError`. The
+process-wide registry reads the process-wide plugin manager
+(`adverse_events.hooks.default_manager`), so the entry points are scanned once for both.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from typing import Any
 
 import pluggy
 
+from adverse_events.builtin_backends import BUILTIN_BACKENDS
 from adverse_events.errors import PluginError
-from adverse_events.hooks.specs import PROJECT_NAME, AdverseEventsSpec, BackendTable, hookimpl
+from adverse_events.hooks import BackendTable, default_manager, new_manager
 
 __all__ = [
     "BUILTIN_BACKENDS",
@@ -30,41 +33,6 @@ __all__ = [
 ]
 
 ROLES = ("source", "classifier", "extractor", "sink")
-
-#: role -> registry name -> ("module:Class", extra that installs its dependencies, or None).
-BUILTIN_BACKENDS: dict[str, dict[str, tuple[str, str | None]]] = {
-    "classifier": {
-        "default": ("adverse_events.classifiers.default:DefaultClassifier", None),
-        "sagemaker": ("adverse_events.classifiers.sagemaker:SageMakerClassifier", "aws"),
-        "tfidf": ("adverse_events.classifiers.tfidf:TfidfClassifier", "train"),
-        "transformers": ("adverse_events.classifiers.transformers:TransformersClassifier", "torch"),
-    },
-    "extractor": {
-        "comprehend-medical": (
-            "adverse_events.extractors.comprehend_medical:ComprehendMedicalExtractor",
-            "aws",
-        ),
-        "lexicon": ("adverse_events.extractors.lexicon:LexiconExtractor", "extract"),
-    },
-    "sink": {
-        "duckdb": ("adverse_events.sinks.duckdb:DuckDBSink", "duckdb"),
-        "dynamodb": ("adverse_events.sinks.dynamodb:DynamoDBSink", "aws"),
-        "jsonl": ("adverse_events.sinks.jsonl:JsonlSink", None),
-        "memory": ("adverse_events.sinks.memory:MemorySink", None),
-        "parquet": ("adverse_events.sinks.parquet:ParquetSink", "parquet"),
-        "s3": ("adverse_events.sinks.s3:S3Sink", "aws"),
-    },
-    "source": {
-        "csv": ("adverse_events.sources.files:CsvSource", None),
-        "dynamodb-stream": ("adverse_events.sources.dynamodb_stream:DynamoDBStreamSource", "aws"),
-        "jsonl": ("adverse_events.sources.files:JsonlSource", None),
-        "memory": ("adverse_events.sources.memory:MemorySource", None),
-        "parquet": ("adverse_events.sources.parquet:ParquetSource", "parquet"),
-        "replay": ("adverse_events.sources.replay:ReplaySource", None),
-        "twitter": ("adverse_events.sources.x:XSource", "twitter"),  # alias of "x" (old name)
-        "x": ("adverse_events.sources.x:XSource", "twitter"),
-    },
-}
 
 #: extra -> the top-level modules it installs (to say whether a backend is usable).
 EXTRA_MODULES: dict[str, tuple[str, ...]] = {
@@ -100,19 +68,14 @@ class BackendInfo:
         return f"pip install 'adverse-events[{self.extra}]'" if self.extra else ""
 
 
-class _Builtins:
-    """The built-in backends, registered as a plugin like any other."""
-
-    @hookimpl
-    def adverse_events_backends(self) -> BackendTable:
-        return BUILTIN_BACKENDS
-
-
 class Registry:
-    """All known backends, from the built-ins and every registered plugin."""
+    """All known backends, from the built-ins and every registered plugin.
+
+    `plugin_manager` defaults to the process-wide one (`adverse_events.hooks.default_manager`).
+    """
 
     def __init__(self, plugin_manager: pluggy.PluginManager | None = None):
-        self.pm = plugin_manager or make_plugin_manager()
+        self.pm = plugin_manager or default_manager()
         self._table: dict[tuple[str, str], BackendInfo] | None = None
 
     def _build(self) -> dict[tuple[str, str], BackendInfo]:
@@ -183,19 +146,16 @@ class Registry:
 
 
 def make_plugin_manager(load_entry_points: bool = True) -> pluggy.PluginManager:
-    """A plugin manager with the hook specs, the built-ins and (optionally) installed plugins."""
-    pm = pluggy.PluginManager(PROJECT_NAME)
-    pm.add_hookspecs(AdverseEventsSpec)
-    pm.register(_Builtins(), name="adverse_events.builtins")
-    if load_entry_points:
-        pm.load_setuptools_entrypoints(PROJECT_NAME)
-    return pm
+    """A new plugin manager with the hook specs, the built-ins and (optionally) the installed
+    plugins: `adverse_events.hooks.new_manager` under its old name. Each call with
+    ``load_entry_points=True`` scans the entry points again; share `default_manager` instead."""
+    return new_manager(entry_points=load_entry_points)
 
 
 @lru_cache(maxsize=1)
 def get_registry() -> Registry:
-    """The process-wide registry (built-ins + entry-point plugins)."""
-    return Registry()
+    """The process-wide registry: built-ins + the plugins of `default_manager`."""
+    return Registry(default_manager())
 
 
 def lazy_backends(package: str, role: str, names: Mapping[str, str]) -> Callable[[str], Any]:

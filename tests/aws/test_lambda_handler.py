@@ -528,7 +528,7 @@ def test_comprehend_medical_codes_adverse_events_and_drops_negated_conditions(wo
         settings, clients={"comprehendmedical": client, "sagemaker-runtime": runtime}
     )
     assert isinstance(backends.extractor, ComprehendMedicalExtractor)
-    monkeypatch.setattr(lambda_handler, "_WARM", {settings: backends})
+    monkeypatch.setattr(lambda_handler, "_WARM", {backends.key: backends})
 
     assert handler(event, None) == {"batchItemFailures": []}
     stubber.assert_no_pending_responses()

@@ -1,8 +1,29 @@
 """AWS Lambda handler: the library's pipeline on a DynamoDB Stream batch.
 
 ``DynamoDBStreamSource`` -> ``SageMakerClassifier`` -> ``ComprehendMedicalExtractor`` (adverse
-events only) -> ``S3Sink`` (Parquet under ``dt=`` partitions), configured from environment
-variables (see `Settings`). Handler: ``adverse_events.aws.lambda_handler.handler``.
+events only) -> ``S3Sink`` (Parquet under ``dt=`` partitions). Handler:
+``adverse_events.aws.lambda_handler.handler``.
+
+Configuration is a `PipelineConfig` (`adverse_events.aws.lambda_config.lambda_config`): the
+default pipeline above, or the TOML file ``PIPELINE_CONFIG`` names (packaged with the function),
+with the environment variables as overrides of its keys:
+
+* ``[source]``: ``ID_ATTRIBUTE`` -> ``id_attribute``, ``TEXT_ATTRIBUTE`` -> ``text_attribute``
+* ``[classifier]``: ``ENDPOINT_NAME`` (required) -> ``endpoint_name``, ``THRESHOLD`` ->
+  ``threshold``, ``BATCH_SIZE`` -> ``batch_size``
+* ``[extractor]``: ``EXTRACTOR`` -> ``type`` (``comprehend-medical``; ``none`` removes the
+  table), ``COMPREHEND_MEDICAL_REGION`` -> ``region``, ``CONDITION_THRESHOLD``,
+  ``ICD10_THRESHOLD``, ``INCLUDE_RXNORM``, ``EXCLUDE_TRAITS``, ``KEEP_EXCLUDED`` -> the option of
+  the same name in lower case
+* ``[sink]``: ``BUCKET`` (required) -> ``bucket``, ``PREFIX`` -> ``prefix``,
+  ``DEAD_LETTER_PREFIX`` -> ``dead_letter_prefix``, ``FORMAT`` -> ``format``
+* ``[pipeline]``: ``BATCH_SIZE`` -> ``batch_size``, ``MAX_RETRIES`` -> ``max_retries``,
+  ``BACKOFF_SECONDS`` -> ``backoff_initial``
+
+``TIME_MARGIN_SECONDS`` (20) is the handler's own option. Defaults and parsing are in
+`adverse_events.aws.lambda_config`. The classifier, extractor, sink and plugin manager are built
+once per container and reused while it is warm; only the stream source is made per invocation
+(it reads the event).
 
 What happens to each stream record:
 
@@ -32,199 +53,97 @@ import logging
 import os
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from adverse_events.errors import AdverseEventsError, ConfigError
-from adverse_events.records import EXCLUDING_TRAITS, AdverseEventRecord, DeadLetter, Post
+import pluggy
+
+from adverse_events.aws.lambda_config import Settings, lambda_config, time_margin
+from adverse_events.config import STAGES, PipelineConfig, StageConfig, build_backend
+from adverse_events.errors import AdverseEventsError
+from adverse_events.hooks import default_manager
+from adverse_events.pipeline import Pipeline
+from adverse_events.records import AdverseEventRecord, DeadLetter, Post
+from adverse_events.registry import get_registry
+from adverse_events.sinks.memory import MemorySink
 from adverse_events.sources.dynamodb_stream import sequence_number_of
+from adverse_events.sources.memory import MemorySource
 
 __all__ = ["Settings", "handle", "handler"]
 
 log = logging.getLogger("adverse_events.aws.lambda_handler")
 log.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
 
-#: The extractors the handler can build from its environment (``none`` skips extraction).
-EXTRACTORS = ("comprehend-medical",)
-
-
-def _env(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
-    value = env.get(name, default)
-    return value.strip() if isinstance(value, str) and value.strip() else default
-
-
-def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
-    value = (_env(env, name) or "").lower()
-    if not value:
-        return default
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{name} must be true or false, got {value!r}")
-
-
-def _traits(env: Mapping[str, str]) -> tuple[str, ...]:
-    value = _env(env, "EXCLUDE_TRAITS")
-    if value is None:
-        return EXCLUDING_TRAITS
-    if value.lower() == "none":
-        return ()
-    return tuple(t.strip().upper() for t in value.split(",") if t.strip())
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The handler's configuration, read from environment variables by `from_env`.
-
-    ``ENDPOINT_NAME`` and ``BUCKET`` are required. Optional: ``THRESHOLD`` (0.6), ``PREFIX``
-    (``lambda_predictions/``), ``DEAD_LETTER_PREFIX`` (``lambda_dead_letters/``), ``FORMAT``
-    (``parquet``), ``EXTRACTOR`` (``comprehend-medical``; ``none`` to skip extraction),
-    ``BATCH_SIZE`` (64 texts per endpoint call), ``MAX_RETRIES`` (2 pipeline retries of a
-    transient failure), ``BACKOFF_SECONDS`` (0.5), ``ID_ATTRIBUTE`` (``post_id``) and
-    ``TEXT_ATTRIBUTE`` (``text``): the table's attribute names. ``TIME_MARGIN_SECONDS`` (20):
-    stop taking new posts when less time than this remains in the invocation (writing to S3
-    must fit in it).
-
-    Comprehend Medical (`ComprehendMedicalExtractor`): ``COMPREHEND_MEDICAL_REGION`` (default:
-    the function's own region; the service runs in a few regions only),
-    ``CONDITION_THRESHOLD`` (0.60), ``ICD10_THRESHOLD`` (0.70), ``INCLUDE_RXNORM`` (true),
-    ``EXCLUDE_TRAITS`` (``NEGATION,HYPOTHETICAL,PERTAINS_TO_FAMILY``; ``none`` keeps every
-    condition, as the reference design does) and ``KEEP_EXCLUDED`` (false: excluded conditions
-    are dropped; true: kept, flagged by their traits, never the AE type).
-    """
-
-    endpoint_name: str
-    bucket: str
-    threshold: float = 0.6
-    prefix: str = "lambda_predictions/"
-    dead_letter_prefix: str = "lambda_dead_letters/"
-    format: str = "parquet"
-    extractor: str | None = "comprehend-medical"
-    batch_size: int = 64
-    max_retries: int = 2
-    backoff_seconds: float = 0.5
-    id_attribute: str = "post_id"
-    text_attribute: str = "text"
-    comprehend_region: str | None = None
-    condition_threshold: float = 0.60
-    icd10_threshold: float = 0.70
-    include_rxnorm: bool = True
-    exclude_traits: tuple[str, ...] = EXCLUDING_TRAITS
-    keep_excluded: bool = False
-    time_margin_seconds: float = 20.0
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if env is None else env
-        missing = [n for n in ("ENDPOINT_NAME", "BUCKET") if not _env(env, n)]
-        if missing:
-            raise ConfigError(
-                f"set the environment variable(s) {', '.join(missing)} on the Lambda function"
-            )
-        extractor = _env(env, "EXTRACTOR", "comprehend-medical")
-        extractor = None if (extractor or "").lower() in ("", "none") else extractor
-        if extractor is not None and extractor not in EXTRACTORS:
-            raise ConfigError(
-                f"EXTRACTOR must be one of {', '.join(EXTRACTORS)} or none, got {extractor!r}"
-            )
-        try:
-            return cls(
-                endpoint_name=str(_env(env, "ENDPOINT_NAME")),
-                bucket=str(_env(env, "BUCKET")),
-                threshold=float(_env(env, "THRESHOLD", "0.6") or 0.6),
-                prefix=str(_env(env, "PREFIX", cls.prefix)),
-                dead_letter_prefix=str(_env(env, "DEAD_LETTER_PREFIX", cls.dead_letter_prefix)),
-                format=str(_env(env, "FORMAT", "parquet")),
-                extractor=extractor,
-                batch_size=int(_env(env, "BATCH_SIZE", "64") or 64),
-                max_retries=int(_env(env, "MAX_RETRIES", "2") or 2),
-                backoff_seconds=float(_env(env, "BACKOFF_SECONDS", "0.5") or 0.5),
-                id_attribute=str(_env(env, "ID_ATTRIBUTE", "post_id")),
-                text_attribute=str(_env(env, "TEXT_ATTRIBUTE", "text")),
-                comprehend_region=_env(env, "COMPREHEND_MEDICAL_REGION"),
-                condition_threshold=float(_env(env, "CONDITION_THRESHOLD", "0.6") or 0.6),
-                icd10_threshold=float(_env(env, "ICD10_THRESHOLD", "0.7") or 0.7),
-                include_rxnorm=_flag(env, "INCLUDE_RXNORM", True),
-                exclude_traits=_traits(env),
-                keep_excluded=_flag(env, "KEEP_EXCLUDED", False),
-                time_margin_seconds=float(_env(env, "TIME_MARGIN_SECONDS", "20") or 20),
-            )
-        except ValueError as exc:
-            raise ConfigError(f"bad number in the Lambda environment: {exc}") from exc
+#: backend registry name -> the boto3 service whose client `_Backends` may be given for it.
+CLIENT_SERVICES = {
+    "comprehend-medical": "comprehendmedical",
+    "s3": "s3",
+    "sagemaker": "sagemaker-runtime",
+}
 
 
 class _Backends:
-    """The classifier, extractor and sinks, built once per container and reused when warm.
+    """The classifier, extractor, sink and plugin manager, built once per container from the
+    config (a `Settings` is turned into one) and reused when warm.
 
     `clients` maps boto3 service names (``sagemaker-runtime``, ``comprehendmedical``, ``s3``)
-    to ready clients; the others are made lazily from the environment. Tests inject stubbed
-    clients this way.
+    to ready clients for the backends that call them; the others make theirs lazily from the
+    environment. Tests inject stubbed clients this way.
     """
 
-    def __init__(self, settings: Settings, clients: Mapping[str, Any] | None = None):
-        from adverse_events.registry import get_registry
-
+    def __init__(self, config: PipelineConfig | Settings, clients: Mapping[str, Any] | None = None):
+        config = config.config() if isinstance(config, Settings) else config
+        self.key = _fingerprint(config)
+        self.hooks: pluggy.PluginManager = default_manager()
         clients = clients or {}
-        registry = get_registry()
-        self.settings = settings
-        self.classifier = registry.resolve("classifier", "sagemaker")(
-            settings.endpoint_name,
-            threshold=settings.threshold,
-            batch_size=settings.batch_size,
-            client=clients.get("sagemaker-runtime"),
-        )
-        self.extractor = None
-        if settings.extractor == "comprehend-medical":
-            self.extractor = registry.resolve("extractor", "comprehend-medical")(
-                client=clients.get("comprehendmedical"),
-                region=settings.comprehend_region,
-                condition_threshold=settings.condition_threshold,
-                icd10_threshold=settings.icd10_threshold,
-                include_rxnorm=settings.include_rxnorm,
-                exclude_traits=settings.exclude_traits,
-                keep_excluded=settings.keep_excluded,
-            )
-        elif settings.extractor is not None:
-            raise ConfigError(
-                f"EXTRACTOR must be one of {', '.join(EXTRACTORS)} or none, "
-                f"got {settings.extractor!r}"
-            )
-        self.sink = registry.resolve("sink", "s3")(
-            settings.bucket,
-            settings.prefix,
-            settings.format,
-            dead_letter_prefix=settings.dead_letter_prefix,
-            client=clients.get("s3"),
-        )
+        self.classifier = _build("classifier", config.classifier, clients)
+        self.extractor = _build("extractor", config.extractor, clients)
+        self.sink = _build("sink", config.sink, clients)
 
 
-_WARM: dict[Settings, _Backends] = {}
+def _build(table: str, stage: StageConfig | None, clients: Mapping[str, Any]) -> Any:
+    """The backend of one stage table, given its client when `clients` has one."""
+    if stage is None:
+        return None
+    client = clients.get(CLIENT_SERVICES.get(stage.type, ""))
+    if client is not None:
+        stage = StageConfig(type=stage.type, options={**stage.options, "client": client})
+    return build_backend(STAGES[table], stage, get_registry(), table)
 
 
-def _backends(settings: Settings) -> _Backends:
-    if settings not in _WARM:
+def _fingerprint(config: PipelineConfig) -> str:
+    """What makes two configs build the same backends (their real values, secrets included:
+    it never leaves the process)."""
+    stages = {t: [s.type, s.options] for t in STAGES if (s := getattr(config, t)) is not None}
+    return json.dumps([stages, config.pipeline.model_dump()], sort_keys=True, default=repr)
+
+
+#: The warm container's backends, by the fingerprint of the config they were built from.
+_WARM: dict[str, _Backends] = {}
+
+
+def _backends(config: PipelineConfig) -> _Backends:
+    key = _fingerprint(config)
+    if key not in _WARM:
         _WARM.clear()
-        _WARM[settings] = _Backends(settings)
-    return _WARM[settings]
+        _WARM[key] = _Backends(config)
+    return _WARM[key]
 
 
 def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     """The Lambda entry point (configure it as ``adverse_events.aws.lambda_handler.handler``)."""
-    settings = Settings.from_env()
-    backends = _backends(settings)
+    config = lambda_config()
+    backends = _backends(config)
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     deadline = (
-        time.monotonic() + remaining() / 1000 - settings.time_margin_seconds
-        if callable(remaining)
-        else None
+        time.monotonic() + remaining() / 1000 - time_margin() if callable(remaining) else None
     )
     return handle(
         event,
-        settings=settings,
+        config=config,
         classifier=backends.classifier,
         extractor=backends.extractor,
         sink=backends.sink,
+        hooks=backends.hooks,
         deadline=deadline,
     )
 
@@ -243,27 +162,32 @@ def _stream_sequence(record: Mapping[str, Any]) -> str | None:
 def handle(
     event: Mapping[str, Any],
     *,
-    settings: Settings,
+    config: PipelineConfig | None = None,
+    settings: Settings | None = None,
     classifier: Any,
     extractor: Any,
     sink: Any,
+    hooks: pluggy.PluginManager | None = None,
     deadline: float | None = None,
 ) -> dict[str, Any]:
     """Process one stream batch; return ``{"batchItemFailures": [...]}`` (see the module doc).
 
+    `config` (or the older `settings`) gives the source's and the runner's options; the
+    backends come ready (`handler` builds them once per container). `hooks`: the plugin
+    manager whose lifecycle hooks run (default: the installed plugins, `default_manager`).
     `deadline` (a `time.monotonic` value): take no new posts after it; the rest is retried.
     """
-    from adverse_events.pipeline import Pipeline
-    from adverse_events.registry import get_registry
-    from adverse_events.sinks.memory import MemorySink
-    from adverse_events.sources.memory import MemorySource
-
     stream = _records_of(event)
     order = {seq: i for i, r in enumerate(stream) if (seq := _stream_sequence(r))}
     if not stream:
         return {"batchItemFailures": []}
-    source = get_registry().resolve("source", "dynamodb-stream")(
-        dict(event), id_attribute=settings.id_attribute, text_attribute=settings.text_attribute
+    if config is None:
+        if settings is None:
+            raise TypeError("handle() needs config= (or settings=)")
+        config = settings.config()
+    options, hooks = config.pipeline, hooks if hooks is not None else default_manager()
+    source = get_registry().resolve("source", config.source.type)(
+        dict(event), **config.source.options
     )
     items = list(source.read())
     sequence_of = {
@@ -273,7 +197,7 @@ def handle(
 
     held, reports, done = MemorySink(), [], 0
     while done < len(items) and not (done and _out_of_time(deadline, items[done], order)):
-        chunk = items[done : done + settings.batch_size]
+        chunk = items[done : done + options.batch_size]
         reports.append(
             Pipeline(
                 MemorySource(chunk),
@@ -281,10 +205,12 @@ def handle(
                 extractor,
                 sink=held,
                 dead_letter=held,
-                batch_size=settings.batch_size,
-                max_retries=settings.max_retries,
-                backoff_initial=settings.backoff_seconds,
+                batch_size=options.batch_size,
+                max_retries=options.max_retries,
+                backoff_initial=options.backoff_initial,
+                backoff_max=options.backoff_max,
                 progress=False,
+                hooks=hooks,
                 close=False,
             ).run()
         )

@@ -34,7 +34,9 @@ from typing import Any
 from adverse_events.config import PipelineConfig, StageConfig, build_backend
 from adverse_events.engines._store import LocalStore, S3Store, Store, split_s3_uri
 from adverse_events.errors import AdverseEventsError, ConfigError, TransientBackendError
+from adverse_events.hooks import default_manager, new_manager
 from adverse_events.records import AdverseEventRecord, DeadLetter, Post
+from adverse_events.registry import Registry
 from adverse_events.schema import dead_letters_table, records_table
 
 __all__ = [
@@ -250,12 +252,9 @@ class ShardProcessor:
         *,
         roles: tuple[str, ...] = ("classifier", "extractor"),
     ):
-        from adverse_events.registry import Registry, make_plugin_manager
-
-        pm = make_plugin_manager(load_entry_points=True)
-        for plugin in plugins:
-            pm.register(plugin)
-        registry = Registry(pm)
+        # One manager per worker, for its backends and every shard's lifecycle hooks.
+        self.hooks = new_manager(plugins, entry_points=True) if plugins else default_manager()
+        registry = Registry(self.hooks)
         self.config, self.layout, self.plugins = config, layout, list(plugins)
         self.classifier: Any = None
         self.extractor: Any = None
@@ -339,7 +338,7 @@ class ShardProcessor:
             backoff_initial=options.backoff_initial,
             backoff_max=options.backoff_max,
             progress=False,
-            plugins=self.plugins,
+            hooks=self.hooks,
             close=False,
         ).run()
         if report.failed:

@@ -30,28 +30,18 @@ from __future__ import annotations
 import glob
 import logging
 import os
-import pickle
 import sys
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from adverse_events.config import EngineOptions, PipelineConfig, build_backend
-from adverse_events.engines._shards import (
-    COUNTS,
-    Layout,
-    Manifest,
-    ShardProcessor,
-    input_id,
-    read_shards,
-    retrying,
-    store_for,
-    today,
-)
+from adverse_events.engines._shards import COUNTS, Layout, Manifest, input_id, retrying, today
 from adverse_events.engines._store import ObjectInfo, S3Store, split_s3_uri
+from adverse_events.engines._workers import ShardActor, read_batch
 from adverse_events.errors import AdverseEventsError, ConfigError, PluginError
 from adverse_events.pipeline import RunReport
 from adverse_events.progress import RunProgress, describe
@@ -257,7 +247,7 @@ class RayEngine:
             # other way to set them yet; the extra pins ray below 2.64, which drops them.
             warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
             shards = files.map_batches(
-                _read_batch,
+                read_batch,
                 batch_size=1,
                 batch_format="pyarrow",
                 fn_kwargs={
@@ -273,7 +263,7 @@ class RayEngine:
             kwargs = {"config": self.config, "layout": self.layout, "plugins": self.plugins}
             retries = {"max_restarts": opts.max_restarts, "max_task_retries": opts.max_task_retries}
             done = shards.map_batches(
-                _ShardActor,
+                ShardActor,
                 batch_size=1,
                 batch_format="pyarrow",
                 fn_constructor_kwargs={**kwargs, "mode": "classify" if two_pools else "all"},
@@ -285,7 +275,7 @@ class RayEngine:
             if not two_pools:
                 return done
             return done.map_batches(  # the second pool: extract adverse events, write
-                _ShardActor,
+                ShardActor,
                 batch_size=1,
                 batch_format="pyarrow",
                 fn_constructor_kwargs={**kwargs, "mode": "extract"},
@@ -324,80 +314,6 @@ class RayEngine:
         retrying(self.config.pipeline)(
             self.layout.store.put, self.layout.manifest_key(item.id), manifest.dump()
         )
-
-
-# -- what runs on the workers ----------------------------------------------------------------------
-def _read_batch(
-    batch: Any,
-    *,
-    source: Any,
-    shard_rows: int,
-    endpoint: tuple[str | None, str | None],
-    options: Any,
-) -> Iterator[Any]:
-    """Read task: one input file in, one row per shard out (its items pickled)."""
-    import pyarrow as pa
-
-    for row in batch.to_pylist():
-        store, key = store_for(row["uri"], *endpoint)
-        shards = read_shards(row["uri"], source, shard_rows, store, key, options)
-        for start, stop, last, items in shards:
-            yield pa.table(
-                {
-                    "input_id": [row["input_id"]],
-                    "dt": [row["dt"]],
-                    "start": [start],
-                    "stop": [stop],
-                    "last": [last],
-                    "items": pa.array([pickle.dumps(items, protocol=5)], type=pa.binary()),
-                }
-            )
-
-
-class _ShardActor:
-    """Actor: one `ShardProcessor` (one model load), then shard after shard.
-
-    `mode` ``"all"`` classifies, extracts and writes (one pool). With a second pool,
-    ``"classify"`` passes each shard on with its records and dead letters (pickled), and
-    ``"extract"`` extracts the adverse events among them and writes.
-    """
-
-    def __init__(
-        self, config: PipelineConfig, layout: Layout, plugins: Sequence[object], mode: str = "all"
-    ):
-        roles = {
-            "all": ("classifier", "extractor"),
-            "classify": ("classifier",),
-            "extract": ("extractor",),
-        }[mode]
-        self.mode = mode
-        self.processor = ShardProcessor(config, layout, plugins, roles=roles)
-
-    def __call__(self, batch: Any) -> Any:
-        import pyarrow as pa
-
-        out = []
-        for row in batch.to_pylist():
-            where = (row["input_id"], row["dt"], row["start"], row["stop"])
-            keep = {
-                "input_id": row["input_id"],
-                "dt": row["dt"],
-                "start": row["start"],
-                "stop": row["stop"],
-                "last": row["last"],
-            }
-            if self.mode == "extract":
-                records, letters, counts = pickle.loads(row["payload"])  # noqa: S301 - ours
-                records, letters, counts = self.processor.extract(records, letters, counts)
-                out.append({**keep, **self.processor.write(*where, records, letters, counts)})
-                continue
-            items = pickle.loads(row["items"])  # noqa: S301 - our own read task's output
-            if self.mode == "all":
-                out.append({**keep, **self.processor.process(*where, items)})
-            else:
-                payload = pickle.dumps(self.processor.run_pipeline(items), protocol=5)
-                out.append({**keep, "payload": payload})
-        return pa.Table.from_pylist(out)
 
 
 # -- helpers ---------------------------------------------------------------------------------------

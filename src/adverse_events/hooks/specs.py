@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from adverse_events.pipeline import RunReport
     from adverse_events.records import AdverseEventRecord, DeadLetter, Post
+    from adverse_events.report import RunReport
 
 PROJECT_NAME = "adverse_events"
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)

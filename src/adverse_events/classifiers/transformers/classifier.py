@@ -51,16 +51,16 @@ from adverse_events.classifiers.transformers.engines import (
     resolve_device,
     resolve_mode,
 )
+from adverse_events.classifiers.transformers.labels import ModelLabels, read_labels
 from adverse_events.classifiers.transformers.loading import (
     FastTokenizer,
     import_torch,
-    load_config,
     load_model,
     load_tokenizer,
     max_positions,
+    special_tokens,
 )
 from adverse_events.errors import ConfigError, InputError, PluginError
-from adverse_events.model_dir import MODEL_INFO_FILE, read_model_info
 from adverse_events.models import resolve_model
 from adverse_events.protocols import Backend
 from adverse_events.records import Prediction
@@ -90,15 +90,6 @@ class InferenceStats:
     def reset(self) -> None:
         self.texts = self.batches = self.tokens = self.padded_tokens = self.truncated = 0
         self.batch_seconds.clear()
-
-
-@dataclass(frozen=True)
-class _Labels:
-    labels: tuple[str, ...]
-    positive: str
-    threshold: float
-    version: str
-    preprocess: str | None = None
 
 
 class TransformersClassifier(Backend):
@@ -171,7 +162,7 @@ class TransformersClassifier(Backend):
         self.threshold_option, self.num_threads = threshold, num_threads
         self.cache_dir = Path(cache_dir) if cache_dir else _default_cache_dir()
         self.stats = InferenceStats()
-        self._labels: _Labels | None = None
+        self._labels: ModelLabels | None = None
         self._engine: Engine | None = None
         self._tokenizer: Any = None
         self._specials: tuple[list[int], list[int]] = ([], [])
@@ -240,9 +231,9 @@ class TransformersClassifier(Backend):
 
     # -- loading ----------------------------------------------------------------------------
 
-    def _label_info(self) -> _Labels:
+    def _label_info(self) -> ModelLabels:
         if self._labels is None:
-            self._labels = _read_labels(self.model_path, self.threshold_option)
+            self._labels = read_labels(self.model_path, self.threshold_option)
         return self._labels
 
     def _load(self) -> Engine:
@@ -252,7 +243,7 @@ class TransformersClassifier(Backend):
             else:
                 torch = import_torch()
                 self._tokenizer = load_tokenizer(self.model_path)
-                self._specials = _special_tokens(self._tokenizer)
+                self._specials = special_tokens(self._tokenizer)
                 self._engine = _build_engine(self, torch)
             self.max_length = min(self.max_length, max_positions(self.model_path))
             log.info("transformers classifier %s: %s", self.model_path, self.resolved)
@@ -269,7 +260,7 @@ class TransformersClassifier(Backend):
         session = onnx.open_session(Path(self.model_path, onnx.PREBUILT_FILE), threads)
         inputs = [i.name for i in session.get_inputs()]
         self._tokenizer = FastTokenizer(self.model_path, inputs)
-        self._specials = _special_tokens(self._tokenizer)
+        self._specials = special_tokens(self._tokenizer)
         return OrtEngine(session, "int8")
 
     # -- tokenization and batching ------------------------------------------------------------
@@ -398,29 +389,3 @@ def _truncate(ids: list[int], room: int, how: str) -> list[int]:
         return ids[:room]
     head = room // 4
     return ids[:head] + ids[len(ids) - (room - head) :]
-
-
-def _special_tokens(tokenizer: Any) -> tuple[list[int], list[int]]:
-    """The special tokens the tokenizer puts before and after a single text."""
-    plain = tokenizer("x", add_special_tokens=False)["input_ids"]
-    full = tokenizer("x")["input_ids"]
-    for start in range(len(full) - len(plain) + 1):
-        if full[start : start + len(plain)] == plain:
-            return list(full[:start]), list(full[start + len(plain) :])
-    return [], []  # pragma: no cover - a tokenizer that changes text when adding specials
-
-
-def _read_labels(model: str, threshold: float | None) -> _Labels:
-    """Labels, positive label, threshold and version from adverse_events.json or config.json."""
-    path = Path(model)
-    if (path / MODEL_INFO_FILE).exists():
-        info = read_model_info(path)
-        version = f"{path.name}@{info.created_at}"
-        chosen = info.threshold if threshold is None else threshold
-        return _Labels(tuple(info.labels), info.positive_label, chosen, version, info.preprocess)
-    config = load_config(model)
-    id2label = {int(k): v for k, v in (config.id2label or {}).items()}
-    labels = tuple(id2label[i] for i in sorted(id2label))
-    if len(labels) < 2:
-        raise ConfigError(f"model {model!r} has {len(labels)} label(s); a classifier needs 2+")
-    return _Labels(labels, labels[-1], 0.5 if threshold is None else threshold, path.name or model)

@@ -21,6 +21,7 @@ __all__ = [
     "load_model",
     "load_tokenizer",
     "max_positions",
+    "special_tokens",
 ]
 
 TOKENIZER_FILE = "tokenizer.json"
@@ -134,3 +135,13 @@ def _pad_token(folder: Path) -> str:
         if isinstance(token, str):
             return token
     return "[PAD]"
+
+
+def special_tokens(tokenizer: Any) -> tuple[list[int], list[int]]:
+    """The special tokens the tokenizer puts before and after a single text."""
+    plain = tokenizer("x", add_special_tokens=False)["input_ids"]
+    full = tokenizer("x")["input_ids"]
+    for start in range(len(full) - len(plain) + 1):
+        if full[start : start + len(plain)] == plain:
+            return list(full[:start]), list(full[start + len(plain) :])
+    return [], []  # pragma: no cover - a tokenizer that changes text when adding specials
