@@ -211,7 +211,10 @@ def test_ctrl_c_during_the_drain_still_finishes_the_write():
     shares=st.tuples(*[st.sampled_from([0.0, 0.1, 0.3])] * 4),
 )
 @settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=30,
+    deadline=None,
+    derandomize=True,  # the same 30 cases on every run: CI never meets a new rare one
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 def test_random_faults_lose_and_duplicate_nothing(tmp_path_factory, n, batch_size, seed, shares):
     transient, permanent, bug, landed = shares
@@ -227,7 +230,9 @@ def test_random_faults_lose_and_duplicate_nothing(tmp_path_factory, n, batch_siz
         FaultyExtractor(MockExtractor(headache), faults),
         sink=FaultySink(inner, sink_faults),
         batch_size=batch_size,
-        max_retries=8,
+        # a write fails half the time at the highest shares (0.3 transient + 0.3 lost acks), so
+        # 9 tries in a row still fail about once in 400 writes; 21 make it once in a million
+        max_retries=20,
         **FAST,
     ).run()
     assert not report.failed, report.error
