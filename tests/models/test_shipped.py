@@ -79,7 +79,7 @@ def test_default_classifier_works_offline_in_a_fresh_process(tmp_path: Path) -> 
     assert result.returncode == 0, result.stderr
     name, ae, other, model = result.stdout.split()
     assert (name, ae, other) == ("EnsembleClassifier", "True", "False")
-    encoder, tfidf = model.split("+")
+    encoder, tfidf = model.rsplit("+", 1)  # the build time in the encoder's name has a "+00:00"
     assert encoder.startswith("encoder@") and tfidf.startswith("tfidf:")
 
 
