@@ -1,4 +1,4 @@
-"""The model directory's description file, through its public module and its old private path."""
+"""The model directory's description file, through its public module `adverse_events.model_dir`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from adverse_events.classifiers import model_dir
+from adverse_events import model_dir
 from adverse_events.errors import ConfigError
 
 pytestmark = pytest.mark.unit
@@ -28,10 +28,3 @@ def test_write_then_read_round_trips(tmp_path: Path) -> None:
 def test_a_folder_without_the_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not a model directory"):
         model_dir.read_model_info(tmp_path)
-
-
-def test_the_old_private_path_still_imports_the_same_objects() -> None:
-    from adverse_events.classifiers import _model_dir
-
-    for name in _model_dir.__all__:
-        assert getattr(_model_dir, name) is getattr(model_dir, name)
