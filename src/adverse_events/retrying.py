@@ -55,13 +55,14 @@ class RetryPolicy:
     backoff_initial: float
     backoff_max: float
 
-    def retrying(self, report: RunReport) -> Retrying:
+    def retrying(self, report: RunReport | None = None) -> Retrying:
         """A tenacity policy for a call that cannot be bisected: transient errors retried with
         backoff and jitter, at most ``max_retries + 1`` attempts, each retry counted in
-        ``report.retries``; the last error is raised."""
+        ``report.retries`` (when a report is given); the last error is raised."""
 
         def count(_: RetryCallState) -> None:
-            report.retries += 1
+            if report is not None:
+                report.retries += 1
 
         return Retrying(
             retry=retry_if_exception_type(TransientBackendError),

@@ -33,7 +33,7 @@ from typing import Any
 
 from adverse_events.config import PipelineConfig, StageConfig, build_backend
 from adverse_events.engines._store import LocalStore, S3Store, Store, split_s3_uri
-from adverse_events.errors import AdverseEventsError, ConfigError, TransientBackendError
+from adverse_events.errors import AdverseEventsError, ConfigError
 from adverse_events.hooks import default_manager, new_manager
 from adverse_events.records import AdverseEventRecord, DeadLetter, Post
 from adverse_events.registry import Registry
@@ -217,21 +217,10 @@ def read_shards(
 def retrying(options: Any) -> Any:
     """The runner's retry policy (`[pipeline]` max_retries, backoff_initial, backoff_max) for
     the engine's own storage calls: transient errors retried with exponential backoff + jitter."""
-    from tenacity import (
-        Retrying,
-        retry_if_exception_type,
-        stop_after_attempt,
-        wait_exponential,
-        wait_random,
-    )
+    from adverse_events.retrying import RetryPolicy
 
-    return Retrying(
-        retry=retry_if_exception_type(TransientBackendError),
-        stop=stop_after_attempt(options.max_retries + 1),
-        wait=wait_exponential(multiplier=options.backoff_initial, max=options.backoff_max)
-        + wait_random(0, options.backoff_initial),
-        reraise=True,
-    )
+    policy = RetryPolicy(options.max_retries, options.backoff_initial, options.backoff_max)
+    return policy.retrying()
 
 
 class ShardProcessor:
