@@ -84,9 +84,19 @@ def test_default_classifier_works_offline_in_a_fresh_process(tmp_path: Path) -> 
 
 
 @pytest.mark.integration
-def test_default_runs_the_encoder_alone_without_scikit_learn(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("missing", "runs", "hint"),
+    [
+        ({"sklearn", "torch"}, "TransformersClassifier", "pip install 'adverse-events[train]'"),
+        ({"onnxruntime", "torch"}, "TfidfClassifier", "pip install 'adverse-events[onnx]'"),
+    ],
+    ids=["encoder-alone-without-scikit-learn", "tfidf-without-onnxruntime"],
+)
+def test_default_falls_back_to_one_model_with_one_line_notice(
+    tmp_path: Path, missing: set[str], runs: str, hint: str
+) -> None:
     result = run_without(
-        {"sklearn", "torch"},
+        missing,
         f"""
         import logging
         logging.basicConfig(level=logging.WARNING, format="%(message)s")
@@ -99,30 +109,9 @@ def test_default_runs_the_encoder_alone_without_scikit_learn(tmp_path: Path) -> 
         env=OFFLINE,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["TransformersClassifier", "True", "False"]
+    assert result.stdout.split() == [runs, "True", "False"]
     notice = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(notice) == 1 and "pip install 'adverse-events[train]'" in notice[0]
-
-
-@pytest.mark.integration
-def test_default_falls_back_to_tfidf_with_one_line_notice(tmp_path: Path) -> None:
-    result = run_without(
-        {"onnxruntime", "torch"},
-        f"""
-        import logging
-        logging.basicConfig(level=logging.WARNING, format="%(message)s")
-        from adverse_events.classifiers import DefaultClassifier
-        with DefaultClassifier() as clf:
-            ae, other = clf.classify([{AE!r}, {NOT_AE!r}])
-        print(type(clf.inner).__name__, ae.is_adverse_event, other.is_adverse_event)
-    """,
-        cwd=tmp_path,
-        env=OFFLINE,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["TfidfClassifier", "True", "False"]
-    notice = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(notice) == 1 and "pip install 'adverse-events[onnx]'" in notice[0]
+    assert len(notice) == 1 and hint in notice[0]
 
 
 @pytest.mark.integration
