@@ -40,6 +40,8 @@ from bench_common import RESULTS, cpus, data_dir, write_json  # benchmarks/ is s
 from adverse_events.coding.icd10cm import ICD10CMCoder
 
 CHECKED = RESULTS / "icd10_coding_checked.csv"
+#: Every (mention, code) pair the lay patterns (coding/lay_patterns.py) added, each checked.
+PATTERNS_CHECKED = RESULTS / "icd10_patterns_checked.csv"
 
 
 def mentions(root: Path) -> list[dict[str, str]]:
@@ -78,22 +80,32 @@ def purity(coded: list[dict[str, Any]]) -> tuple[float, int]:
     return (sum(c.most_common(1)[0][1] for c in groups) / total if total else 0.0), len(groups)
 
 
+def _checked_rows(path: Path) -> list[dict[str, str]]:
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
 def verdicts() -> dict[tuple[str, str], tuple[str, str]]:
-    if not CHECKED.is_file():
-        return {}
-    with CHECKED.open(encoding="utf-8", newline="") as handle:
-        return {
-            (r["mention"].strip().lower(), r["code"]): (r["verdict"], r["reason"])
-            for r in csv.DictReader(handle)
-        }
+    """(mention, code) -> (verdict, reason), from both checked files."""
+    return {
+        (r["mention"].strip().lower(), r["code"]): (r["verdict"], r["reason"])
+        for path in (CHECKED, PATTERNS_CHECKED)
+        for r in _checked_rows(path)
+    }
 
 
-def as_sampled() -> dict[str, Any]:
-    """Precision over every checked (mention, code) pair, as the coder gave them when sampled."""
-    if not CHECKED.is_file():
+def as_sampled(path: Path = CHECKED, first_pass_only: bool = False) -> dict[str, Any]:
+    """Precision over every checked (mention, code) pair of `path`, as the coder gave them when
+    checked (``first_pass_only``: the patterns file's rows before the fixes they led to)."""
+    rows = [
+        r
+        for r in _checked_rows(path)
+        if not first_pass_only or r.get("round", "first pass") == "first pass"
+    ]
+    if not rows:
         return {}
-    with CHECKED.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
     out: dict[str, Any] = {}
     for name in ("all", "tuning", "held_out"):
         part = [r for r in rows if name == "all" or r["half"] == name]
@@ -183,6 +195,7 @@ def main() -> None:
         "tuning_half": summary([r for r in coded if r["half"] == "tuning"], checked),
         "held_out_half": summary([r for r in coded if r["half"] == "held_out"], checked),
         "hand_checked_sample_as_drawn": as_sampled(),
+        "lay_patterns_all_added_pairs_first_pass": as_sampled(PATTERNS_CHECKED, True),
         "top_codes": Counter(r["code"] for r in coded if r["code"]).most_common(15),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)

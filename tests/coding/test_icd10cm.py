@@ -83,7 +83,7 @@ def test_codes_lay_and_clinical_phrases(coder: ICD10CMCoder, phrase: str, code: 
 
 @pytest.mark.slow
 def test_weak_matches_are_dropped(coder: ICD10CMCoder) -> None:
-    assert coder.code("feeling like a zombie walking around", min_score=0.6) == []
+    assert coder.code("walking around the shops on a tuesday", min_score=0.6) == []
 
 
 @pytest.mark.slow
@@ -114,11 +114,11 @@ def test_semantic_step_codes_paraphrases_only_with_an_encoder(coder: ICD10CMCode
     pytest.importorskip("transformers")
     if not (ENCODER / "config.json").is_file():
         pytest.skip("needs ../shared/models/all-MiniLM-L6-v2")
-    phrase = "lost all sex drive the first day"
+    phrase = "numb feet, first 2 weeks"
     assert coder.code(phrase) == []  # the lexical steps abstain
     semantic = ICD10CMCoder(encoder=ENCODER)
     [concept] = semantic.code(phrase)
-    assert concept.code == "R68.82" and (concept.score or 0) >= semantic.semantic_min
+    assert concept.code == "R20.0" and (concept.score or 0) >= semantic.semantic_min
     assert semantic.code("walking the dog") == []  # still abstains below the threshold
 
 

@@ -87,3 +87,9 @@ def test_missing_or_malformed_release_is_a_config_error(release: Path, tmp_path:
     (release / "pt.asc").write_text("not a meddra row\n")
     with pytest.raises(ConfigError, match="pt.asc:1"):
         load_release(release)
+
+
+@pytest.mark.unit
+def test_a_lay_pattern_reaches_the_llt_of_its_term(release: Path) -> None:
+    concepts = MedDRACoder(release).code("wasn't able to sleep at all")
+    assert [(c.system, c.code) for c in concepts][0] == ("MedDRA-LLT", "94000004")

@@ -16,7 +16,9 @@ function studies (R80-R99). A mention is coded in these steps, first hit wins:
    ("first few days", "went away after a month", "at night"), amounts ("15 lbs") and framing
    verbs ("felt", "feeling", "had"), for each comma- or dash-separated part: score 0.9;
 4. the longest lay synonym contained in the cleaned mention ("dizziness to be worse" ->
-   dizziness), or one within a small spelling distance ("panic attcks"): score 0.85;
+   dizziness), or one within a small spelling distance ("panic attcks"), then the lay
+   patterns of ``coding/lay_patterns.py`` (a head and a direction: "sex drive non-existant",
+   "difficulty climaxing", "vivid dreams"): score 0.85;
 5. a character-3-gram TF-IDF nearest neighbour over the candidate descriptions (chapters
    C and D00-D49, neoplasms, and F10-F19, substance use, left out here), reranked with
    rapidfuzz's token-set ratio; the score is the mean of cosine and ratio. The coder
@@ -36,6 +38,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from adverse_events.coding.lay_patterns import match_lay_pattern
 from adverse_events.coding.lay_terms import LAY_TERMS
 from adverse_events.errors import PluginError
 from adverse_events.records import Concept
@@ -251,6 +254,9 @@ class ICD10CMCoder:
             found = _inside(part) or _misspelt(part)
             if found:
                 return [_concept(found, 0.85)]
+        pattern = match_lay_pattern(key)
+        if pattern is not None:
+            return [_concept(pattern.code, 0.85)]
         coded = [
             c
             for c in self._fuzzy(parts[0] or stripped or key)

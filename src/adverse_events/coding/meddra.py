@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from adverse_events.coding.lay_patterns import match_lay_pattern
 from adverse_events.coding.lay_terms import LAY_TERMS
 from adverse_events.errors import ConfigError
 from adverse_events.records import Concept
@@ -131,6 +132,8 @@ class MedDRACoder:
         llt_code, score = self._by_name.get(key), 1.0
         if llt_code is None and key in LAY_TERMS:
             llt_code, score = self._by_name.get(normalize(LAY_TERMS[key][0])), 0.95
+        if llt_code is None and (pattern := match_lay_pattern(key)) is not None:
+            llt_code, score = self._by_name.get(normalize(pattern.term)), 0.9
         if llt_code is None and self._by_name:
             from rapidfuzz import fuzz, process
 
