@@ -49,6 +49,8 @@ def names(normalizer: IngredientNormalizer, text: str) -> list[str]:
         ("oxycodone/acetaminophen", ["oxycodone", "acetaminophen"]),
         ("zoloft and wellbutrin", ["sertraline", "bupropion"]),
         ("paracetamol", ["acetaminophen"]),
+        ("valiums", ["diazepam"]),  # a plural of a brand
+        ("xanaxes", ["alprazolam"]),
     ],
 )
 def test_vocabulary_names_resolve_to_ingredients(

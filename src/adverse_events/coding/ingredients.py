@@ -327,10 +327,14 @@ def _key(text: str) -> str:
 
 
 def _forms(name: str) -> tuple[str, ...]:
-    """A name as written, and with hyphens as spaces or removed ("z-pak", "z pak", "zpak")."""
-    if "-" not in name:
-        return (name,)
-    return (name, name.replace("-", " "), name.replace("-", ""))
+    """A name as written, with hyphens as spaces or removed ("z-pak", "z pak", "zpak"), and
+    without a plural "s" ("valiums", "xanaxes": patients count pills)."""
+    forms = [name]
+    if "-" in name:
+        forms += [name.replace("-", " "), name.replace("-", "")]
+    if len(name) > 4 and name.endswith("s") and not name.endswith("ss"):
+        forms.append(name[:-2] if name.endswith("es") and name[-3] == "x" else name[:-1])
+    return tuple(forms)
 
 
 def _unique(ingredients: Iterable[Ingredient]) -> tuple[Ingredient, ...]:
