@@ -141,3 +141,15 @@ def test_encoder_must_be_a_model_folder(tmp_path: Path) -> None:
 )
 def test_clean_mention_drops_the_words_around_an_event(mention: str, cleaned: str) -> None:
     assert clean_mention(mention) == cleaned
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("phrase", "code"),
+    [("hairloss", "L65.9"), ("panic attcks", "F41.0"), ("head pounding all day", None)],
+)
+def test_a_misspelling_is_one_slip_not_another_word(
+    coder: ICD10CMCoder, phrase: str, code: str | None
+) -> None:
+    # "head pounding" is two edits from "heart pounding" (palpitations): another word
+    assert [c.code for c in coder.code(phrase)] == ([code] if code else [])

@@ -353,7 +353,26 @@ def _misspelt(part: str) -> str | None:
     if len(part) < 5:
         return None
     found = process.extractOne(part, _LAY_KEYS, scorer=fuzz.ratio, score_cutoff=88)
-    return LAY_TERMS[found[0]][1] if found else None
+    if not found or not _word_by_word(part, found[0]):
+        return None
+    return LAY_TERMS[found[0]][1]
+
+
+def _word_by_word(part: str, phrase: str) -> bool:
+    """A misspelling is one slip in the whole phrase ("hairloss", "inablility to concentrate")
+    or at most one in each word: "head pounding" is no misspelling of "heart pounding", though
+    the two strings are close."""
+    from rapidfuzz.distance import DamerauLevenshtein
+
+    def joined(text: str) -> str:
+        return text.replace(" ", "").replace("-", "")
+
+    if DamerauLevenshtein.distance(joined(part), joined(phrase)) <= 1:
+        return True
+    words, targets = part.split(), phrase.split()
+    return len(words) == len(targets) and all(
+        DamerauLevenshtein.distance(w, t) <= 1 for w, t in zip(words, targets, strict=True)
+    )
 
 
 _LAY_KEYS = sorted(k for k in LAY_TERMS if len(k) >= 5)

@@ -23,7 +23,7 @@ __all__ = ["LAY_PATTERNS", "LayPattern", "match_lay_pattern"]
 _NEG = (
     r"\b(?:no|not|never|lost|lose|losing|loss|lack|lacking|less|lower|lowered|low|decreas\w*|"
     r"reduc\w*|diminish\w*|supp?ress\w*|subsidi[sz]ed|zero|non-?exist\w*|nonexistan\w*|gone|"
-    r"killed|kills?|dead|hard|harder|difficult\w*|difficulty|trouble|unable|inability|"
+    r"killed|kills?|dead|hard|harder|difficult\w*|difficulty|trouble|unable|inab\w*|"
     r"can'?t|cannot|couldn'?t|can not|don'?t|didn'?t|impossible|elusive|problems?|issues?)\b"
 )
 _MORE = r"\b(?:increas\w*|strengthen\w*|heighten\w*|boost\w*|higher|more intense|stronger|better)\b"
@@ -116,7 +116,7 @@ LAY_PATTERNS: tuple[LayPattern, ...] = (
         r"not able to|unable to|won'?t|not) (?:\w+ )?(?:go to )?sleep(?:ing)?\b|"
         r"keeps? me awake|stay(?:ed)? awake|awake for|insomina|insomia|"
         r"take (?:\w+ )*?to (?:make me )?sleep|hours (?:of )?sleep|good night'?s sleep|"
-        r"problems sleeping|"
+        r"problems sleeping|difficult\w* sleep\w*|"
         r"(?:wake|waking|woke) (?:up )?(?:in|during|every|at) (?:the )?(?:night|\d))",
         None,
         r"\b(?:stop sleeping|sleep a lot)\b",
@@ -210,7 +210,7 @@ LAY_PATTERNS: tuple[LayPattern, ...] = (
         "Suicidal ideation",
         "R45.851",
         r"\b(?:sui?c?idal|suidical|kill myself|"
-        r"thoughts of suicide)\b",
+        r"thoughts? (?:of|about) suicide)\b",
     ),
     LayPattern("Self-harm", "R45.88", r"\bself[- ]?harm\b", None, r"\bnever\b"),
     LayPattern("Mood swings", "R45.86", r"\bmoodiness\b|\bcycling like\b"),
