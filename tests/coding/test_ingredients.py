@@ -51,6 +51,7 @@ def names(normalizer: IngredientNormalizer, text: str) -> list[str]:
         ("paracetamol", ["acetaminophen"]),
         ("valiums", ["diazepam"]),  # a plural of a brand
         ("xanaxes", ["alprazolam"]),
+        ("lexaproooo", ["escitalopram"]),  # elongated, as in tweets
     ],
 )
 def test_vocabulary_names_resolve_to_ingredients(

@@ -58,6 +58,13 @@ def test_builtin_vocabulary_finds_drugs_misspellings_and_lay_events() -> None:
 
 
 @pytest.mark.unit
+def test_elongated_drug_names_in_tweets_are_found_and_resolved() -> None:
+    [mentions] = LexiconExtractor(code_icd10=False).extract(["lexaproooo is killing me"])
+    [drug] = [m for m in mentions if m.category == "DRUG"]
+    assert (drug.text, drug.ingredients) == ("lexaproooo", ("escitalopram",))
+
+
+@pytest.mark.unit
 def test_saved_model_names_add_to_the_user_vocabulary(tiny_model: Path, tmp_path: Path) -> None:
     path = tmp_path / "drugs.json"
     path.write_text(json.dumps({"drugs": [{"generic": "newdrugumab", "brands": ["Zorbiqa"]}]}))

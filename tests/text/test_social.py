@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adverse_events.errors import ConfigError
-from adverse_events.text.social import get_preprocessor, normalise_social
+from adverse_events.text.social import get_preprocessor, normalise_social, unelongate
 
 pytestmark = pytest.mark.unit
 
@@ -83,3 +83,9 @@ def test_tfidf_model_trained_with_social_preprocessing_applies_it(tmp_path: Path
             ["this gave me a #Rash again \U0001f622", "this gave me a rash again crying face"]
         )
     assert tagged.score == pytest.approx(plain.score)
+
+
+def test_unelongate_cuts_repeats_to_two_then_one() -> None:
+    assert unelongate("lexaproooo") == ("lexaproo", "lexapro")
+    assert unelongate("xanaxxx") == ("xanaxx", "xanax")
+    assert unelongate("zoloft") == ()  # nothing elongated: no variants

@@ -40,6 +40,7 @@ from pathlib import Path
 
 from adverse_events.errors import PluginError
 from adverse_events.records import INGREDIENT_SYSTEM, UNRESOLVED, Concept, Mention
+from adverse_events.text.social import unelongate
 from adverse_events.vocabulary import DrugVocabulary
 
 __all__ = ["Ingredient", "IngredientNormalizer", "dictionary_available"]
@@ -328,8 +329,9 @@ def _key(text: str) -> str:
 
 def _forms(name: str) -> tuple[str, ...]:
     """A name as written, with hyphens as spaces or removed ("z-pak", "z pak", "zpak"), and
-    without a plural "s" ("valiums", "xanaxes": patients count pills)."""
-    forms = [name]
+    without a plural "s" ("valiums", "xanaxes": patients count pills), and with elongated
+    letters cut ("lexaproooo")."""
+    forms = [name, *unelongate(name)]
     if "-" in name:
         forms += [name.replace("-", " "), name.replace("-", "")]
     if len(name) > 4 and name.endswith("s") and not name.endswith("ss"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from adverse_events.text.social import unelongate
 from adverse_events.text.tokens import normalize
 from adverse_events.vocabulary import DrugVocabulary
 
@@ -52,8 +53,16 @@ class DrugMatcher:
                         self._deletes.setdefault(variant, name)
 
     def lookup(self, phrase: str) -> str | None:
-        """The generic name (vocabulary) or name (trained) `phrase` stands for, or None."""
+        """The generic name (vocabulary) or name (trained) `phrase` stands for, or None;
+        an elongated word ("lexaproooo") is tried with its repeats cut."""
         key = normalize(phrase)
+        for candidate in (key, *unelongate(key)):
+            found = self._lookup(candidate)
+            if found is not None:
+                return found
+        return None
+
+    def _lookup(self, key: str) -> str | None:
         if key in self.names:
             return self.names[key]
         if not self.fuzzy or len(key) < 6 or " " in key:

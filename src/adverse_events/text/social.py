@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 
 from adverse_events.errors import ConfigError
 
-__all__ = ["PREPROCESSORS", "get_preprocessor", "normalise_social"]
+__all__ = ["PREPROCESSORS", "get_preprocessor", "normalise_social", "unelongate"]
 
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _MENTION = re.compile(r"(?<![\w@])@\w{1,30}")
@@ -96,6 +96,14 @@ def normalise_social(text: str) -> str:
     text = _ELONGATED.sub(r"\1\1", text)
     text = _ABBREVIATION.sub(lambda m: _ABBREVIATIONS[m.group(1).lower()], text)
     return _SPACES.sub(" ", text).strip()
+
+
+def unelongate(word: str) -> tuple[str, ...]:
+    """`word` with letters repeated three or more times cut to two, then to one
+    (``lexaproooo`` -> ``lexaproo``, ``lexapro``); empty when nothing is elongated."""
+    if not _ELONGATED.search(word):
+        return ()
+    return (_ELONGATED.sub(r"\1\1", word), _ELONGATED.sub(r"\1", word))
 
 
 #: Preprocessing by the name a model directory records.
