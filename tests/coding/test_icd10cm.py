@@ -153,3 +153,25 @@ def test_a_misspelling_is_one_slip_not_another_word(
 ) -> None:
     # "head pounding" is two edits from "heart pounding" (palpitations): another word
     assert [c.code for c in coder.code(phrase)] == ([code] if code else [])
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("phrase", "not_code"),
+    [
+        ("hepatitis", "B15.0"),  # not Hepatitis A with hepatic coma: the description says more
+        ("sustained monomorphic ventricular tachycardia", "R00.0"),  # "tachycardia" inside
+        ("pulmonary edema", "R60.0"),
+    ],
+)
+def test_a_clinical_term_is_not_coded_by_a_word_inside_it(
+    coder: ICD10CMCoder, phrase: str, not_code: str
+) -> None:
+    assert not_code not in [c.code for c in coder.code(phrase)]
+
+
+@pytest.mark.unit
+def test_back_pain_by_region() -> None:
+    coder = ICD10CMCoder()
+    assert [c.code for c in coder.code("back pain")] == ["M54.9"]
+    assert [c.code for c in coder.code("bit of lower back pain")] == ["M54.50"]

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Collection
 from functools import lru_cache
 from typing import Any
 
@@ -188,6 +189,10 @@ class ICD10CMCoder:
         self._analyzer: Any = None
         self._grams: dict[str, int] = {}
         self._idf: Any = None
+        #: (modifier, head) word pairs of the candidate descriptions whose head starts a lay
+        #: synonym ("ventricular tachycardia", "pulmonary edema"): such a modifier makes the
+        #: mention a more specific concept than the lay synonym inside it (step 4)
+        self._qualified: set[tuple[str, str]] = set()
         self._cached = lru_cache(maxsize=50_000)(self._code_normalized)
 
     def __repr__(self) -> str:
@@ -206,6 +211,7 @@ class ICD10CMCoder:
                 text = icd.get_description(code)
                 key = normalize(text)
                 plain = _UNSPECIFIED.sub("", key)
+                self._qualified.update(_qualified_pairs(key))
                 for form in (key, plain):
                     self._exact.setdefault(form, code)
                 if _fuzzy_candidate(code):
@@ -251,7 +257,7 @@ class ICD10CMCoder:
                 if candidate in self._exact:
                     return [_concept(self._exact[candidate], 0.9)]
         for part in parts:
-            found = _inside(part) or _misspelt(part)
+            found = _inside(part, self._qualified) or _misspelt(part)
             if found:
                 return [_concept(found, 0.85)]
         pattern = match_lay_pattern(key)
@@ -299,7 +305,12 @@ class ICD10CMCoder:
         order = best[np.lexsort((-cols[best], -data[best]))]  # ties: later code first
         scored = []
         for sim, i in zip(data[order], cols[order], strict=True):
-            ratio = fuzz.token_set_ratio(key, self._plain[i])
+            # token_set_ratio alone is 100 for any description holding all the mention's words
+            # ("hepatitis" -> "hepatitis a with hepatic coma"); token_sort_ratio counts the rest
+            ratio = (
+                fuzz.token_set_ratio(key, self._plain[i])
+                + fuzz.token_sort_ratio(key, self._plain[i])
+            ) / 2
             scored.append(((float(sim) + ratio / 100.0) / 2.0, int(i)))
         scored.sort(reverse=True)
         return [
@@ -334,11 +345,25 @@ def _concept(code: str, score: float) -> Concept:
     return Concept(system=SYSTEM, code=code, description=description(code), score=score)
 
 
-def _inside(part: str) -> str | None:
-    """The code of the longest lay synonym that is a run of words of `part` (step 4)."""
+def _qualified_pairs(description: str) -> set[tuple[str, str]]:
+    """(modifier, head) pairs of a normalised description whose head starts a lay synonym."""
+    words = description.replace(",", " ").split()
+    return {
+        (a, b)
+        for a, b in zip(words, words[1:], strict=False)
+        if b in _LAY_FIRST_WORDS and a.isalpha() and len(a) > 2 and a not in _NOT_MODIFIERS
+    }
+
+
+def _inside(part: str, qualified: Collection[tuple[str, str]] = ()) -> str | None:
+    """The code of the longest lay synonym that is a run of words of `part` (step 4), unless
+    the word before it makes a more specific concept of a code description ("ventricular
+    tachycardia" is not tachycardia, "pulmonary edema" not edema)."""
     words = part.split()
     for n in range(min(len(words), 6), 0, -1):
         for i in range(len(words) - n + 1):
+            if i > 0 and (words[i - 1], words[i]) in qualified:
+                continue
             phrase = " ".join(words[i : i + n])
             for form in (phrase, _singular(phrase)):
                 if form in LAY_TERMS and form not in _NOT_INSIDE:
@@ -376,3 +401,8 @@ def _word_by_word(part: str, phrase: str) -> bool:
 
 
 _LAY_KEYS = sorted(k for k in LAY_TERMS if len(k) >= 5)
+_LAY_FIRST_WORDS = frozenset(k.split()[0] for k in LAY_TERMS)
+#: Words of code descriptions that do not narrow the concept after them.
+_NOT_MODIFIERS = frozenset(
+    "and the with without due other for from not any unspecified specified elsewhere".split()
+)
