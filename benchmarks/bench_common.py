@@ -9,6 +9,7 @@ script runs); it imports nothing heavy, so a script's ``--help`` stays fast.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import platform
@@ -228,6 +229,14 @@ class PeakMemory:
 
 
 # -- result files -----------------------------------------------------------------------------
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    """The rows of a CSV file with a header (a hand-checked verdict file); empty when missing."""
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -25,30 +25,25 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench_common import RESULTS, cpus, data_dir, write_json  # benchmarks/ is sys.path[0]
+from bench_common import RESULTS, cpus, data_dir, read_csv, write_json  # benchmarks/ is sys.path[0]
 
 from adverse_events.coding.icd10cm import ICD10CMCoder
+from adverse_events.extractors.corpora import load_ade
 
 CHECKED = RESULTS / "icd10_ade_effects_checked.csv"
 FIELDS = ("round", "span", "code", "title", "verdict", "reason")
 
 
 def effect_spans(root: Path) -> list[str]:
-    """Distinct adverse-effect spans (lower case), in file order."""
-    seen: dict[str, None] = {}
-    with (root / "ade_corpus_v2" / "DRUG-AE.rel").open(encoding="utf-8") as handle:
-        for line in handle:
-            parts = line.rstrip("\n").split("|")
-            if len(parts) >= 3 and parts[2].strip():
-                seen.setdefault(parts[2].strip().lower(), None)
-    return list(seen)
-
-
-def read_checked() -> list[dict[str, str]]:
-    if not CHECKED.is_file():
-        return []
-    with CHECKED.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
+    """Distinct adverse-effect spans (lower case), in the corpus loader's order."""
+    return list(
+        dict.fromkeys(
+            ex.text[start:end].strip().lower()
+            for ex in load_ade(root)
+            for start, end, category in ex.spans
+            if category == "ADVERSE_EVENT"
+        )
+    )
 
 
 def main() -> None:
@@ -63,7 +58,7 @@ def main() -> None:
     coded = {s: c[0] for s in spans if (c := coder.code(s))}
     seconds = time.perf_counter() - started
     if args.sample:
-        rows = read_checked()
+        rows = read_csv(CHECKED)
         done = {r["span"] for r in rows}
         pool = sorted(s for s in coded if s not in done)
         for span in random.Random(args.seed).sample(pool, min(args.sample, len(pool))):
@@ -73,7 +68,7 @@ def main() -> None:
             writer = csv.DictWriter(handle, fieldnames=FIELDS, restval="")
             writer.writeheader()
             writer.writerows(rows)
-    checked = [r for r in read_checked() if r["verdict"]]
+    checked = [r for r in read_csv(CHECKED) if r["verdict"]]
     rounds = {
         name: [r for r in checked if r["round"] == name]
         for name in dict.fromkeys(r["round"] for r in checked)

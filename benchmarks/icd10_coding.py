@@ -35,7 +35,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from bench_common import RESULTS, cpus, data_dir, write_json  # benchmarks/ is sys.path[0]
+from bench_common import RESULTS, cpus, data_dir, read_csv, write_json  # benchmarks/ is sys.path[0]
 
 from adverse_events.coding.icd10cm import ICD10CMCoder
 
@@ -80,19 +80,12 @@ def purity(coded: list[dict[str, Any]]) -> tuple[float, int]:
     return (sum(c.most_common(1)[0][1] for c in groups) / total if total else 0.0), len(groups)
 
 
-def _checked_rows(path: Path) -> list[dict[str, str]]:
-    if not path.is_file():
-        return []
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
 def verdicts() -> dict[tuple[str, str], tuple[str, str]]:
     """(mention, code) -> (verdict, reason), from both checked files."""
     return {
         (r["mention"].strip().lower(), r["code"]): (r["verdict"], r["reason"])
         for path in (CHECKED, PATTERNS_CHECKED)
-        for r in _checked_rows(path)
+        for r in read_csv(path)
     }
 
 
@@ -101,7 +94,7 @@ def as_sampled(path: Path = CHECKED, first_pass_only: bool = False) -> dict[str,
     checked (``first_pass_only``: the patterns file's rows before the fixes they led to)."""
     rows = [
         r
-        for r in _checked_rows(path)
+        for r in read_csv(path)
         if not first_pass_only or r.get("round", "first pass") == "first pass"
     ]
     if not rows:

@@ -15,8 +15,8 @@ Needs the cached scores (``benchmarks/.cache/transfer/NAME.SEED.DIRECTION.npz``,
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +24,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_common import write_results  # noqa: E402
 from transfer import (  # noqa: E402  (benchmarks/ is on sys.path)
     CACHE,
     CROSS_DRUG,
     RESULTS,
+    parse_args,
     sides,
     transfer_split,
 )
@@ -41,9 +43,9 @@ SEEDS = (42, 7, 13)
 
 def test_texts(direction: str) -> list[str]:
     """The test side of `direction` in the order `transfer.py` scored it (seed-independent)."""
-    args = argparse.Namespace(ade_train_size=3000, ade_test_size=5000, seed=42)
+    args = parse_args(["sides", "--model", "tfidf"])  # transfer.py's defaults
     train_side, test_side = sides(direction, args)
-    split, _ = transfer_split(train_side, test_side, 42, 0.1)
+    split, _ = transfer_split(train_side, test_side, args.seed, args.validation_size)
     return list(split.part("test").texts)
 
 
@@ -72,21 +74,20 @@ def main() -> None:
     report: dict[str, Any] = {"buckets": {}, "sentences": {}}
     for direction in CROSS_DRUG:
         buckets = np.array([bucket_of(t) for t in test_texts(direction)])
-        for name in buckets.tolist():
-            report["sentences"].setdefault(direction, {}).setdefault(name, 0)
-            report["sentences"][direction][name] += 1
+        report["sentences"][direction] = dict(Counter(buckets.tolist()))
         for model in ("tfidf", *args.encoders, *(f"{e} + tfidf" for e in args.encoders)):
+            members = model.split(" + ")
             pooled: dict[str, tuple[list[Any], list[Any]]] = {}
             for seed in SEEDS:
-                members = model.split(" + ")
-                found = [scores(m, seed, direction) for m in members]
-                if any(f is None for f in found):
+                runs = [scores(m, seed, direction) for m in members]
+                found = [r for r in runs if r is not None]
+                if len(found) < len(runs):
                     continue
-                y = found[0][0]  # type: ignore[index]
+                y = found[0][0]
                 s = (
-                    np.array([mean_log_odds(r) for r in zip(*(f[1] for f in found), strict=True)])  # type: ignore[index]
+                    np.array([mean_log_odds(r) for r in zip(*(f[1] for f in found), strict=True)])
                     if len(found) > 1
-                    else found[0][1]  # type: ignore[index]
+                    else found[0][1]
                 )
                 for name in sorted(set(buckets.tolist())):
                     keep = buckets == name
@@ -97,9 +98,7 @@ def main() -> None:
                 y_all, s_all = np.concatenate(ys), np.concatenate(ss)
                 row = report["buckets"].setdefault(direction, {}).setdefault(model, {})
                 row[name] = f1_at(y_all, s_all, 0.5)
-    (RESULTS / "transfer_by_length.json").write_text(json.dumps(report, indent=2) + "\n")
-    (RESULTS / "transfer_by_length.md").write_text(markdown(report))
-    print(markdown(report))
+    write_results(RESULTS / "transfer_by_length", report, markdown(report))
 
 
 def markdown(report: dict[str, Any]) -> str:
