@@ -16,12 +16,14 @@ function studies (R80-R99). A mention is coded in these steps, first hit wins:
    ("first few days", "went away after a month", "at night"), amounts ("15 lbs") and framing
    verbs ("felt", "feeling", "had"), for each comma- or dash-separated part: score 0.9;
 4. the longest lay synonym contained in the cleaned mention ("dizziness to be worse" ->
-   dizziness), or one within a small spelling distance ("panic attcks"), then the lay
-   patterns of ``coding/lay_patterns.py`` (a head and a direction: "sex drive non-existant",
-   "difficulty climaxing", "vivid dreams"): score 0.85;
+   dizziness; not when the word before it forms a pair of a code description with it:
+   "ventricular tachycardia" is no tachycardia), or one within one slip per word ("panic
+   attcks"), then the lay patterns of ``coding/lay_patterns.py`` (a head and a direction:
+   "sex drive non-existant", "difficulty climaxing", "vivid dreams"): score 0.85;
 5. a character-3-gram TF-IDF nearest neighbour over the candidate descriptions (chapters
    C and D00-D49, neoplasms, and F10-F19, substance use, left out here), reranked with
-   rapidfuzz's token-set ratio; the score is the mean of cosine and ratio. The coder
+   the mean of rapidfuzz's token-set and token-sort ratios (the second counts the words a
+   description adds); the score is the mean of cosine and ratio. The coder
    **abstains** below `FUZZY_MIN` (calibrated on half of the PsyTAR concepts, see
    docs/extraction.md): a fuzzy title match below it was wrong more often than right;
 6. only with an ``encoder`` (a local sentence-transformer folder, e.g. all-MiniLM-L6-v2; off

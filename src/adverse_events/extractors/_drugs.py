@@ -56,11 +56,10 @@ class DrugMatcher:
         """The generic name (vocabulary) or name (trained) `phrase` stands for, or None;
         an elongated word ("lexaproooo") is tried with its repeats cut."""
         key = normalize(phrase)
-        for candidate in (key, *unelongate(key)):
-            found = self._lookup(candidate)
-            if found is not None:
-                return found
-        return None
+        found = self._lookup(key)
+        if found is not None:  # the common case: no variants built for every token
+            return found
+        return next((g for v in unelongate(key) if (g := self._lookup(v)) is not None), None)
 
     def _lookup(self, key: str) -> str | None:
         if key in self.names:
