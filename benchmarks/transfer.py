@@ -74,9 +74,13 @@ def data_root() -> Path:
     return Path(os.environ.get("ADVERSE_EVENTS_DATA", ROOT / ".." / "shared" / "data"))
 
 
-def psytar(root: Path) -> Dataset:
+def psytar(root: Path, auxiliary: Sequence[str] = ()) -> Dataset:
+    """PsyTAR sentences labelled ADR (with `auxiliary` label columns for multi-task runs)."""
     return load_data(
-        [root / "psytar" / "sentences.csv"], label_column="ADR", group_column="post_id"
+        [root / "psytar" / "sentences.csv"],
+        label_column="ADR",
+        group_column="post_id",
+        auxiliary_columns=auxiliary,
     )
 
 
@@ -108,16 +112,19 @@ def sample(data: Dataset, size: int | None, seed: int, stratify: bool) -> Datase
 def sides(direction: str, args: argparse.Namespace) -> tuple[Dataset, Dataset]:
     """(training side, test side) of a direction."""
     root = data_root()
+    auxiliary = tuple(c for c in args.auxiliary_columns.split(",") if c)
     if direction in CROSS_DRUG:
         source, target = direction.split("-")
-        data = psytar(root)
+        data = psytar(root, auxiliary)
         by_drug = {
             d: [i for i, e in enumerate(data.examples) if drug_of(e) == d] for d in (source, target)
         }
         return data.subset(by_drug[source]), data.subset(by_drug[target])
     if direction == "ade-psytar":
         return sample(ade(root), args.ade_train_size, args.seed, stratify=True), psytar(root)
-    return psytar(root), sample(ade(root), args.ade_test_size, args.seed, stratify=False)
+    return psytar(root, auxiliary), sample(
+        ade(root), args.ade_test_size, args.seed, stratify=False
+    )
 
 
 def transfer_split(
@@ -431,6 +438,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--ade-test-size", type=int, default=5000)
     p.add_argument("--preprocess", default=None, help="text preprocessing ('social')")
     p.add_argument(
+        "--auxiliary-columns",
+        default="",
+        metavar="WD,EF,...",
+        help="PsyTAR label columns trained as extra tasks (multi-task runs)",
+    )
+    p.add_argument(
         "--tweets",
         action="store_true",
         help="also score a tweet-style copy of the cross-drug test sides",
@@ -465,6 +478,7 @@ def main(argv: list[str] | None = None) -> None:
             if args.ensemble
             else f"model={Path(args.model).name} {json.dumps(options)}"
             + (f" preprocess={args.preprocess}" if args.preprocess else "")
+            + (f" auxiliary={args.auxiliary_columns}" if args.auxiliary_columns else "")
         )
         record(
             {

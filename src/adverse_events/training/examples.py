@@ -19,13 +19,19 @@ __all__ = ["Dataset", "Example", "LoadReport", "combine"]
 
 @dataclass(frozen=True)
 class Example:
-    """One labelled text."""
+    """One labelled text.
+
+    `auxiliary`: other binary labels of the same text as (name, 0 or 1) pairs, e.g. PsyTAR's
+    withdrawal or effectiveness labels; a transformers model trains on them as extra tasks
+    (`adverse_events.training.transformers`) and serves the main label only. Empty for none.
+    """
 
     text: str
     label: str
     group: str
     source: str
     id: str
+    auxiliary: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass

@@ -11,7 +11,7 @@ import csv
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -106,11 +106,14 @@ def examples_from_rows(
     group_column: str | None = "auto",
     id_column: str | None = None,
     label_map: LabelMap | None = None,
+    auxiliary_columns: Sequence[str] = (),
 ) -> tuple[list[Example], LoadReport]:
     """Map rows (dicts) to examples.
 
     ``group_column="auto"`` takes the first of `GROUP_COLUMNS` the rows have; a row without a
-    group is its own group (a hash of its text).
+    group is its own group (a hash of its text). `auxiliary_columns`: binary label columns kept
+    as `Example.auxiliary` (multi-task training); a row whose value there is not a binary
+    label is rejected ("bad auxiliary label").
     """
     label_map = label_map or LabelMap()
     report = LoadReport(source)
@@ -120,7 +123,9 @@ def examples_from_rows(
         if n == 1:
             if group_column == "auto":
                 group_column = next((c for c in GROUP_COLUMNS if c in row), None)
-            _check_columns(row, source, text_column, label_column, group_column, id_column)
+            _check_columns(
+                row, source, text_column, label_column, group_column, id_column, *auxiliary_columns
+            )
         text = row.get(text_column)
         text = "" if text is None or isinstance(text, float) and text != text else str(text)
         if not text.strip():
@@ -131,12 +136,32 @@ def examples_from_rows(
             missing = label_text(row.get(label_column)) is None
             report.reject("missing label" if missing else "unknown label", row)
             continue
+        auxiliary = _auxiliary(row, auxiliary_columns)
+        if auxiliary is None:
+            report.reject("bad auxiliary label", row)
+            continue
         row_id = str(row[id_column]) if id_column and row.get(id_column) is not None else str(n)
         group = row.get(group_column) if group_column else None
         group = str(group) if group not in (None, "") else f"text:{_text_id(text.strip())}"
-        examples.append(Example(text.strip(), label, group, source, f"{source}:{row_id}"))
+        examples.append(
+            Example(text.strip(), label, group, source, f"{source}:{row_id}", auxiliary)
+        )
     report.kept = len(examples)
     return examples, report
+
+
+def _auxiliary(
+    row: Mapping[str, Any], columns: Sequence[str]
+) -> tuple[tuple[str, int], ...] | None:
+    """(column, 0/1) for each auxiliary column; None when a value is not a binary label."""
+    binary = LabelMap()
+    values = []
+    for column in columns:
+        name = binary(row.get(column))
+        if name is None:
+            return None
+        values.append((column, int(name == POSITIVE)))
+    return tuple(values)
 
 
 def _check_columns(row: Mapping[str, Any], source: str, *columns: str | None) -> None:
@@ -160,8 +185,10 @@ def load_file(
     id_column: str | None = None,
     label_map: LabelMap | None = None,
     source: str | None = None,
+    auxiliary_columns: Sequence[str] = (),
 ) -> tuple[list[Example], LoadReport]:
-    """A CSV/TSV, JSON Lines or Parquet file with a text and a label column."""
+    """A CSV/TSV, JSON Lines or Parquet file with a text and a label column (and optionally
+    `auxiliary_columns`, see `examples_from_rows`)."""
     file = Path(path)
     if not file.is_file():
         raise ConfigError(f"data file {str(file)!r} not found")
@@ -175,6 +202,7 @@ def load_file(
         group_column=group_column,
         id_column=id_column,
         label_map=label_map,
+        auxiliary_columns=auxiliary_columns,
     )
 
 
@@ -226,6 +254,7 @@ def load_hub(
     id_column: str | None = None,
     label_map: LabelMap | None = None,
     source: str | None = None,
+    auxiliary_columns: Sequence[str] = (),
     **load_options: Any,
 ) -> tuple[list[Example], LoadReport]:
     """A dataset from the Hugging Face hub (``ade_corpus_v2``, ``Ade_corpus_v2_classification``)
@@ -267,6 +296,7 @@ def load_hub(
         group_column=group_column,
         id_column=id_column,
         label_map=label_map,
+        auxiliary_columns=auxiliary_columns,
     )
 
 

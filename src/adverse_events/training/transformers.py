@@ -2,9 +2,11 @@
 
 What it does for you: dynamic padding, class weighting for imbalanced data, early stopping on
 validation F1 of the adverse-event class (the best epoch is kept), bf16/fp16 when the GPU has it,
-gradient accumulation, warmup, weight decay, progress bars. The model directory it writes holds
-``save_pretrained`` files, the tokenizer and ``adverse_events.json`` (written by `workflow`), so
-`TransformersClassifier` loads it as is. Needs ``pip install 'adverse-events[torch]'``.
+gradient accumulation, warmup, weight decay, progress bars, and multi-task training on the other
+binary labels the examples carry (`adverse_events.training.multitask`; saved without them). The
+model directory it writes holds ``save_pretrained`` files, the tokenizer and
+``adverse_events.json`` (written by `workflow`), so `TransformersClassifier` loads it as is.
+Needs ``pip install 'adverse-events[torch]'``.
 """
 
 from __future__ import annotations
@@ -55,6 +57,9 @@ class TransformerOptions:
     layer_lr_decay: float | None = None
     #: keep the token / position embeddings as pretrained (not trained)
     freeze_embeddings: bool = False
+    #: weight of the auxiliary-label loss when the training examples carry auxiliary labels
+    #: (`Example.auxiliary`); 0 trains on the main label only
+    auxiliary_weight: float = 1.0
 
 
 def _precision(option: str, torch: Any) -> dict[str, bool]:
@@ -69,13 +74,20 @@ def _precision(option: str, torch: Any) -> dict[str, bool]:
 
 
 class _Encoded:
-    """Tokenised texts (+ labels) as a map-style dataset; padding happens per batch."""
+    """Tokenised texts (+ labels, + auxiliary targets) as a map-style dataset; padding happens
+    per batch."""
 
     def __init__(
-        self, tokenizer: Any, texts: Sequence[str], labels: Sequence[int] | None, max_length: int
+        self,
+        tokenizer: Any,
+        texts: Sequence[str],
+        labels: Sequence[int] | None,
+        max_length: int,
+        auxiliary: np.ndarray | None = None,
     ):
         self.encoded = tokenizer(list(texts), truncation=True, max_length=max_length)
         self.labels = labels
+        self.auxiliary = auxiliary
 
     def __len__(self) -> int:
         return len(self.encoded["input_ids"])
@@ -84,6 +96,8 @@ class _Encoded:
         item = {key: values[i] for key, values in self.encoded.items()}
         if self.labels is not None:
             item["labels"] = int(self.labels[i])
+        if self.auxiliary is not None:
+            item["auxiliary_targets"] = self.auxiliary[i].tolist()
         return item
 
 
@@ -95,13 +109,18 @@ def fine_tune(
     options: TransformerOptions | None = None,
 ) -> Callable[[Sequence[str]], np.ndarray]:
     """Fine-tune `model_name` on `train`, keep the epoch with the best validation F1, save it
-    to `output`, and return a scorer: texts -> P(positive label)."""
+    to `output`, and return a scorer: texts -> P(positive label).
+
+    When `train`'s examples carry auxiliary labels and ``options.auxiliary_weight`` > 0, the
+    model trains on them too (`multitask.MultiTask`); the epoch is still chosen on the main
+    label, and the saved model has the main head only."""
     try:
         import torch
         import transformers as tf
     except ImportError as exc:
         raise PluginError("fine-tuning needs: pip install 'adverse-events[torch]'") from exc
     from adverse_events.classifiers.transformers.pooling import set_pooling, wrap
+    from adverse_events.training.multitask import MultiTask, auxiliary_names, auxiliary_targets
 
     options = options or TransformerOptions()
     if options.layer_lr_decay is not None and not 0 < options.layer_lr_decay <= 1:
@@ -126,6 +145,10 @@ def fine_tune(
         ) from exc
     set_pooling(model.config, options.pooling)
     hf_model, model = model, wrap(model)
+    tasks = auxiliary_names(train.examples) if options.auxiliary_weight > 0 else []
+    if tasks:
+        log.info("multi-task: auxiliary labels %s, weight %s", tasks, options.auxiliary_weight)
+        model = MultiTask(model, len(tasks), options.auxiliary_weight)
     if options.freeze_embeddings:
         for name, parameter in model.named_parameters():
             if ".embeddings." in f".{name}":
@@ -133,7 +156,13 @@ def fine_tune(
     optimizer = (
         _layerwise_optimizer(model, options, torch) if options.layer_lr_decay is not None else None
     )
-    train_set = _Encoded(tokenizer, train.texts, train.y, options.max_seq_length)
+    train_set = _Encoded(
+        tokenizer,
+        train.texts,
+        train.y,
+        options.max_seq_length,
+        auxiliary_targets(train.examples, tasks) if tasks else None,
+    )
     validation_set = _Encoded(tokenizer, validation.texts, validation.y, options.max_seq_length)
     steps_per_epoch = math.ceil(
         len(train_set) / (options.batch_size * options.gradient_accumulation_steps)
@@ -183,7 +212,7 @@ def fine_tune(
         callbacks=callbacks,
         compute_loss_func=_weighted_loss(train.y, len(labels), torch)
         if options.class_weighting
-        else None,
+        else None,  # without weights the model's own loss (+ auxiliary_loss) is used
         optimizers=(optimizer, None),
     )
     trainer.train()
@@ -253,7 +282,8 @@ def _f1_of(positive: int) -> Callable[[Any], dict[str, float]]:
 
 
 def _weighted_loss(y: Sequence[int], n_labels: int, torch: Any) -> Callable[..., Any]:
-    """Cross-entropy with weights inversely proportional to label frequency ("balanced")."""
+    """Cross-entropy with weights inversely proportional to label frequency ("balanced"),
+    plus the model's ``auxiliary_loss`` when it reports one (multi-task training)."""
     counts = np.bincount(np.asarray(y), minlength=n_labels).astype(np.float64)
     weights = len(y) / (n_labels * np.maximum(counts, 1.0))
     log.info("class weights: %s", np.round(weights, 3).tolist())
@@ -261,8 +291,10 @@ def _weighted_loss(y: Sequence[int], n_labels: int, torch: Any) -> Callable[...,
 
     def loss(outputs: Any, labels: Any, num_items_in_batch: Any = None) -> Any:
         logits = outputs["logits"] if isinstance(outputs, dict) else outputs[0]
-        return torch.nn.functional.cross_entropy(
+        main = torch.nn.functional.cross_entropy(
             logits.float().view(-1, n_labels), labels.view(-1), weight=weight.to(logits.device)
         )
+        auxiliary = outputs.get("auxiliary_loss") if isinstance(outputs, dict) else None
+        return main if auxiliary is None else main + auxiliary
 
     return loss

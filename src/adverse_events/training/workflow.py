@@ -58,8 +58,11 @@ def load_data(
     relations: bool = False,
     config: str | None = None,
     split: str = "train",
+    auxiliary_columns: Sequence[str] = (),
 ) -> ds.Dataset:
-    """Load and combine every location (see `datasets.load`); ``relations`` applies to ADE dirs."""
+    """Load and combine every location (see `datasets.load`); ``relations`` applies to ADE dirs.
+    `auxiliary_columns`: other binary label columns of files and hub datasets, kept on each
+    example for multi-task training (`Example.auxiliary`)."""
     if not locations:
         raise ConfigError("no data given: pass at least one file, directory or hf:NAME")
     label_map = ds.LabelMap(names=label_names, allowed=labels)
@@ -72,6 +75,8 @@ def load_data(
             "id_column": id_column,
             "label_map": label_map,
         }
+        if auxiliary_columns:
+            options["auxiliary_columns"] = tuple(auxiliary_columns)
         if str(location).startswith("hf:") or not Path(location).exists():
             options["split"] = split
         parts.append(ds.load(location, relations=relations, config=config, **options))

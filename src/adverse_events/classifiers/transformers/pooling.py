@@ -22,14 +22,14 @@ import torch
 
 from adverse_events.errors import ConfigError
 
-__all__ = ["CONFIG_KEY", "POOLINGS", "MeanPooled", "pooling_of", "set_pooling", "wrap"]
+__all__ = ["CONFIG_KEY", "POOLINGS", "MeanPooled", "Output", "pooling_of", "set_pooling", "wrap"]
 
 #: The ``config.json`` key that records the pooling (absent means the model's own, ``"cls"``).
 CONFIG_KEY = "adverse_events_pooling"
 POOLINGS = ("cls", "mean")
 
 
-class _Output(dict):  # type: ignore[type-arg]
+class Output(dict):  # type: ignore[type-arg]
     """What callers read from a Hugging Face output: ``.logits`` (and ``["logits"]``)."""
 
     @property
@@ -69,23 +69,26 @@ class MeanPooled(torch.nn.Module):
         token_type_ids: Any = None,
         labels: Any = None,
         **_: Any,
-    ) -> _Output:
-        inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
-        if token_type_ids is not None:
-            inputs["token_type_ids"] = token_type_ids
-        hidden = self.inner.base_model(**inputs)[0]
-        if attention_mask is None:
-            pooled = hidden.mean(dim=1)
-        else:
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+    ) -> Output:
+        pooled = self.pool(input_ids, attention_mask, token_type_ids)
         logits = self.inner.classifier(self.dropout(pooled))
-        out = _Output(logits=logits)
+        out = Output(logits=logits)
         if labels is not None:
             out["loss"] = torch.nn.functional.cross_entropy(
                 logits.view(-1, logits.shape[-1]), labels.view(-1)
             )
         return out
+
+    def pool(self, input_ids: Any, attention_mask: Any = None, token_type_ids: Any = None) -> Any:
+        """The attention-masked mean of the encoder's last hidden states (batch x hidden)."""
+        inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if token_type_ids is not None:
+            inputs["token_type_ids"] = token_type_ids
+        hidden = self.inner.base_model(**inputs)[0]
+        if attention_mask is None:
+            return hidden.mean(dim=1)
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
 
 
 def _dropout(config: Any) -> float:
