@@ -122,9 +122,7 @@ def sides(direction: str, args: argparse.Namespace) -> tuple[Dataset, Dataset]:
         return data.subset(by_drug[source]), data.subset(by_drug[target])
     if direction == "ade-psytar":
         return sample(ade(root), args.ade_train_size, args.seed, stratify=True), psytar(root)
-    return psytar(root, auxiliary), sample(
-        ade(root), args.ade_test_size, args.seed, stratify=False
-    )
+    return psytar(root, auxiliary), sample(ade(root), args.ade_test_size, args.seed, stratify=False)
 
 
 def transfer_split(

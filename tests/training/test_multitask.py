@@ -176,3 +176,27 @@ def test_a_batch_without_auxiliary_targets_adds_zero(tiny: Path) -> None:
     assert float(out["auxiliary_loss"].detach()) == 0.0
     model.eval()
     assert "auxiliary_loss" not in model(input_ids=ids, auxiliary_targets=torch.tensor([[1.0]]))
+
+
+def test_cli_trains_a_multitask_model_and_refuses_it_for_tfidf(tiny: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from adverse_events.cli import app
+
+    rows = [(t, 1, 0, 0) for t in AE] + [(t, 0, 0, 1) for t in OK]
+    path = _csv(tmp_path / "s.csv", rows * 3)
+    common = ["train", str(path), "--label-column", "ADR", "--auxiliary-columns", "WD,EF"]
+    refused = CliRunner().invoke(
+        app, [*common, "--model", "tfidf", "--output", str(tmp_path / "t")]
+    )
+    assert refused.exit_code == 2
+    assert "--auxiliary-columns is a transformers option" in refused.output
+    out = tmp_path / "mt"
+    result = CliRunner().invoke(
+        app,
+        [*common, "--model", str(tiny), "--output", str(out), "--pooling", "mean", "--epochs", "1"],
+    )
+    assert result.exit_code == 0, result.output
+    info = json.loads((out / "adverse_events.json").read_text())
+    assert info["data"]["settings"]["auxiliary_weight"] == 1.0
+    assert info["data"]["auxiliary_positives"] == {"WD": 0, "EF": 3 * len(OK)}

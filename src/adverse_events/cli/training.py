@@ -122,6 +122,18 @@ def train(
             help="Transformers: keep the embeddings as pretrained [default: train them].",
         ),
     ] = None,
+    auxiliary_columns: Annotated[
+        str | None,
+        typer.Option(
+            help="Transformers: other binary label columns to train on as extra tasks, "
+            "comma-separated (PsyTAR: WD,EF,INF,SSI,DI); the saved model serves --label-column "
+            "only [default: none, or the recipe's]."
+        ),
+    ] = None,
+    auxiliary_weight: Annotated[
+        float | None,
+        typer.Option(help="Transformers: weight of the extra tasks' loss [default: 1.0]."),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the split and the training.")] = 42,
     target_recall: Annotated[
         float | None,
@@ -145,7 +157,11 @@ def train(
     ] = 0,
 ) -> None:
     """Train a model (TF-IDF or any transformers model) and save it with its metrics."""
-    from adverse_events.training.recipes import train_with_recipe, transformer_options
+    from adverse_events.training.recipes import (
+        auxiliary_column_list,
+        train_with_recipe,
+        transformer_options,
+    )
     from adverse_events.training.workflow import load_data
 
     try:
@@ -160,6 +176,7 @@ def train(
                 "pooling": pooling,
                 "layer_lr_decay": layer_lr_decay,
                 "freeze_embeddings": freeze_embeddings,
+                "auxiliary_weight": auxiliary_weight,
             },
         )
         dataset = load_data(
@@ -170,6 +187,7 @@ def train(
             label_names=_label_names(label_name),
             positive_label=positive_label,
             relations=split == "random",
+            auxiliary_columns=auxiliary_column_list(model, auxiliary_columns),
         )
         result, cv = train_with_recipe(
             dataset,

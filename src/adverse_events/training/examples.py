@@ -103,16 +103,21 @@ class Dataset:
         )
 
     def describe(self) -> dict[str, Any]:
-        """Counts per source and label, and the load reports (goes into adverse_events.json)."""
+        """Counts per source and label (and positives per auxiliary label, when there are
+        any), and the load reports (goes into adverse_events.json)."""
         counts: dict[str, Counter[str]] = {}
+        auxiliary: Counter[str] = Counter()
         for e in self.examples:
             counts.setdefault(e.source, Counter())[e.label] += 1
+            auxiliary.update({name: value for name, value in e.auxiliary})
+        extra = {"auxiliary_positives": dict(auxiliary)} if auxiliary else {}
         return {
             "examples": len(self.examples),
             "labels": self.labels,
             "positive_label": self.positive_label,
             "by_source": {s: dict(c) for s, c in sorted(counts.items())},
             "load_reports": [r.to_dict() for r in self.reports],
+            **extra,
         }
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "DEFAULT_ENCODER_RECIPE",
     "EncoderRecipe",
     "all_data_split",
+    "auxiliary_column_list",
     "train_default_encoder",
     "train_with_recipe",
     "transformer_options",
@@ -166,6 +167,15 @@ def transformer_options(model: str, recipe: str | None, flags: Mapping[str, Any]
             if k not in ("seed", "progress", "device")
         }
     return {**options, **given}
+
+
+def auxiliary_column_list(model: str, columns: str | None) -> tuple[str, ...]:
+    """``--auxiliary-columns WD,EF`` as a tuple; a `ConfigError` for the TF-IDF model (it
+    trains on one label)."""
+    names = tuple(c.strip() for c in (columns or "").split(",") if c.strip())
+    if names and model == "tfidf":
+        raise ConfigError("--auxiliary-columns is a transformers option; --model tfidf takes none")
+    return names
 
 
 def train_with_recipe(
