@@ -10,6 +10,9 @@ grouped validation part of the TRAINING side only (the test side is scored once)
 * ``psytar-ade``: all PsyTAR sentences -> a seeded random sample of ``--ade-test-size`` ADE
   sentences (default 5,000, natural label ratio).
 
+``--add-ade N`` trains the cross-drug directions on the drug's reviews plus a seeded stratified
+sample of N ADE-corpus sentences (the two corpora together; the test side is unchanged).
+
 Test texts whose normalised form also occurs on the training side are dropped (counted as
 ``dropped_overlap``). Every figure is the adverse-event class at the model's own threshold,
 scored through the serving classifier loaded from the saved model directory (the path users
@@ -119,7 +122,16 @@ def sides(direction: str, args: argparse.Namespace) -> tuple[Dataset, Dataset]:
         by_drug = {
             d: [i for i, e in enumerate(data.examples) if drug_of(e) == d] for d in (source, target)
         }
-        return data.subset(by_drug[source]), data.subset(by_drug[target])
+        train_side = data.subset(by_drug[source])
+        if args.add_ade:  # PsyTAR and the ADE corpus together (the ADE side has no aux labels)
+            extra = sample(ade(root), args.add_ade, args.seed, stratify=True)
+            train_side = Dataset(
+                train_side.examples + extra.examples,
+                train_side.labels,
+                train_side.positive_label,
+                train_side.reports + extra.reports,
+            )
+        return train_side, data.subset(by_drug[target])
     if direction == "ade-psytar":
         return sample(ade(root), args.ade_train_size, args.seed, stratify=True), psytar(root)
     return psytar(root, auxiliary), sample(ade(root), args.ade_test_size, args.seed, stratify=False)
@@ -357,6 +369,7 @@ def markdown(report: dict[str, Any]) -> str:
         ]
         seconds = f"{statistics.mean(secs):.0f}" if secs else ""
         lines.append(f"| {name} | {len(runs)} | " + " | ".join(cells) + f" | {seconds} |")
+    lines += _fixed_cut_table(names)
     tweet_rows = [
         (name, run)
         for name, runs in names.items()
@@ -388,6 +401,34 @@ def markdown(report: dict[str, Any]) -> str:
     for name, runs in names.items():
         lines.append(f"- **{name}**: {runs[0]['recipe']}")
     return "\n".join(lines) + "\n"
+
+
+def _fixed_cut_table(names: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """Single models scored at the fixed cut 0.5 (``f1_at_0.5``: no threshold choice, the rule
+    the ensembles' "cut 0.5" rows use), seeds pooled like the main table."""
+    lines = [
+        "",
+        "Single models at the fixed cut 0.5 (no threshold chosen; F1 only): the same runs as "
+        "above, scored with the rule of the `cut 0.5` ensembles.",
+        "",
+        "| recipe | seeds | " + " | ".join(f"{d} F1 at 0.5" for d in CROSS_DRUG) + " |",
+        "|---|---|---|---|",
+    ]
+    rows = 0
+    for name, runs in names.items():
+        cells = []
+        for direction in CROSS_DRUG:
+            f1 = [
+                r["directions"][direction]["f1_at_0.5"]
+                for r in runs
+                if "f1_at_0.5" in r["directions"].get(direction, {})
+            ]
+            spread = f" ± {statistics.pstdev(f1):.3f}" if len(f1) > 1 else ""
+            cells.append(f"**{statistics.mean(f1):.3f}**{spread}" if f1 else "")
+        if any(cells):
+            rows += 1
+            lines.append(f"| {name} | {len(runs)} | " + " | ".join(cells) + " |")
+    return lines if rows else []
 
 
 def _cell(rows: list[dict[str, Any]]) -> str:
@@ -436,6 +477,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--ade-test-size", type=int, default=5000)
     p.add_argument("--preprocess", default=None, help="text preprocessing ('social')")
     p.add_argument(
+        "--add-ade",
+        type=int,
+        default=0,
+        metavar="N",
+        help="cross-drug directions: also train on a seeded stratified sample of N ADE-corpus "
+        "sentences (PsyTAR and the ADE corpus together)",
+    )
+    p.add_argument(
         "--auxiliary-columns",
         default="",
         metavar="WD,EF,...",
@@ -477,6 +526,7 @@ def main(argv: list[str] | None = None) -> None:
             else f"model={Path(args.model).name} {json.dumps(options)}"
             + (f" preprocess={args.preprocess}" if args.preprocess else "")
             + (f" auxiliary={args.auxiliary_columns}" if args.auxiliary_columns else "")
+            + (f" add_ade={args.add_ade}" if args.add_ade else "")
         )
         record(
             {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -42,18 +43,27 @@ def test_manifest_says_where_the_weights_come_from() -> None:
     assert "Zolnoori" in found["licences"]["attribution"]
     encoder = found["models"]["encoder"]
     assert encoder["base_model"]["licence"] == "Apache-2.0"
-    assert encoder["metrics"]["int8_vs_fp32"]["label_agreement"] >= 0.99
+    # int8 gives fp32's label on 98.98% of PsyTAR sentences (v2; v1: 99.24%); a broken
+    # export is far below
+    assert encoder["metrics"]["int8_vs_fp32"]["label_agreement"] >= 0.98
     runs = encoder["metrics"]["transfer"]["runs"]
-    for kind in ("encoder", "tfidf", "default"):  # the recipes' figures, next to TF-IDF's
-        assert {"lexapro-zoloft", "zoloft-lexapro"} <= set(runs[kind][0]["directions"])
+    for kind in ("encoder", "tfidf"):  # the recipe's figures, next to TF-IDF's
+        assert len(runs[kind]) == 3  # seeds 42, 7 and 13
+        for run in runs[kind]:
+            directions = run["directions"]
+            assert {"lexapro-zoloft", "zoloft-lexapro"} <= set(directions)
+            assert "f1_at_0.5" in directions["zoloft-lexapro"]  # the shipped rule's figure
 
 
 def test_manifest_describes_what_the_default_classifier_runs() -> None:
-    from adverse_events.classifiers.default import ENSEMBLE_THRESHOLD
+    from adverse_events.training.recipes import DEFAULT_ENCODER_RECIPE
 
-    default = manifest()["default"]
-    assert default["members"] == ["encoder", "tfidf"]
-    assert default["threshold"] == ENSEMBLE_THRESHOLD
+    found = manifest()
+    default, encoder = found["default"], found["models"]["encoder"]
+    assert default["runs"] == "encoder" and default["fallback"] == "tfidf"
+    assert encoder["recipe"] == DEFAULT_ENCODER_RECIPE.describe()  # rebuilt with the recipe
+    shipped = json.loads((builtin_dir("encoder") / "adverse_events.json").read_text())
+    assert shipped["threshold"] == DEFAULT_ENCODER_RECIPE.threshold
 
 
 @pytest.mark.unit
@@ -78,22 +88,21 @@ def test_default_classifier_works_offline_in_a_fresh_process(tmp_path: Path) -> 
     )
     assert result.returncode == 0, result.stderr
     name, ae, other, model = result.stdout.split()
-    assert (name, ae, other) == ("EnsembleClassifier", "True", "False")
-    encoder, tfidf = model.rsplit("+", 1)  # the build time in the encoder's name has a "+00:00"
-    assert encoder.startswith("encoder@") and tfidf.startswith("tfidf:")
+    assert (name, ae, other) == ("TransformersClassifier", "True", "False")
+    assert model.startswith("encoder@")
 
 
 @pytest.mark.integration
 @pytest.mark.parametrize(
     ("missing", "runs", "hint"),
     [
-        ({"sklearn", "torch"}, "TransformersClassifier", "pip install 'adverse-events[train]'"),
+        ({"sklearn", "torch"}, "TransformersClassifier", None),
         ({"onnxruntime", "torch"}, "TfidfClassifier", "pip install 'adverse-events[onnx]'"),
     ],
-    ids=["encoder-alone-without-scikit-learn", "tfidf-without-onnxruntime"],
+    ids=["encoder-needs-neither-torch-nor-scikit-learn", "tfidf-without-onnxruntime"],
 )
-def test_default_falls_back_to_one_model_with_one_line_notice(
-    tmp_path: Path, missing: set[str], runs: str, hint: str
+def test_default_falls_back_to_tfidf_with_one_line_notice(
+    tmp_path: Path, missing: set[str], runs: str, hint: str | None
 ) -> None:
     result = run_without(
         missing,
@@ -111,7 +120,10 @@ def test_default_falls_back_to_one_model_with_one_line_notice(
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [runs, "True", "False"]
     notice = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(notice) == 1 and hint in notice[0]
+    if hint is None:
+        assert notice == []
+    else:
+        assert len(notice) == 1 and hint in notice[0]
 
 
 @pytest.mark.integration

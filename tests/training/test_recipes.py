@@ -138,10 +138,11 @@ def test_default_recipe_on_minilm_learns_the_fixture(csv_file: Path, tmp_path: P
     from adverse_events.classifiers.transformers import TransformersClassifier
     from adverse_events.training.recipes import train_default_encoder
 
-    quick = replace(
+    quick = replace(  # the fixture has no auxiliary labels: the main task only
         DEFAULT_ENCODER_RECIPE,
         options=replace(DEFAULT_ENCODER_RECIPE.options, epochs=3.0, batch_size=8),
         validation_size=0.25,
+        auxiliary_columns=(),
     )
     data = load_data([csv_file])
     result = train_default_encoder(
@@ -155,3 +156,56 @@ def test_default_recipe_on_minilm_learns_the_fixture(csv_file: Path, tmp_path: P
             )
         ]
     assert scores[0] > scores[1]
+
+
+def test_a_fixed_threshold_replaces_the_validation_choice(tmp_path: Path) -> None:
+    from adverse_events.training.workflow import train
+
+    from .conftest import rows
+
+    path = tmp_path / "posts.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows(40)), encoding="utf-8")
+    data = load_data([path])
+    result = train(data, "tfidf", tmp_path / "m", seed=3, cross_fit=None, fixed_threshold=0.5)
+    metrics = json.loads((result.output / "metrics.json").read_text())
+    assert result.info.threshold == 0.5 and metrics["threshold_rule"] == "fixed 0.5"
+    assert metrics["validation"]["threshold"] == 0.5
+    with pytest.raises(ConfigError, match="fixed_threshold must be between 0 and 1"):
+        train(data, "tfidf", tmp_path / "bad", fixed_threshold=1.5)
+    with pytest.raises(ConfigError, match="not both"):
+        train(data, "tfidf", tmp_path / "both", fixed_threshold=0.5, target_recall=0.9)
+
+
+def test_a_multitask_recipe_leaves_out_the_auxiliary_labels_the_data_lacks(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from adverse_events.training import recipes
+
+    data = load_data([_csv_with(tmp_path / "s.csv", "WD")], auxiliary_columns=["WD"])
+    assert {n for e in data.examples for n, _ in e.auxiliary} == {"WD"}
+    recipe = replace(DEFAULT_ENCODER_RECIPE, auxiliary_columns=("WD", "EF"))
+    assert recipe.describe()["auxiliary_columns"] == ["WD", "EF"]
+    with caplog.at_level("WARNING"):
+        used = recipes._with_auxiliary_labels_of(data, recipe)
+    assert used.auxiliary_columns == ("WD",)
+    assert "the data has no EF label(s)" in caplog.text
+
+
+def _csv_with(path: Path, column: str) -> Path:
+    lines = ["text,label," + column] + [f"text number {i},{i % 2},{i % 3 == 0:d}" for i in range(8)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_recipe_default_applies_its_fixed_cut_unless_a_recall_is_targeted(
+    csv_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from adverse_events.training import recipes
+
+    seen: list[dict[str, object]] = []
+    monkeypatch.setattr(recipes, "train", lambda *a, **k: seen.append(k))
+    data = load_data([csv_file])
+    train_with_recipe(data, "some/encoder", tmp_path / "a", recipe="default")
+    train_with_recipe(data, "some/encoder", tmp_path / "b", recipe="default", target_recall=0.9)
+    train_with_recipe(data, "some/encoder", tmp_path / "c")
+    assert [k["fixed_threshold"] for k in seen] == [DEFAULT_ENCODER_RECIPE.threshold, None, None]

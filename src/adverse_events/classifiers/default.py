@@ -1,12 +1,13 @@
 """`DefaultClassifier`: the shipped detector, the best one this install can run.
 
-With ``onnxruntime`` and ``tokenizers`` (``pip install 'adverse-events[onnx]'``) and the TF-IDF
-runtime (scikit-learn, in the ``train`` and ``extract`` extras), it is the ensemble the recipe
-was chosen on: the fine-tuned encoder (``adverse_events.models``, ONNX int8) and the shipped
-TF-IDF model, mean log-odds cut at `ENSEMBLE_THRESHOLD` (`EnsembleClassifier`). With only one of
-the two runtimes it runs that model alone, with a one-line notice saying how to get the rest.
-Predictions name the models that made them (``Prediction.model``), so stored records show which
-ran.
+With ``onnxruntime`` and ``tokenizers`` (``pip install 'adverse-events[onnx]'``) it is the
+fine-tuned encoder (``adverse_events.models``, ONNX int8) at the cut its recipe fixes (0.5,
+in its ``adverse_events.json``); without them, the light TF-IDF model (scikit-learn, in the
+``train`` and ``extract`` extras), with a one-line notice saying how to get the encoder. The
+recipe was chosen on transfer to drugs it never saw (docs/benchmarks.md): the multi-task
+encoder alone at 0.5 did as well as the encoder + TF-IDF ensemble of the previous recipe, with
+one model to serve. Predictions name the model that made them (``Prediction.model``), so stored
+records show which ran.
 """
 
 from __future__ import annotations
@@ -20,14 +21,9 @@ from adverse_events.errors import ConfigError, PluginError
 from adverse_events.protocols import Backend
 from adverse_events.records import Prediction
 
-__all__ = ["ENSEMBLE_THRESHOLD", "DefaultClassifier", "encoder_available", "tfidf_available"]
+__all__ = ["DefaultClassifier", "encoder_available", "tfidf_available"]
 
 log = logging.getLogger(__name__)
-
-#: The ensemble's cut: log-odds 0. Both members are trained with class weights, so 0.5 is their
-#: balanced point; a cut chosen on the ~130 validation sentences of a cross-drug split moved
-#: F1 by up to 0.03 between seeds (docs/benchmarks.md), the fixed one did not.
-ENSEMBLE_THRESHOLD = 0.5
 
 
 def encoder_available() -> bool:
@@ -41,10 +37,10 @@ def tfidf_available() -> bool:
 
 
 class DefaultClassifier(Backend):
-    """The shipped encoder + TF-IDF ensemble, or whichever of the two this install can run.
+    """The shipped encoder, or the shipped TF-IDF model where ONNX Runtime is not installed.
 
     Args:
-        threshold: overrides the shipped threshold (of the ensemble, or of the one model).
+        threshold: overrides the shipped model's threshold.
         batch_size: most texts per forward pass of the encoder.
         num_threads: the encoder's intra-op threads (default: the CPUs this process may use).
     """
@@ -71,44 +67,27 @@ class DefaultClassifier(Backend):
         return self._inner
 
     def _choose(self) -> Any:
-        encoder, tfidf = encoder_available(), tfidf_available()
-        if encoder and tfidf:
-            from adverse_events.classifiers.ensemble import EnsembleClassifier
+        if encoder_available():
+            from adverse_events.classifiers.transformers import TransformersClassifier
 
-            threshold = self.threshold_option
-            members = [self._encoder(None), self._tfidf(None)]
-            return EnsembleClassifier(
-                members, threshold=ENSEMBLE_THRESHOLD if threshold is None else threshold
+            return TransformersClassifier(
+                "builtin",
+                threshold=self.threshold_option,
+                batch_size=self.batch_size,
+                num_threads=self.num_threads,
             )
-        if encoder:
-            log.warning(
-                "default classifier: scikit-learn not installed, using the fine-tuned encoder "
-                "alone; pip install 'adverse-events[train]' for the encoder + TF-IDF ensemble"
-            )
-            return self._encoder(self.threshold_option)
-        if tfidf:
+        if tfidf_available():
+            from adverse_events.classifiers.tfidf import TfidfClassifier
+
             log.warning(
                 "default classifier: onnxruntime/tokenizers not installed, using the light "
                 "TF-IDF model; pip install 'adverse-events[onnx]' for the fine-tuned encoder"
             )
-            return self._tfidf(self.threshold_option)
+            return TfidfClassifier("builtin", threshold=self.threshold_option)
         raise PluginError(
             "classifier 'default' needs onnxruntime + tokenizers or scikit-learn: "
-            "pip install 'adverse-events[onnx,train]'"
+            "pip install 'adverse-events[onnx]'"
         )
-
-    def _encoder(self, threshold: float | None) -> Any:
-        from adverse_events.classifiers.transformers import TransformersClassifier
-
-        return TransformersClassifier(
-            "builtin", threshold=threshold, batch_size=self.batch_size, num_threads=self.num_threads
-        )
-
-    @staticmethod
-    def _tfidf(threshold: float | None) -> Any:
-        from adverse_events.classifiers.tfidf import TfidfClassifier
-
-        return TfidfClassifier("builtin", threshold=threshold)
 
     @property
     def labels(self) -> Sequence[str]:

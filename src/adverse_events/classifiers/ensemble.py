@@ -3,8 +3,9 @@
 Each member scores a text (its probability of the adverse-event class); the ensemble's score is
 the sigmoid of the members' weighted mean log-odds, and a text is an adverse event when that
 score reaches `threshold`. Members that err differently (a fine-tuned encoder reads meaning, a
-TF-IDF model reads words) make fewer errors together: on reviews of drugs neither saw, the
-shipped encoder + TF-IDF pair beats either alone (``benchmarks/results/transfer.md``).
+TF-IDF model reads words) can make fewer errors together: on reviews of drugs neither saw, the
+mean-pooled encoder + TF-IDF pair did better than either alone (``benchmarks/results/
+transfer.md``); the multi-task encoder of the shipped recipe gained nothing from the pair.
 """
 
 from __future__ import annotations

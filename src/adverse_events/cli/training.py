@@ -127,7 +127,7 @@ def train(
         typer.Option(
             help="Transformers: other binary label columns to train on as extra tasks, "
             "comma-separated (PsyTAR: WD,EF,INF,SSI,DI); the saved model serves --label-column "
-            "only [default: none, or the recipe's]."
+            "only; the default recipe was tuned with all five on PsyTAR [default: none]."
         ),
     ] = None,
     auxiliary_weight: Annotated[
@@ -138,7 +138,8 @@ def train(
     target_recall: Annotated[
         float | None,
         typer.Option(
-            help="Choose the threshold for this recall on validation data (default: best F1)."
+            help="Choose the threshold for this recall on validation data (default: best F1; "
+            "--recipe default: its fixed cut, 0.5)."
         ),
     ] = None,
     cross_fit: Annotated[

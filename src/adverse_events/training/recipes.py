@@ -22,9 +22,10 @@ under ``recipe``) that `TransformersClassifier` loads.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,8 @@ __all__ = [
     "transformer_options",
 ]
 
+log = logging.getLogger(__name__)
+
 #: The encoder the recipe was tuned for (a hub id; any local copy of it works the same).
 DEFAULT_BASE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -56,15 +59,19 @@ class EncoderRecipe:
 
     `options`: the `TransformerOptions` (their ``seed`` is replaced by the run's seed);
     `validation_size`: the grouped part of the data that picks the epoch and the threshold;
-    `threshold`: the threshold rule (``"best-f1"`` on that validation part);
-    `preprocess`: text preprocessing recorded in the model (`adverse_events.text.social`).
+    `threshold`: the threshold rule, ``"best-f1"`` on that validation part or a number, a
+    fixed cut (the validation part then only picks the epoch);
+    `preprocess`: text preprocessing recorded in the model (`adverse_events.text.social`);
+    `auxiliary_columns`: label columns trained as extra tasks (`training.multitask`); the data
+    must be loaded with them (``load_data(..., auxiliary_columns=recipe.auxiliary_columns)``).
     """
 
     name: str
     options: TransformerOptions = field(default_factory=TransformerOptions)
     validation_size: float = 0.1
-    threshold: str = "best-f1"
+    threshold: str | float = "best-f1"
     preprocess: str | None = None
+    auxiliary_columns: tuple[str, ...] = ()
 
     def transformer_options(
         self, seed: int, *, progress: bool = False, device: str = "auto"
@@ -83,17 +90,21 @@ class EncoderRecipe:
             "validation_size": self.validation_size,
             "threshold": self.threshold,
             "preprocess": self.preprocess,
+            "auxiliary_columns": list(self.auxiliary_columns),
         }
 
 
 #: The recipe of the shipped default encoder classifier (docs/benchmarks.md has the search):
 #: the issue's baseline (4 epochs, batch 32, learning rate 5e-5, 10 % warm-up, class-weighted
-#: loss, 128 tokens) with the token-mean head instead of BERT's untrained pooler. Transfer F1
-#: (all-MiniLM-L6-v2, seed 42): Lexapro -> Zoloft 0.800 (baseline 0.793, TF-IDF 0.761),
-#: Zoloft -> Lexapro 0.805 (0.787, 0.751). No text preprocessing: the social normaliser did not
-#: help the tweet-style copies when applied at inference.
+#: loss, 128 tokens) with the token-mean head instead of BERT's untrained pooler, PsyTAR's five
+#: other sentence labels (withdrawal, effective, ineffective, sign/symptom/illness, drug
+#: indication) trained as extra tasks, and a fixed cut at 0.5 instead of the best-F1
+#: threshold of ~125 validation sentences (which did not transfer). Transfer F1 at 0.5
+#: (all-MiniLM-L6-v2, seeds 42 / 7 / 13): Lexapro -> Zoloft 0.800 +- 0.007 (TF-IDF 0.758),
+#: Zoloft -> Lexapro 0.804 +- 0.003 (TF-IDF 0.748). No text preprocessing: the social
+#: normaliser did not help the tweet-style copies when applied at inference.
 DEFAULT_ENCODER_RECIPE = EncoderRecipe(
-    name="minilm-transfer-v1",
+    name="minilm-transfer-v2",
     options=TransformerOptions(
         epochs=4.0,
         batch_size=32,
@@ -103,7 +114,10 @@ DEFAULT_ENCODER_RECIPE = EncoderRecipe(
         class_weighting=True,
         early_stopping_patience=2,
         pooling="mean",
+        auxiliary_weight=1.0,
     ),
+    threshold=0.5,
+    auxiliary_columns=("WD", "EF", "INF", "SSI", "DI"),
 )
 
 
@@ -125,7 +139,12 @@ def train_default_encoder(
     device: str = "auto",
 ) -> TrainResult:
     """Fine-tune `base_model` (hub id or local path) on all of `data` with `recipe` and write a
-    model directory to `output` that `TransformersClassifier` loads."""
+    model directory to `output` that `TransformersClassifier` loads.
+
+    The recipe's auxiliary tasks train on the auxiliary labels `data` carries (PsyTAR's, loaded
+    with ``load_data(..., auxiliary_columns=recipe.auxiliary_columns)``); those it lacks are
+    left out with a warning, and the model's recorded recipe says which were used."""
+    recipe = _with_auxiliary_labels_of(data, recipe)
     parts = all_data_split(data, recipe.validation_size, seed)
     result = train(
         data,
@@ -136,10 +155,26 @@ def train_default_encoder(
         parts=parts,
         options=recipe.transformer_options(seed, progress=progress, device=device),
         preprocess=recipe.preprocess,
+        fixed_threshold=None if recipe.threshold == "best-f1" else float(recipe.threshold),
     )
     info = result.info.model_copy(update={"recipe": recipe.describe()})
     write_model_info(Path(output), info)
     return TrainResult(result.output, info, result.split)
+
+
+def _with_auxiliary_labels_of(data: Dataset, recipe: EncoderRecipe) -> EncoderRecipe:
+    """`recipe` with only the auxiliary columns `data` carries (a warning names the others)."""
+    carried = {name for e in data.examples for name, _ in e.auxiliary}
+    kept = tuple(c for c in recipe.auxiliary_columns if c in carried)
+    if kept != recipe.auxiliary_columns:
+        lacking = ", ".join(c for c in recipe.auxiliary_columns if c not in carried)
+        log.warning(
+            "recipe %s: the data has no %s label(s), so those extra tasks are left out; load "
+            "them with load_data(..., auxiliary_columns=[...]) to train them",
+            recipe.name,
+            lacking,
+        )
+    return replace(recipe, auxiliary_columns=kept)
 
 
 def transformer_options(model: str, recipe: str | None, flags: Mapping[str, Any]) -> dict[str, Any]:
@@ -196,20 +231,27 @@ def train_with_recipe(
     ``folds=K`` (K >= 2), the K-fold cross-validation summary (`workflow.cross_validate`,
     ``cv.json``), else None.
 
-    A transformers model trained with ``recipe="default"`` and no `preprocess` gets the
-    recipe's preprocessing, so the named recipe is applied whole. `options` are
+    A transformers model trained with ``recipe="default"`` gets the recipe's preprocessing
+    (unless `preprocess` is given) and its fixed threshold (unless `target_recall` is given),
+    so the named recipe is applied whole; its auxiliary label columns are the data's to load
+    (``--auxiliary-columns``: they are PsyTAR's columns, other data may lack them). `options` are
     `transformer_options`; ``cross_fit=0`` trains TF-IDF on train and thresholds on validation
     only. `folds` other than 0 or at least 2 is a `ConfigError`.
     """
     if folds == 1 or folds < 0:
         raise ConfigError(f"--folds must be 0 (off) or at least 2, not {folds}")
-    if preprocess is None and recipe == "default" and model != "tfidf":
+    named = recipe == "default" and model != "tfidf"
+    if preprocess is None and named:
         preprocess = DEFAULT_ENCODER_RECIPE.preprocess
+    fixed = DEFAULT_ENCODER_RECIPE.threshold
     recipe_args: dict[str, Any] = {
         "target_recall": target_recall,
         "options": dict(options or {}),
         "cross_fit": cross_fit or None,
         "preprocess": preprocess,
+        "fixed_threshold": (
+            float(fixed) if named and target_recall is None and fixed != "best-f1" else None
+        ),
     }
     result = train(data, model, output, split=split, seed=seed, **recipe_args)
     if not folds:

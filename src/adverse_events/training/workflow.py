@@ -99,6 +99,7 @@ def train(
     cross_fit: int | None = 5,
     parts: Split | None = None,
     preprocess: str | None = None,
+    fixed_threshold: float | None = None,
 ) -> TrainResult:
     """Split `data`, fit `model` (``"tfidf"``, a hub id or a local path), choose the threshold
     without touching the test part, measure on test and save everything to `output`.
@@ -113,7 +114,13 @@ def train(
     `preprocess`: a name from `adverse_events.text.social.PREPROCESSORS` (``"social"``),
     applied to every text before training and measuring, and recorded in the model directory
     so that its classifier applies it too. The split is made on the raw texts.
+    `fixed_threshold`: this cut instead of one chosen on validation (the default recipe's rule:
+    a threshold chosen on ~125 validation sentences did not transfer, docs/benchmarks.md).
     """
+    if fixed_threshold is not None and not 0.0 < fixed_threshold < 1.0:
+        raise ConfigError(f"fixed_threshold must be between 0 and 1, not {fixed_threshold!r}")
+    if fixed_threshold is not None and target_recall is not None:
+        raise ConfigError("give a target recall or a fixed threshold, not both")
     out = Path(output)
     if parts is None:
         parts = make_split(
@@ -149,7 +156,10 @@ def train(
             *_fit_transformer(model, train_part, validation, out, seed, options or {}),
         )
         val_scores = scorer(validation.texts)
-    threshold = choose_threshold(validation.binary, val_scores, target_recall=target_recall)
+    if fixed_threshold is None:
+        threshold = choose_threshold(validation.binary, val_scores, target_recall=target_recall)
+    else:
+        threshold, rule = fixed_threshold, f"fixed {fixed_threshold}"
     metrics: dict[str, Any] = {
         "threshold_rule": rule,
         "validation": evaluate(validation.binary, val_scores, threshold),
