@@ -183,6 +183,7 @@ def build_encoder(
             info = recipes.train_default_encoder(
                 data, trained, encoder, seed=seed, recipe=recipe
             ).info
+        weights_sha256 = _weights_sha(trained)  # before the temporary folder goes
         staged = ort_export.prebuild(trained, Path(tmp) / "encoder")
         int8_vs_fp32 = _int8_vs_fp32(trained, staged, data.texts)
         _replace_dir(out, {p.name: p for p in staged.iterdir()})
@@ -200,7 +201,7 @@ def build_encoder(
         "metrics": {"training": info.metrics, "int8_vs_fp32": int8_vs_fp32},
         "fine_tuned": {
             "created_at": info.created_at,
-            "weights_sha256": _weights_sha(trained),
+            "weights_sha256": weights_sha256,
             "re_exported_from_kept_weights": bool(fp32_from),
         },
     }

@@ -179,6 +179,7 @@ def test_a_fixed_threshold_replaces_the_validation_choice(tmp_path: Path) -> Non
 def test_a_multitask_recipe_leaves_out_the_auxiliary_labels_the_data_lacks(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    pytest.importorskip("torch")
     from adverse_events.training import recipes
 
     data = load_data([_csv_with(tmp_path / "s.csv", "WD")], auxiliary_columns=["WD"])

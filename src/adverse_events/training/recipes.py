@@ -79,6 +79,11 @@ class EncoderRecipe:
         """The options as `workflow.train` takes them."""
         return {**asdict(self.options), "seed": seed, "progress": progress, "device": device}
 
+    @property
+    def fixed_threshold(self) -> float | None:
+        """The fixed cut, or None when the threshold is chosen on validation (``"best-f1"``)."""
+        return None if self.threshold == "best-f1" else float(self.threshold)
+
     def describe(self) -> dict[str, Any]:
         """What goes into ``adverse_events.json`` (and a shipped model's manifest)."""
         options = asdict(self.options)
@@ -155,7 +160,7 @@ def train_default_encoder(
         parts=parts,
         options=recipe.transformer_options(seed, progress=progress, device=device),
         preprocess=recipe.preprocess,
-        fixed_threshold=None if recipe.threshold == "best-f1" else float(recipe.threshold),
+        fixed_threshold=recipe.fixed_threshold,
     )
     info = result.info.model_copy(update={"recipe": recipe.describe()})
     write_model_info(Path(output), info)
@@ -164,7 +169,9 @@ def train_default_encoder(
 
 def _with_auxiliary_labels_of(data: Dataset, recipe: EncoderRecipe) -> EncoderRecipe:
     """`recipe` with only the auxiliary columns `data` carries (a warning names the others)."""
-    carried = {name for e in data.examples for name, _ in e.auxiliary}
+    from adverse_events.training.multitask import auxiliary_names  # needs torch, as training
+
+    carried = set(auxiliary_names(data.examples))
     kept = tuple(c for c in recipe.auxiliary_columns if c in carried)
     if kept != recipe.auxiliary_columns:
         lacking = ", ".join(c for c in recipe.auxiliary_columns if c not in carried)
@@ -243,14 +250,13 @@ def train_with_recipe(
     named = recipe == "default" and model != "tfidf"
     if preprocess is None and named:
         preprocess = DEFAULT_ENCODER_RECIPE.preprocess
-    fixed = DEFAULT_ENCODER_RECIPE.threshold
     recipe_args: dict[str, Any] = {
         "target_recall": target_recall,
         "options": dict(options or {}),
         "cross_fit": cross_fit or None,
         "preprocess": preprocess,
         "fixed_threshold": (
-            float(fixed) if named and target_recall is None and fixed != "best-f1" else None
+            DEFAULT_ENCODER_RECIPE.fixed_threshold if named and target_recall is None else None
         ),
     }
     result = train(data, model, output, split=split, seed=seed, **recipe_args)
