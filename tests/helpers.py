@@ -1,10 +1,16 @@
-"""Small backends used by tests through the registry, and a fresh-interpreter runner."""
+"""Small backends used by tests through the registry, a fresh-interpreter runner, and the
+import of a benchmark script as a module."""
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from adverse_events.testing import MockClassifier
@@ -38,3 +44,15 @@ def run_without(blocked: set[str], code: str, **options: Any) -> subprocess.Comp
     return subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=180, **options
     )
+
+
+@contextmanager
+def benchmark_module(name: str) -> Iterator[ModuleType]:
+    """``benchmarks/<name>.py`` imported as a module (its folder on `sys.path` meanwhile, as
+    when the script runs, so that its ``bench_common`` import resolves)."""
+    folder = str(Path(__file__).resolve().parents[1] / "benchmarks")
+    sys.path.insert(0, folder)
+    try:
+        yield importlib.import_module(name)
+    finally:
+        sys.path.remove(folder)

@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from tests.conftest import REPO
+from tests.helpers import benchmark_module
 
 pytestmark = pytest.mark.unit
 
 
 @pytest.fixture
 def bench() -> Iterator[ModuleType]:
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        import bench_common
-
-        yield bench_common
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
+    with benchmark_module("bench_common") as module:
+        yield module
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -16,7 +15,7 @@ pytest.importorskip("transformers")
 
 import torch  # noqa: E402
 
-from tests.conftest import REPO  # noqa: E402
+from tests.helpers import benchmark_module  # noqa: E402
 
 pytestmark = pytest.mark.unit
 
@@ -31,13 +30,8 @@ POSTS = [
 
 @pytest.fixture
 def dapt() -> Iterator[ModuleType]:
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        import dapt
-
-        yield dapt
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
+    with benchmark_module("dapt") as module:
+        yield module
 
 
 @pytest.fixture
