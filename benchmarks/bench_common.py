@@ -29,6 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 #: models and features a benchmark builds once and reuses (not committed)
 CACHE = ROOT / "benchmarks" / ".cache"
+#: the pretrained encoder in the shared folder beside the checkout (see ../shared/models)
+SHARED_ENCODER = ROOT / ".." / "shared" / "models" / "all-MiniLM-L6-v2"
 
 # -- data -----------------------------------------------------------------------------------
 
@@ -243,6 +245,15 @@ def write_json(path: Path, data: Any) -> None:
     """`data` as indented JSON with a final newline, creating the folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def with_run(path: Path, run: dict[str, Any], key: tuple[str, ...]) -> dict[str, Any]:
+    """The results report at `path` (``{"runs": [...]}``, a new one when absent) with `run` in
+    place of the run that has the same values at `key`, or added last; not written."""
+    report = json.loads(path.read_text()) if path.is_file() else {"runs": []}
+    kept = [r for r in report["runs"] if any(r[k] != run[k] for k in key)]
+    report["runs"] = [*kept, run]
+    return report
 
 
 def finish(result: dict[str, Any], path: Path | None) -> None:

@@ -10,7 +10,8 @@ only (``--drugs lexapro`` for Lexapro -> Zoloft).
 output matrix is tied to the word embeddings) is first fitted with the encoder frozen
 (``--head-epochs``), and only then is the whole model trained at a small learning rate: a random
 head's first gradients would otherwise run through the encoder. The masked-LM loss on a held-out
-tenth of the reviews is measured before and after, to show the adaptation took place.
+tenth of the reviews is measured once the head is fitted and again after adaptation, to show
+the adaptation took place.
 
     PYTHONPATH=src python benchmarks/dapt.py --drugs lexapro --out benchmarks/.cache/dapt-lexapro
     PYTHONPATH=src python benchmarks/transfer.py mean-mt-dapt --directions lexapro-zoloft \\
@@ -18,7 +19,7 @@ tenth of the reviews is measured before and after, to show the adaptation took p
         --set pooling='"mean"' --auxiliary-columns WD,EF,INF,SSI,DI
 
 Results: ``benchmarks/results/dapt.json`` (one entry per output directory: drugs, reviews,
-held-out loss before and after, seconds).
+held-out loss once the head is fitted and after adaptation, seconds).
 """
 
 from __future__ import annotations
@@ -32,9 +33,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench_common import CACHE, RESULTS, ROOT, data_dir, machine, write_json
+from bench_common import CACHE, RESULTS, SHARED_ENCODER, data_dir, machine, with_run, write_json
 
-DEFAULT_ENCODER = ROOT / ".." / "shared" / "models" / "all-MiniLM-L6-v2"
+#: the share of tokens masked (BERT's own pretraining rate)
+MLM_PROBABILITY = 0.15
 
 
 def reviews(drugs: set[str], root: Path) -> list[str]:
@@ -44,9 +46,10 @@ def reviews(drugs: set[str], root: Path) -> list[str]:
         for line in lines:
             post = json.loads(line)
             if post["drug"].lower() in drugs:
-                text = " ".join(t for t in (post.get("side_effect"), post.get("comment")) if t)
-                if text.strip():
-                    out.append(text.strip())
+                parts = (post.get("side_effect"), post.get("comment"))
+                text = " ".join(t for t in parts if t).strip()
+                if text:
+                    out.append(text)
     return out
 
 
@@ -144,7 +147,7 @@ def adapt(args: argparse.Namespace) -> dict[str, Any]:
         return [{"input_ids": row} for row in ids]
 
     held_out, train = encode(texts[:cut]), encode(texts[cut:])
-    collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15)
+    collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=MLM_PROBABILITY)
     model = AutoModelForMaskedLM.from_pretrained(args.encoder)
     started = time.perf_counter()
     base = model.base_model
@@ -167,7 +170,7 @@ def adapt(args: argparse.Namespace) -> dict[str, Any]:
         "options": {
             k: getattr(args, k) for k in ("epochs", "head_epochs", "lr", "batch_size", "seed")
         }
-        | {"max_length": args.max_length, "mlm_probability": 0.15},
+        | {"max_length": args.max_length, "mlm_probability": MLM_PROBABILITY},
         "held_out_mlm_loss": {
             "head_fitted_encoder_frozen": round(loss_head_only, 4),
             "after_adaptation": round(loss_after, 4),
@@ -181,7 +184,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--drugs", required=True, help="comma-separated: lexapro, zoloft")
     parser.add_argument("--out", type=Path, default=None, help="default: .cache/dapt-<drugs>")
-    parser.add_argument("--encoder", default=str(DEFAULT_ENCODER))
+    parser.add_argument("--encoder", default=str(SHARED_ENCODER))
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--head-epochs", type=int, default=3)
@@ -194,9 +197,7 @@ def main() -> None:
     args.out = args.out or CACHE / f"dapt-{args.drugs.replace(',', '-')}"
     entry = adapt(args) | {"out": args.out.resolve().name, "machine": machine()}
     path = RESULTS / "dapt.json"
-    old = json.loads(path.read_text()) if path.is_file() else {"runs": []}
-    runs = [r for r in old["runs"] if r["out"] != entry["out"]] + [entry]
-    write_json(path, {"benchmark": "dapt", "runs": runs})
+    write_json(path, {"benchmark": "dapt", "runs": with_run(path, entry, ("out",))["runs"]})
     print(json.dumps(entry["held_out_mlm_loss"]), f"{entry['seconds']} s -> {args.out}")
 
 

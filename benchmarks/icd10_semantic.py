@@ -19,14 +19,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench_common import RESULTS, ROOT, data_dir, write_json
+from bench_common import RESULTS, SHARED_ENCODER, data_dir, write_json
 from icd10_coding import half, mentions  # benchmarks/ is sys.path[0] as a script
 
 from adverse_events.coding.icd10cm import ICD10CMCoder, clean_mention
 from adverse_events.coding.lay_terms import LAY_TERMS
 from adverse_events.text.tokens import normalize
 
-DEFAULT_ENCODER = ROOT / ".." / "shared" / "models" / "all-MiniLM-L6-v2"
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8)
 
 
@@ -61,7 +60,7 @@ def main() -> None:
     import simple_icd_10_cm as icd
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--encoder", type=Path, default=DEFAULT_ENCODER)
+    parser.add_argument("--encoder", type=Path, default=SHARED_ENCODER)
     args = parser.parse_args()
     embed = encoder(args.encoder)
     targets = list(LAY_TERMS)

@@ -47,7 +47,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import finish  # noqa: E402  (the shared machine description)
+from bench_common import finish, with_run  # noqa: E402  (the shared machine description)
 
 import adverse_events.classifiers.tfidf  # noqa: E402, F401
 import adverse_events.classifiers.transformers  # noqa: E402, F401
@@ -332,9 +332,7 @@ def parse_value(text: str) -> Any:
 def record(run: dict[str, Any]) -> None:
     """Add (or replace, by name + seed) one run in transfer.json and rebuild transfer.md."""
     path = RESULTS / "transfer.json"
-    report = json.loads(path.read_text()) if path.is_file() else {"runs": []}
-    runs = [r for r in report["runs"] if (r["name"], r["seed"]) != (run["name"], run["seed"])]
-    report["runs"] = [*runs, run]
+    report = with_run(path, run, ("name", "seed"))
     finish(report, None)
     path.write_text(json.dumps(report, indent=2) + "\n")
     (RESULTS / "transfer.md").write_text(markdown(report))

@@ -89,3 +89,17 @@ def test_stopwatch_and_peak_memory(bench: ModuleType) -> None:
     assert clock.seconds > 0 and memory.peak >= len(block)
     with bench.frozen_gc():
         pass
+
+
+def test_with_run_replaces_the_run_with_the_same_key_and_keeps_the_rest(
+    bench: ModuleType, tmp_path: Path
+) -> None:
+    path = tmp_path / "results.json"
+    assert bench.with_run(path, {"name": "a", "seed": 1}, ("name", "seed")) == {
+        "runs": [{"name": "a", "seed": 1}]
+    }
+    runs = [{"name": "a", "seed": 1, "f1": 0.1}, {"name": "a", "seed": 2}, {"name": "b", "seed": 1}]
+    path.write_text(json.dumps({"benchmark": "x", "runs": runs}))
+    report = bench.with_run(path, {"name": "a", "seed": 1, "f1": 0.2}, ("name", "seed"))
+    assert report == {"benchmark": "x", "runs": [*runs[1:], {"name": "a", "seed": 1, "f1": 0.2}]}
+    assert json.loads(path.read_text())["runs"] == runs  # not written
