@@ -145,6 +145,17 @@ def test_lambda_event_binary_attributes_are_base64_text() -> None:
     assert post.metadata["parts"] == ["AQI=", "aGVsbG8="]
 
 
+@pytest.mark.parametrize("number", ["1e+127", "1.000000000000000000000000000000000000000001"])
+def test_numbers_dynamodb_cannot_hold_are_dead_letters(number: str) -> None:
+    # boto3 reads N values in DynamoDB's decimal context, which traps overflow and lost digits
+    # (decimal.Overflow, decimal.Inexact): the record is bad input, not a crash of the source.
+    records = [_lambda_record("INSERT", {**IMAGE, "likes": {"N": number}}, "8")]
+    [letter] = list(DynamoDBStreamSource(records).read())
+    assert isinstance(letter, DeadLetter) and letter.stage == "source"
+    assert letter.reason.startswith("undecodable attribute value in NewImage")
+    assert sequence_number_of(letter) == "8"
+
+
 def test_attribute_names_are_configurable() -> None:
     image = {"tweet_id": {"S": "7"}, "tweet": {"S": "Prozac again"}, "ts": {"N": "1704067200"}}
     source = DynamoDBStreamSource(

@@ -12,7 +12,7 @@ import base64
 import json
 import re
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
+from decimal import Decimal, DecimalException
 from typing import Any
 
 from boto3.dynamodb.types import Binary, TypeDeserializer
@@ -148,7 +148,8 @@ class RecordMapper:
             )
         try:
             row = {k: _plain(_DESERIALIZER.deserialize(v)) for k, v in image.items()}
-        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        # DecimalException: an N value past DynamoDB's 38 digits or 1E+125 (boto3 traps it)
+        except (TypeError, ValueError, KeyError, AttributeError, DecimalException) as exc:
             raise InputError(f"undecodable attribute value in NewImage: {exc}") from exc
         extra = row.pop(self.metadata_attribute, None) if self.metadata_attribute else None
         post = self.fields.to_post(row)
